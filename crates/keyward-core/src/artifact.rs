@@ -1,0 +1,218 @@
+//! Any pasted text: recognise what it is, decode it, and give the verdict every form of
+//! keyward (CLI, plugin, page) must agree on.
+
+use alloc::string::{String, ToString};
+
+use crate::authcode::AuthorizationCode;
+use crate::cert::ActivationCertificate;
+use crate::error::Error;
+use crate::eval::{check_clock, Context, LicenseFlags, Status};
+use crate::hwid::HardwareId;
+use crate::keys::TrustedKeys;
+use crate::request::ActivationRequest;
+use crate::signed::strip_armor;
+use crate::state::Credential;
+use crate::sysid::SystemIdCode;
+use crate::text::{self, Kind};
+use crate::time::Timestamp;
+use crate::update::SignedUpdate;
+
+/// Any artifact a person may paste.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Artifact {
+    /// 授权码.
+    AuthorizationCode(AuthorizationCode),
+    /// 系统识别码.
+    SystemId(SystemIdCode),
+    /// 激活请求.
+    ActivationRequest(ActivationRequest),
+    /// 激活证书.
+    ActivationCertificate(ActivationCertificate),
+    /// 续费/冻结/释放通知.
+    SignedUpdate(SignedUpdate),
+    /// 硬件识别码.
+    HardwareId(HardwareId),
+}
+
+const HW_PREFIXES: [&str; 7] = ["mac:", "sn:", "serial:", "uuid:", "disk:", "fp:", "custom:"];
+
+fn looks_like_hardware_id(t: &str) -> bool {
+    let folded: String = t
+        .chars()
+        .map(text::fold_char)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let f = folded.trim_start();
+    HW_PREFIXES.iter().any(|p| f.starts_with(p)) || (f.contains('|') && !f.contains("-----"))
+}
+
+fn looks_like_marketplace_code(t: &str) -> bool {
+    let t = t.trim();
+    t.len() <= 64
+        && t.len() > 2
+        && (t.starts_with("PL") || t.starts_with("pl"))
+        && t.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+impl Artifact {
+    /// Recognises and decodes `input`. With `trusted`, signatures are verified (and a
+    /// single typo gets a correction where exactly one makes it valid); without, the
+    /// artifact is only structurally checked.
+    pub fn parse(input: &str, trusted: Option<&TrustedKeys>) -> Result<Artifact, Error> {
+        if looks_like_hardware_id(input) {
+            return HardwareId::parse(input).map(Artifact::HardwareId);
+        }
+        let blanked = strip_armor(input)?;
+        let kind = match text::normalize(&blanked) {
+            Ok(sym) => sym.kind,
+            Err(e) => {
+                if looks_like_marketplace_code(input) {
+                    return Err(Error::MarketplaceCode);
+                }
+                // A bare MAC or UUID without prefix is still a hardware id.
+                if let Ok(h) = HardwareId::parse(input) {
+                    return Ok(Artifact::HardwareId(h));
+                }
+                return Err(e.into());
+            }
+        };
+        Ok(match (kind, trusted) {
+            (Kind::AuthorizationCode, Some(t)) => {
+                Artifact::AuthorizationCode(AuthorizationCode::decode(input, t)?)
+            }
+            (Kind::AuthorizationCode, None) => {
+                Artifact::AuthorizationCode(AuthorizationCode::decode_unverified(input)?)
+            }
+            (Kind::ActivationCertificate, Some(t)) => {
+                Artifact::ActivationCertificate(ActivationCertificate::decode(input, t)?)
+            }
+            (Kind::ActivationCertificate, None) => {
+                Artifact::ActivationCertificate(ActivationCertificate::decode_unverified(input)?)
+            }
+            (Kind::SignedUpdate, Some(t)) => {
+                Artifact::SignedUpdate(SignedUpdate::decode(input, t)?)
+            }
+            (Kind::SignedUpdate, None) => {
+                Artifact::SignedUpdate(SignedUpdate::decode_unverified(input)?)
+            }
+            (Kind::SystemId, _) => Artifact::SystemId(SystemIdCode::decode(&blanked)?),
+            (Kind::ActivationRequest, t) => {
+                let r = ActivationRequest::decode(&blanked)?;
+                if let Some(t) = t {
+                    r.code.verify(t)?;
+                }
+                Artifact::ActivationRequest(r)
+            }
+        })
+    }
+
+    /// Parses text that must be of `expected` kind (one input field of the page, one
+    /// argument of the CLI): anything else is [`Error::WrongKind`].
+    pub fn parse_expecting(
+        input: &str,
+        expected: Kind,
+        trusted: Option<&TrustedKeys>,
+    ) -> Result<Artifact, Error> {
+        let a = Artifact::parse(input, trusted)?;
+        match a.kind() {
+            Some(k) if k == expected => Ok(a),
+            Some(found) => Err(Error::WrongKind { expected, found }),
+            None => Err(Error::InvalidInput {
+                field: "input",
+                reason: alloc::format!(
+                    "this is a hardware identification code, not a {}",
+                    expected.name()
+                ),
+            }),
+        }
+    }
+
+    /// The kind (`None` for a hardware identification code, which has no code kind).
+    pub fn kind(&self) -> Option<Kind> {
+        Some(match self {
+            Artifact::AuthorizationCode(_) => Kind::AuthorizationCode,
+            Artifact::SystemId(_) => Kind::SystemId,
+            Artifact::ActivationRequest(_) => Kind::ActivationRequest,
+            Artifact::ActivationCertificate(_) => Kind::ActivationCertificate,
+            Artifact::SignedUpdate(_) => Kind::SignedUpdate,
+            Artifact::HardwareId(_) => return None,
+        })
+    }
+
+    /// Stable kind name, including `hardware_id`.
+    pub fn kind_code(&self) -> &'static str {
+        self.kind().map_or("hardware_id", Kind::code)
+    }
+}
+
+/// The verdict on one pasted text: a stable code and a sentence. Every form of keyward
+/// reaches the same verdict on the same input (checked with `tests/vectors/`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Verdict {
+    /// What the text was recognised as (`authorization_code`, …, `hardware_id`), if known.
+    pub kind: Option<&'static str>,
+    /// `active`, `expired`, …, `valid` for artifacts without a license status, or an error
+    /// code (`typo`, `bad_signature`, `unknown_key`, `malformed`, `wrong_kind`, …).
+    pub code: &'static str,
+    /// For people.
+    pub message: String,
+    /// A correction, when a typo has exactly one.
+    pub suggestion: Option<String>,
+}
+
+/// Judges `input` as found: signatures, typos, and for licenses the status on this machine
+/// at `ctx.now` given the clock's high-water mark.
+pub fn verdict(input: &str, ctx: &Context<'_>, high_water: Timestamp) -> Verdict {
+    let err = |e: Error, kind: Option<&'static str>| Verdict {
+        kind,
+        code: e.code(),
+        message: e.to_string(),
+        suggestion: e.suggestion().map(String::from),
+    };
+    let sniffed = strip_armor(input)
+        .ok()
+        .and_then(|b| text::sniff_kind(&b))
+        .map(Kind::code);
+    let a = match Artifact::parse(input, Some(ctx.trusted)) {
+        Ok(a) => a,
+        Err(e) => return err(e, sniffed),
+    };
+    let kind = Some(a.kind_code());
+    let credential = match a {
+        Artifact::AuthorizationCode(c) => Credential::Code(c),
+        Artifact::ActivationCertificate(c) => Credential::Certificate(c),
+        other => {
+            return Verdict {
+                kind,
+                code: "valid",
+                message: alloc::format!(
+                    "a valid {}",
+                    other
+                        .kind()
+                        .map_or("hardware identification code", Kind::name)
+                ),
+                suggestion: None,
+            }
+        }
+    };
+    if let Err(c) = check_clock(ctx.now, high_water, &ctx.policy) {
+        let s = Status::from(c);
+        return Verdict {
+            kind,
+            code: s.code(),
+            message: s.describe(),
+            suggestion: None,
+        };
+    }
+    match credential.evaluate(&LicenseFlags::default(), ctx) {
+        Ok(s) => Verdict {
+            kind,
+            code: s.code(),
+            message: s.describe(),
+            suggestion: None,
+        },
+        Err(e) => err(e, kind),
+    }
+}

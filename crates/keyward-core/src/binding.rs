@@ -1,0 +1,229 @@
+//! Binding a license to a machine, with a k-of-n tolerance for replaced parts.
+
+use alloc::vec::Vec;
+
+use crate::error::Error;
+use crate::facts::MachineFacts;
+use crate::hwid::{machine_parts, part_digest, HardwareId, HardwareKind, PartKind};
+use crate::sysid::{SystemIdCode, PACKED_LEN};
+use crate::wire::{Reader, Writer};
+
+/// Most parts a hardware binding holds (a fingerprint with many MACs and disks).
+pub const MAX_PARTS: usize = 16;
+
+/// What a license is bound to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Binding {
+    /// A system identification code: at least `tolerance` of its present facts must match.
+    System {
+        /// The bound code.
+        code: SystemIdCode,
+        /// Facts that must match (k of n).
+        tolerance: u8,
+    },
+    /// A hardware identification code, stored as salted digests of its parts.
+    Hardware {
+        /// The kind the buyer typed.
+        kind: HardwareKind,
+        /// (part kind, digest), sorted.
+        parts: Vec<(PartKind, [u8; 8])>,
+        /// Parts that must match (k of n).
+        tolerance: u8,
+    },
+}
+
+/// Why a machine does not match a binding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Mismatch {
+    /// Names of the bound facts or parts this machine does not have
+    /// (`machine_id`, `board`, `disk`, `cpu`, `mac`, `uuid`, `custom`).
+    pub differing: Vec<&'static str>,
+    /// How many matched.
+    pub matched: u8,
+    /// How many must match.
+    pub required: u8,
+}
+
+/// Majority of `n`: 3 of 5, 3 of 4, 2 of 3, 2 of 2, 1 of 1.
+fn default_tolerance(n: usize) -> u8 {
+    (n / 2 + 1) as u8
+}
+
+impl Binding {
+    /// Binds to a system identification code. `tolerance` defaults to a majority of the
+    /// code's present facts (3 of 5).
+    pub fn system(code: SystemIdCode, tolerance: Option<u8>) -> Result<Binding, Error> {
+        let n = code.present();
+        let k = tolerance.unwrap_or(default_tolerance(n));
+        check_k(k, n)?;
+        Ok(Binding::System { code, tolerance: k })
+    }
+
+    /// Binds to a hardware identification code. `tolerance` defaults to all parts for a
+    /// single identifier and a majority for a fingerprint.
+    pub fn hardware(id: &HardwareId, tolerance: Option<u8>) -> Result<Binding, Error> {
+        let mut parts: Vec<(PartKind, [u8; 8])> = id
+            .parts()
+            .iter()
+            .map(|(k, v)| (*k, part_digest(*k, v)))
+            .collect();
+        parts.sort();
+        parts.dedup();
+        if parts.len() > MAX_PARTS {
+            return Err(Error::InvalidHardwareId {
+                reason: alloc::format!(
+                    "a fingerprint may have at most {MAX_PARTS} parts, this one has {}",
+                    parts.len()
+                ),
+            });
+        }
+        let n = parts.len();
+        let k = tolerance.unwrap_or(if id.kind() == HardwareKind::Fingerprint {
+            default_tolerance(n)
+        } else {
+            n as u8
+        });
+        check_k(k, n)?;
+        Ok(Binding::Hardware {
+            kind: id.kind(),
+            parts,
+            tolerance: k,
+        })
+    }
+
+    /// k of k-of-n.
+    pub fn tolerance(&self) -> u8 {
+        match self {
+            Binding::System { tolerance, .. } | Binding::Hardware { tolerance, .. } => *tolerance,
+        }
+    }
+
+    /// n of k-of-n.
+    pub fn parts_count(&self) -> usize {
+        match self {
+            Binding::System { code, .. } => code.present(),
+            Binding::Hardware { parts, .. } => parts.len(),
+        }
+    }
+
+    /// Checks this machine against the binding. `product` salts system codes.
+    pub fn check(
+        &self,
+        product: &str,
+        facts: &MachineFacts,
+        extra: &[HardwareId],
+    ) -> Result<(), Mismatch> {
+        let (matched, differing) = match self {
+            Binding::System { code, .. } => {
+                let here = SystemIdCode::compute(product, facts);
+                let differing = code
+                    .differing(&here)
+                    .into_iter()
+                    .map(|f| f.code())
+                    .collect();
+                (code.matching(&here), differing)
+            }
+            Binding::Hardware { parts, .. } => {
+                let have: Vec<(PartKind, [u8; 8])> = machine_parts(facts, extra)
+                    .iter()
+                    .map(|(k, v)| (*k, part_digest(*k, v)))
+                    .collect();
+                let mut matched = 0;
+                let mut differing: Vec<&'static str> = Vec::new();
+                for p in parts {
+                    if have.contains(p) {
+                        matched += 1;
+                    } else if !differing.contains(&p.0.code()) {
+                        differing.push(p.0.code());
+                    }
+                }
+                (matched, differing)
+            }
+        };
+        if matched >= self.tolerance() as usize {
+            Ok(())
+        } else {
+            Err(Mismatch {
+                differing,
+                matched: matched as u8,
+                required: self.tolerance(),
+            })
+        }
+    }
+
+    pub(crate) fn write(&self, w: &mut Writer) {
+        match self {
+            Binding::System { code, tolerance } => {
+                w.u8(1);
+                w.u8(*tolerance);
+                w.bytes(&code.to_packed());
+            }
+            Binding::Hardware {
+                kind,
+                parts,
+                tolerance,
+            } => {
+                w.u8(2);
+                w.u8(*tolerance);
+                w.u8(kind.tag());
+                w.u8(parts.len() as u8);
+                for (k, d) in parts {
+                    w.u8(k.tag());
+                    w.bytes(d);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn read(r: &mut Reader<'_>) -> Result<Binding, Error> {
+        let tag = r.u8()?;
+        let tolerance = r.u8()?;
+        let b = match tag {
+            1 => {
+                let packed: [u8; PACKED_LEN] = r.array()?;
+                let code =
+                    SystemIdCode::from_packed(&packed).ok_or(r.err("invalid system id binding"))?;
+                Binding::System { code, tolerance }
+            }
+            2 => {
+                let kind = HardwareKind::from_tag(r.u8()?).ok_or(r.err("unknown hardware kind"))?;
+                let n = r.u8()? as usize;
+                if n == 0 || n > MAX_PARTS {
+                    return Err(r.err("invalid number of hardware parts"));
+                }
+                let mut parts: Vec<(PartKind, [u8; 8])> = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let k = PartKind::from_tag(r.u8()?).ok_or(r.err("unknown part kind"))?;
+                    let d: [u8; 8] = r.array()?;
+                    if parts.last().is_some_and(|last| *last >= (k, d)) {
+                        return Err(r.err("hardware parts not in canonical order"));
+                    }
+                    parts.push((k, d));
+                }
+                Binding::Hardware {
+                    kind,
+                    parts,
+                    tolerance,
+                }
+            }
+            _ => return Err(r.err("unknown binding kind")),
+        };
+        if tolerance == 0 || tolerance as usize > b.parts_count() {
+            return Err(r.err("binding tolerance out of range"));
+        }
+        Ok(b)
+    }
+}
+
+fn check_k(k: u8, n: usize) -> Result<(), Error> {
+    if k == 0 || k as usize > n {
+        return Err(Error::InvalidInput {
+            field: "tolerance",
+            reason: alloc::format!(
+                "must be between 1 and {n} (the number of bound facts), got {k}"
+            ),
+        });
+    }
+    Ok(())
+}

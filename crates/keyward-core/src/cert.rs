@@ -1,0 +1,157 @@
+//! The activation certificate (激活证书 / 许可文件): one license bound to one machine,
+//! signed by the merchant, carried back to the buyer as armoured text.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::authcode::LicenseTerms;
+use crate::binding::Binding;
+use crate::error::Error;
+use crate::keys::{KeyId, MerchantKey, TrustedKeys};
+use crate::signed::{self, SignedArtifact};
+use crate::text::Kind;
+use crate::time::{Timestamp, MINUTE};
+use crate::wire::{Reader, Writer};
+
+/// A signed activation certificate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActivationCertificate {
+    key_id: KeyId,
+    terms: LicenseTerms,
+    binding: Binding,
+    nonce: [u8; 8],
+    issued: Timestamp,
+    signature: [u8; 64],
+}
+
+impl ActivationCertificate {
+    /// Signs a certificate binding `terms` to `binding`; `nonce` echoes the request's.
+    pub fn issue(
+        key: &MerchantKey,
+        terms: LicenseTerms,
+        binding: Binding,
+        nonce: [u8; 8],
+        issued: Timestamp,
+    ) -> Result<Self, Error> {
+        let mut c = ActivationCertificate {
+            key_id: key.public().id(),
+            terms: terms.normalized()?,
+            binding,
+            nonce,
+            issued: issued.floor_minute(),
+            signature: [0; 64],
+        };
+        signed::sign(&mut c, key);
+        Ok(c)
+    }
+
+    /// Parses (armoured or bare `KC1-…`) and verifies.
+    pub fn decode(text: &str, trusted: &TrustedKeys) -> Result<Self, Error> {
+        signed::decode_text(text, Some(trusted))
+    }
+
+    /// Parses without verifying.
+    pub fn decode_unverified(text: &str) -> Result<Self, Error> {
+        signed::decode_text(text, None)
+    }
+
+    /// Verifies the signature.
+    pub fn verify(&self, trusted: &TrustedKeys) -> Result<(), Error> {
+        signed::verify(self, trusted)
+    }
+
+    /// Armoured text with readable (unsigned) header lines.
+    pub fn encode(&self) -> String {
+        let t = &self.terms;
+        let mut headers: Vec<(&str, String)> = alloc::vec![
+            ("License", alloc::format!("{}", t.license_id)),
+            ("Product", t.product.clone()),
+        ];
+        if !t.sku.is_empty() {
+            headers.push(("Edition", t.sku.clone()));
+        }
+        headers.push((
+            "Expires",
+            t.expires.map_or(String::from("never"), |e| e.to_rfc3339()),
+        ));
+        if !t.features.is_empty() {
+            headers.push(("Features", t.features.join(", ")));
+        }
+        headers.push(("Key", alloc::format!("{}", self.key_id)));
+        signed::armor(
+            "ACTIVATION CERTIFICATE",
+            &headers,
+            Kind::ActivationCertificate,
+            &signed::to_bytes(self),
+        )
+    }
+
+    /// Canonical bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        signed::to_bytes(self)
+    }
+
+    /// Parses canonical bytes without verifying.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        signed::from_bytes(bytes)
+    }
+
+    /// What the license grants.
+    pub fn terms(&self) -> &LicenseTerms {
+        &self.terms
+    }
+    /// The machine it is bound to.
+    pub fn binding(&self) -> &Binding {
+        &self.binding
+    }
+    /// The request's nonce, echoed.
+    pub fn nonce(&self) -> [u8; 8] {
+        self.nonce
+    }
+    /// When it was signed.
+    pub fn issued(&self) -> Timestamp {
+        self.issued
+    }
+    /// Which key signed it.
+    pub fn key_id(&self) -> KeyId {
+        self.key_id
+    }
+}
+
+impl SignedArtifact for ActivationCertificate {
+    const KIND: Kind = Kind::ActivationCertificate;
+    const DOMAIN: &'static [u8] = b"keyward:activation-certificate\0";
+
+    fn write_body(&self, w: &mut Writer) {
+        w.bytes(&self.key_id.0);
+        self.terms.write(w, Some(&self.binding));
+        w.bytes(&self.nonce);
+        w.varint(self.issued.0 / MINUTE);
+    }
+
+    fn read_body(r: &mut Reader<'_>) -> Result<Self, Error> {
+        let key_id = KeyId(r.array()?);
+        let (terms, binding) = LicenseTerms::read(r)?;
+        let binding = binding.ok_or(r.err("a certificate must be bound to a machine"))?;
+        let nonce = r.array()?;
+        let issued = Timestamp(r.varint_max(u64::MAX / MINUTE / 4)? * MINUTE);
+        Ok(ActivationCertificate {
+            key_id,
+            terms,
+            binding,
+            nonce,
+            issued,
+            signature: [0; 64],
+        })
+    }
+
+    fn key_id(&self) -> KeyId {
+        self.key_id
+    }
+    fn signature(&self) -> &[u8; 64] {
+        &self.signature
+    }
+    fn signature_mut(&mut self) -> &mut [u8; 64] {
+        &mut self.signature
+    }
+}

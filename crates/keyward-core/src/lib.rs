@@ -1,0 +1,85 @@
+//! # keyward-core
+//!
+//! Offline license artifacts for software sold on cloud marketplaces: authorization codes
+//! (授权码), system and hardware identification codes (系统识别码 / 硬件识别码), activation
+//! requests and certificates, and signed updates — encoded, decoded, signed (Ed25519) and
+//! evaluated. No I/O and no clock: time is an argument, facts come from the host.
+//!
+//! ```
+//! use keyward_core::*;
+//!
+//! let key = MerchantKey::from_seed(&[42; 32]);
+//! let trusted = TrustedKeys::from_keys([key.public()]);
+//! let now = Timestamp::parse("2026-11-20T00:00:00Z").unwrap();
+//! let terms = LicenseTerms {
+//!     license_id: LicenseId([1; 8]),
+//!     product: "acme-invoice".into(),
+//!     sku: "pro".into(),
+//!     seats: 1,
+//!     not_before: now,
+//!     expires: Some(now.add_secs(30 * DAY)),
+//!     features: vec!["export".into()],
+//!     trial: false,
+//!     instance_id: None,
+//!     order_id: None,
+//! };
+//! let code = AuthorizationCode::issue(&key, terms, None)?.encode();
+//! assert!(code.starts_with("KA1-"));
+//!
+//! // A buyer retypes it with a mistake: the group is named and the fix offered.
+//! let mut typo: Vec<char> = code.chars().collect();
+//! typo[10] = if typo[10] == '7' { '8' } else { '7' };
+//! let typo: String = typo.into_iter().collect();
+//! let err = AuthorizationCode::decode(&typo, &trusted).unwrap_err();
+//! assert_eq!(err.code(), "typo");
+//! assert_eq!(err.suggestion(), Some(code.as_str()));
+//!
+//! let parsed = AuthorizationCode::decode(&code, &trusted)?;
+//! assert_eq!(parsed.terms().features, ["export"]);
+//! # Ok::<(), keyward_core::Error>(())
+//! ```
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+mod artifact;
+mod authcode;
+mod binding;
+mod cert;
+mod error;
+mod eval;
+mod facts;
+mod hwid;
+mod keys;
+mod request;
+mod signed;
+mod state;
+mod sysid;
+mod text;
+mod time;
+mod update;
+mod wire;
+
+pub use artifact::{verdict, Artifact, Verdict};
+pub use authcode::{AuthorizationCode, LicenseId, LicenseTerms, MAX_SEATS};
+pub use binding::{Binding, Mismatch, MAX_PARTS};
+pub use cert::ActivationCertificate;
+pub use error::{CodeError, Error, Typo};
+pub use eval::{
+    check_clock, evaluate_terms, ClockRollback, Context, LicenseFlags, LicenseSummary, Policy,
+    Status,
+};
+pub use facts::MachineFacts;
+pub use hwid::{HardwareId, HardwareKind, PartKind, MAX_FINGERPRINT_LEN};
+pub use keys::{KeyId, MerchantKey, PublicKey, TrustedKeys};
+pub use request::{ActivationRequest, MachineRef};
+pub use state::{Applied, Credential, Entry, LicenseState, MAX_ENTRIES};
+pub use sysid::{Fact, SystemIdCode};
+pub use text::{sniff_kind, Kind, MAX_TEXT_LEN};
+pub use time::{Timestamp, DAY, MINUTE};
+pub use update::{SignedUpdate, UpdateAction};

@@ -1,0 +1,288 @@
+//! What a machine remembers between runs: installed licenses, the updates applied to them,
+//! and the highest time seen (to notice a clock turned back). The host stores the bytes; the
+//! core defines them, with a checksum so a damaged file is reported, not misread.
+//!
+//! The state is not trusted: every credential in it is re-verified on every evaluation.
+
+use alloc::vec::Vec;
+
+use sha2::{Digest, Sha256};
+
+use crate::authcode::{AuthorizationCode, LicenseId};
+use crate::cert::ActivationCertificate;
+use crate::error::Error;
+use crate::eval::{check_clock, evaluate_terms, ClockRollback, Context, LicenseFlags, Status};
+use crate::text::Kind;
+use crate::time::Timestamp;
+use crate::update::{SignedUpdate, UpdateAction};
+use crate::wire::{Reader, Writer};
+
+/// Something that grants a license on this machine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Credential {
+    /// An authorization code (bound to this machine, or unbound).
+    Code(AuthorizationCode),
+    /// An activation certificate.
+    Certificate(ActivationCertificate),
+}
+
+impl Credential {
+    /// The license it grants.
+    pub fn license_id(&self) -> LicenseId {
+        match self {
+            Credential::Code(c) => c.terms().license_id,
+            Credential::Certificate(c) => c.terms().license_id,
+        }
+    }
+
+    fn verify(&self, ctx: &Context<'_>) -> Result<(), Error> {
+        match self {
+            Credential::Code(c) => c.verify(ctx.trusted),
+            Credential::Certificate(c) => c.verify(ctx.trusted),
+        }
+    }
+
+    /// Evaluates without touching any state (signature checked first).
+    pub fn evaluate(&self, flags: &LicenseFlags, ctx: &Context<'_>) -> Result<Status, Error> {
+        self.verify(ctx)?;
+        Ok(match self {
+            Credential::Code(c) => evaluate_terms(c.terms(), c.binding(), flags, ctx),
+            Credential::Certificate(c) => evaluate_terms(c.terms(), Some(c.binding()), flags, ctx),
+        })
+    }
+}
+
+/// One installed license.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// What grants it.
+    pub credential: Credential,
+    /// Highest update sequence applied (0: none).
+    pub sequence: u32,
+    /// Effect of the updates applied.
+    pub flags: LicenseFlags,
+}
+
+/// Everything a machine remembers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LicenseState {
+    /// The latest time seen.
+    pub high_water: Timestamp,
+    /// Installed licenses.
+    pub entries: Vec<Entry>,
+}
+
+const MAGIC: &[u8; 4] = b"KWST";
+const STATE_VERSION: u8 = 1;
+/// Most licenses one machine holds.
+pub const MAX_ENTRIES: usize = 64;
+const MAX_ITEM: u64 = 16 * 1024;
+
+/// What applying an update did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Applied {
+    /// Applied.
+    Applied,
+    /// The same update was applied before: nothing changed (idempotent).
+    AlreadyApplied,
+}
+
+impl LicenseState {
+    /// Serialised bytes, with a trailing checksum.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.bytes(MAGIC);
+        w.u8(STATE_VERSION);
+        w.varint(self.high_water.0);
+        w.u8(self.entries.len() as u8);
+        for e in &self.entries {
+            let (tag, bytes) = match &e.credential {
+                Credential::Code(c) => (1, c.to_bytes()),
+                Credential::Certificate(c) => (2, c.to_bytes()),
+            };
+            w.u8(tag);
+            w.varint(bytes.len() as u64);
+            w.bytes(&bytes);
+            w.varint(e.sequence as u64);
+            w.u8(e.flags.frozen as u8 | (e.flags.released as u8) << 1);
+            match e.flags.renewed_expiry {
+                Some(t) => {
+                    w.u8(1);
+                    w.varint(t.0);
+                }
+                None => w.u8(0),
+            }
+        }
+        let sum = Sha256::digest(&w.buf);
+        w.bytes(&sum[..8]);
+        w.buf
+    }
+
+    /// Parses state bytes; a truncated or altered file is an error, never a panic.
+    pub fn from_bytes(bytes: &[u8]) -> Result<LicenseState, Error> {
+        let corrupt = |reason| Error::Malformed {
+            kind: Kind::ActivationCertificate,
+            offset: 0,
+            reason,
+        };
+        if bytes.len() < 4 + 1 + 8 || &bytes[..4] != MAGIC {
+            return Err(corrupt("not a keyward state file"));
+        }
+        let (body, sum) = bytes.split_at(bytes.len() - 8);
+        if Sha256::digest(body)[..8] != *sum {
+            return Err(corrupt(
+                "state file checksum mismatch (truncated or damaged)",
+            ));
+        }
+        let mut r = Reader::new(Kind::ActivationCertificate, &body[4..]);
+        if r.u8()? != STATE_VERSION {
+            return Err(corrupt("state file from another version"));
+        }
+        let high_water = Timestamp(r.varint()?);
+        let n = r.u8()? as usize;
+        if n > MAX_ENTRIES {
+            return Err(corrupt("too many entries"));
+        }
+        let mut entries = Vec::with_capacity(n);
+        for _ in 0..n {
+            let tag = r.u8()?;
+            let len = r.varint_max(MAX_ITEM)? as usize;
+            let item = r.take(len)?;
+            let credential = match tag {
+                1 => Credential::Code(AuthorizationCode::from_bytes(item)?),
+                2 => Credential::Certificate(ActivationCertificate::from_bytes(item)?),
+                _ => return Err(corrupt("unknown entry")),
+            };
+            let sequence = r.varint_max(u32::MAX as u64)? as u32;
+            let f = r.u8()?;
+            let renewed_expiry = match r.u8()? {
+                0 => None,
+                1 => Some(Timestamp(r.varint()?)),
+                _ => return Err(corrupt("bad renewal flag")),
+            };
+            entries.push(Entry {
+                credential,
+                sequence,
+                flags: LicenseFlags {
+                    frozen: f & 1 != 0,
+                    released: f & 2 != 0,
+                    renewed_expiry,
+                },
+            });
+        }
+        r.finish()?;
+        Ok(LicenseState {
+            high_water,
+            entries,
+        })
+    }
+
+    /// Moves the high-water mark to `now`, or reports a rolled-back clock.
+    pub fn observe(&mut self, ctx: &Context<'_>) -> Result<(), ClockRollback> {
+        self.high_water = check_clock(ctx.now, self.high_water, &ctx.policy)?;
+        Ok(())
+    }
+
+    /// The best status among installed licenses (active beats in-grace beats the rest).
+    /// Moves the high-water mark forward; the caller persists the state afterwards.
+    pub fn status(&mut self, ctx: &Context<'_>) -> Status {
+        if let Err(c) = self.observe(ctx) {
+            return c.into();
+        }
+        self.peek(ctx)
+    }
+
+    /// Like [`status`](Self::status) but changes nothing (for a cached, read-only check).
+    pub fn peek(&self, ctx: &Context<'_>) -> Status {
+        if let Err(c) = check_clock(ctx.now, self.high_water, &ctx.policy) {
+            return c.into();
+        }
+        let mut best = Status::NoLicense;
+        for e in &self.entries {
+            // A credential that no longer verifies (key removed, state edited) is ignored.
+            if let Ok(s) = e.credential.evaluate(&e.flags, ctx) {
+                if s.rank() > best.rank() {
+                    best = s;
+                }
+            }
+        }
+        best
+    }
+
+    /// Installs a verified credential, replacing an earlier one for the same license
+    /// (keeping the updates already applied to it). Returns the status it gives.
+    pub fn install(&mut self, credential: Credential, ctx: &Context<'_>) -> Result<Status, Error> {
+        let flags = self
+            .entries
+            .iter()
+            .find(|e| e.credential.license_id() == credential.license_id())
+            .map(|e| (e.sequence, e.flags))
+            .unwrap_or_default();
+        let status = credential.evaluate(&flags.1, ctx)?;
+        let id = credential.license_id();
+        self.entries.retain(|e| e.credential.license_id() != id);
+        if self.entries.len() >= MAX_ENTRIES {
+            return Err(Error::InvalidInput {
+                field: "state",
+                reason: alloc::format!("at most {MAX_ENTRIES} licenses can be installed"),
+            });
+        }
+        self.entries.push(Entry {
+            credential,
+            sequence: flags.0,
+            flags: flags.1,
+        });
+        Ok(status)
+    }
+
+    /// Applies a verified update to its license. Stale updates (sequence not above the last
+    /// one applied) are refused, except the very same update again, which is a no-op.
+    pub fn apply(&mut self, update: &SignedUpdate, ctx: &Context<'_>) -> Result<Applied, Error> {
+        update.verify(ctx.trusted)?;
+        let entry = self
+            .entries
+            .iter_mut()
+            .find(|e| e.credential.license_id() == update.license_id())
+            .ok_or_else(|| Error::InvalidInput {
+                field: "update",
+                reason: alloc::format!(
+                    "it is for license {}, which is not installed on this machine",
+                    update.license_id()
+                ),
+            })?;
+        if update.sequence() <= entry.sequence {
+            if update.sequence() == entry.sequence {
+                return Ok(Applied::AlreadyApplied);
+            }
+            return Err(Error::InvalidInput {
+                field: "update",
+                reason: alloc::format!(
+                    "it is older (number {}) than one already applied (number {}); nothing changed",
+                    update.sequence(),
+                    entry.sequence
+                ),
+            });
+        }
+        if entry.flags.released {
+            return Err(Error::InvalidInput {
+                field: "update",
+                reason: "the license was released; it cannot be changed any more".into(),
+            });
+        }
+        match update.action() {
+            UpdateAction::Renew { expires } => entry.flags.renewed_expiry = Some(expires),
+            UpdateAction::Freeze => entry.flags.frozen = true,
+            UpdateAction::Unfreeze => entry.flags.frozen = false,
+            UpdateAction::Release => entry.flags.released = true,
+        }
+        entry.sequence = update.sequence();
+        Ok(Applied::Applied)
+    }
+
+    /// Removes a license (deactivate). Returns whether it was installed.
+    pub fn remove(&mut self, id: LicenseId) -> bool {
+        let before = self.entries.len();
+        self.entries.retain(|e| e.credential.license_id() != id);
+        before != self.entries.len()
+    }
+}

@@ -1,0 +1,602 @@
+//! The text form people paste and type: Crockford base32, hyphen-grouped, one check symbol
+//! per group, behind a three-character kind-and-version prefix (`KA1-…`).
+//!
+//! Why a check symbol per group: a buyer reading a code over the phone or retyping it from a
+//! screenshot makes single-character mistakes. Each group of `n` data symbols is followed by a
+//! check symbol `c` such that, over GF(32),
+//!
+//! ```text
+//! seed(kind, group) + Σ α^i · x_i = 0      (x_0..x_{n-1} data, x_n = c)
+//! ```
+//!
+//! with α a primitive element. Because all weights α^i are distinct and non-zero, any single
+//! substitution changes the sum by α^i·δ ≠ 0, and any adjacent transposition by
+//! α^i·(1+α)·(x_i + x_{i+1}) ≠ 0: both are always detected, and the failing group is named
+//! before any signature is checked. The seed mixes in the kind and the group index, so a
+//! mistyped prefix or two swapped groups are caught too (with high probability).
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::error::{CodeError, Typo};
+
+/// Crockford's base32 alphabet: no I, L, O, U.
+pub(crate) const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// Longest text accepted before any work is done (an armoured certificate is a few hundred
+/// characters; 64 KiB leaves generous room for pasted surroundings).
+pub const MAX_TEXT_LEN: usize = 64 * 1024;
+
+/// The kinds of keyward code, named by the second character of the prefix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum Kind {
+    /// `KA` — authorization code (授权码).
+    AuthorizationCode,
+    /// `KS` — system identification code (系统识别码).
+    SystemId,
+    /// `KR` — activation request (激活请求).
+    ActivationRequest,
+    /// `KC` — activation certificate (激活证书), usually inside an armour.
+    ActivationCertificate,
+    /// `KN` — signed update (续费/冻结/释放通知).
+    SignedUpdate,
+}
+
+impl Kind {
+    /// All kinds, in a fixed order.
+    pub const ALL: [Kind; 5] = [
+        Kind::AuthorizationCode,
+        Kind::SystemId,
+        Kind::ActivationRequest,
+        Kind::ActivationCertificate,
+        Kind::SignedUpdate,
+    ];
+
+    /// The letter after `K` in the prefix.
+    pub const fn letter(self) -> u8 {
+        match self {
+            Kind::AuthorizationCode => b'A',
+            Kind::SystemId => b'S',
+            Kind::ActivationRequest => b'R',
+            Kind::ActivationCertificate => b'C',
+            Kind::SignedUpdate => b'N',
+        }
+    }
+
+    /// Stable machine name (`authorization_code`, …), the same in JSON, WIT and the page.
+    pub const fn code(self) -> &'static str {
+        match self {
+            Kind::AuthorizationCode => "authorization_code",
+            Kind::SystemId => "system_id",
+            Kind::ActivationRequest => "activation_request",
+            Kind::ActivationCertificate => "activation_certificate",
+            Kind::SignedUpdate => "signed_update",
+        }
+    }
+
+    /// English name for messages.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Kind::AuthorizationCode => "authorization code",
+            Kind::SystemId => "system identification code",
+            Kind::ActivationRequest => "activation request",
+            Kind::ActivationCertificate => "activation certificate",
+            Kind::SignedUpdate => "signed update",
+        }
+    }
+
+    fn from_letter(b: u8) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.letter() == b)
+    }
+
+    /// Data symbols per group (the check symbol comes on top).
+    pub(crate) const fn group_len(self) -> usize {
+        match self {
+            // 20 data symbols = 100 bits = five 20-bit fact hashes, in four groups, so the
+            // whole code fits in 32 characters: `KS1-XXXXXX-XXXXXX-XXXXXX-XXXXXX`.
+            Kind::SystemId => 5,
+            _ => 8,
+        }
+    }
+}
+
+/// The one version of every kind this build reads and writes.
+pub(crate) const VERSION: u8 = 1;
+
+// ---------------------------------------------------------------------------------------
+// GF(32) arithmetic, polynomial x^5 + x^2 + 1 (primitive), α = x.
+
+const fn build_exp() -> [u8; 62] {
+    let mut t = [0u8; 62];
+    let mut v: u8 = 1;
+    let mut i = 0;
+    while i < 31 {
+        t[i] = v;
+        t[i + 31] = v;
+        v <<= 1;
+        if v & 0x20 != 0 {
+            v ^= 0x25;
+        }
+        i += 1;
+    }
+    t
+}
+const EXP: [u8; 62] = build_exp();
+
+const fn build_log() -> [u8; 32] {
+    let mut t = [0u8; 32];
+    let mut i = 0;
+    while i < 31 {
+        t[EXP[i] as usize] = i as u8;
+        i += 1;
+    }
+    t
+}
+const LOG: [u8; 32] = build_log();
+
+fn gf_mul(a: u8, b: u8) -> u8 {
+    if a == 0 || b == 0 {
+        0
+    } else {
+        EXP[LOG[a as usize] as usize + LOG[b as usize] as usize]
+    }
+}
+
+/// α^i.
+fn alpha_pow(i: usize) -> u8 {
+    EXP[i % 31]
+}
+
+/// α^-i.
+fn alpha_inv_pow(i: usize) -> u8 {
+    EXP[(31 - i % 31) % 31]
+}
+
+fn seed(kind: Kind, group: usize) -> u8 {
+    // Non-zero, depends on kind and group index.
+    alpha_pow(kind.letter() as usize * 3 + group)
+}
+
+/// Sum over a whole group (data followed by its check symbol); zero when it checks.
+fn syndrome(kind: Kind, group: usize, symbols: &[u8]) -> u8 {
+    symbols
+        .iter()
+        .enumerate()
+        .fold(seed(kind, group), |acc, (i, &x)| {
+            acc ^ gf_mul(alpha_pow(i), x)
+        })
+}
+
+fn check_symbol(kind: Kind, group: usize, data: &[u8]) -> u8 {
+    // seed + Σ α^i d_i + α^n c = 0  =>  c = (seed + Σ α^i d_i) · α^-n
+    gf_mul(syndrome(kind, group, data), alpha_inv_pow(data.len()))
+}
+
+// ---------------------------------------------------------------------------------------
+// Normalisation of pasted text.
+
+/// Maps one pasted character to what it most likely means: full-width forms to ASCII, the
+/// many dash look-alikes to `-`, every kind of space to nothing special.
+pub(crate) fn fold_char(c: char) -> char {
+    match c {
+        // Full-width ASCII block (Chinese input methods, chat apps).
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+        '\u{3000}' | '\u{00A0}' | '\u{2000}'..='\u{200B}' | '\u{202F}' | '\u{FEFF}' => ' ',
+        '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{30FC}' | '\u{FF70}' | '\u{FE63}' => '-',
+        _ => c,
+    }
+}
+
+/// Value of one code character after case folding and the I/L→1, O→0 rule, or `None`.
+fn symbol_value(c: char) -> Option<u8> {
+    let c = c.to_ascii_uppercase();
+    let c = match c {
+        'I' | 'L' => '1',
+        'O' => '0',
+        _ => c,
+    };
+    if !c.is_ascii() {
+        return None;
+    }
+    ALPHABET.iter().position(|&a| a == c as u8).map(|p| p as u8)
+}
+
+/// A code after normalisation: kind, version, symbol values, and where each symbol came
+/// from in the original text (1-based character positions) for error messages.
+#[derive(Clone, Debug)]
+pub(crate) struct Symbols {
+    pub kind: Kind,
+    pub version: u8,
+    pub values: Vec<u8>,
+    pub positions: Vec<usize>,
+}
+
+/// Is this character one people put between groups or around codes?
+fn is_separator(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '-' | '_' | '.' | '·' | '—')
+}
+
+/// Splits the prefix off and maps every other character to its symbol value.
+pub(crate) fn normalize(text: &str) -> Result<Symbols, CodeError> {
+    if text.len() > MAX_TEXT_LEN {
+        return Err(CodeError::TooLong {
+            len: text.len(),
+            max: MAX_TEXT_LEN,
+        });
+    }
+    let mut chars = text
+        .chars()
+        .enumerate()
+        .map(|(i, c)| (i + 1, fold_char(c)))
+        .filter(|&(_, c)| !is_separator(c));
+
+    // Prefix: K, kind letter, version digit.
+    let mut prefix = [(0usize, ' '); 3];
+    for slot in prefix.iter_mut() {
+        match chars.next() {
+            Some(x) => *slot = x,
+            None if text.trim().is_empty() => return Err(CodeError::Empty),
+            None => return Err(CodeError::UnknownPrefix),
+        }
+    }
+    if !prefix[0].1.eq_ignore_ascii_case(&'K') {
+        return Err(CodeError::UnknownPrefix);
+    }
+    let kind = Kind::from_letter(prefix[1].1.to_ascii_uppercase() as u8)
+        .filter(|_| prefix[1].1.is_ascii())
+        .ok_or(CodeError::UnknownPrefix)?;
+    let version = match symbol_value(prefix[2].1) {
+        Some(v) if v < 10 => v,
+        _ => return Err(CodeError::UnknownPrefix),
+    };
+    if version != VERSION {
+        return Err(CodeError::UnsupportedVersion { kind, version });
+    }
+
+    let mut values = Vec::new();
+    let mut positions = Vec::new();
+    for (pos, c) in chars {
+        match symbol_value(c) {
+            Some(v) => {
+                values.push(v);
+                positions.push(pos);
+            }
+            None => {
+                return Err(CodeError::InvalidCharacter {
+                    character: c,
+                    position: pos,
+                })
+            }
+        }
+    }
+    Ok(Symbols {
+        kind,
+        version,
+        values,
+        positions,
+    })
+}
+
+/// Which kind of code `text` claims to be, from its prefix alone (no checks).
+pub fn sniff_kind(text: &str) -> Option<Kind> {
+    normalize(text).ok().map(|s| s.kind)
+}
+
+// ---------------------------------------------------------------------------------------
+// Encoding.
+
+/// Bytes to base32 symbol values, most significant bit first, zero-padded.
+fn bytes_to_values(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() * 8 / 5 + 1);
+    let mut acc: u32 = 0;
+    let mut bits = 0;
+    for &b in bytes {
+        acc = (acc << 8) | b as u32;
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(((acc >> bits) & 31) as u8);
+        }
+    }
+    if bits > 0 {
+        out.push(((acc << (5 - bits)) & 31) as u8);
+    }
+    out
+}
+
+/// The inverse of [`bytes_to_values`]; `None` when the length or padding is not canonical.
+fn values_to_bytes(values: &[u8]) -> Option<Vec<u8>> {
+    let n_bytes = values.len() * 5 / 8;
+    if (n_bytes * 8).div_ceil(5) != values.len() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(n_bytes);
+    let mut acc: u32 = 0;
+    let mut bits = 0;
+    for &v in values {
+        acc = (acc << 5) | v as u32;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    // Leftover padding bits must be zero, or two texts would mean the same bytes.
+    if acc != 0 {
+        return None;
+    }
+    Some(out)
+}
+
+/// Splits data symbols into groups and appends each group's check symbol.
+fn with_checks(kind: Kind, data: &[u8]) -> Vec<Vec<u8>> {
+    data.chunks(kind.group_len())
+        .enumerate()
+        .map(|(g, chunk)| {
+            let mut group = chunk.to_vec();
+            group.push(check_symbol(kind, g, chunk));
+            group
+        })
+        .collect()
+}
+
+/// Encodes `bytes` as a code of `kind`: `KA1-XXXXXXXXX-…`.
+pub(crate) fn encode(kind: Kind, bytes: &[u8]) -> String {
+    encode_groups(kind, bytes, usize::MAX)
+}
+
+/// Like [`encode`] but starts a new line every `per_line` groups (for armour bodies).
+pub(crate) fn encode_groups(kind: Kind, bytes: &[u8], per_line: usize) -> String {
+    encode_values(kind, &bytes_to_values(bytes), per_line)
+}
+
+/// Encodes raw 5-bit symbol values (for codes that are not a whole number of bytes).
+pub(crate) fn encode_values(kind: Kind, values: &[u8], per_line: usize) -> String {
+    let groups = with_checks(kind, values);
+    let mut s = String::with_capacity(4 + groups.len() * (kind.group_len() + 2));
+    s.push('K');
+    s.push(kind.letter() as char);
+    s.push((b'0' + VERSION) as char);
+    for (i, g) in groups.iter().enumerate() {
+        s.push(if i > 0 && i % per_line == 0 {
+            '\n'
+        } else {
+            '-'
+        });
+        s.extend(g.iter().map(|&v| ALPHABET[v as usize] as char));
+    }
+    s
+}
+
+// ---------------------------------------------------------------------------------------
+// Decoding and typo location.
+
+/// Splits `values` into (data+check) groups; `None` when a trailing group would be a lone
+/// check symbol (some character is missing or extra).
+fn split_groups(kind: Kind, values: &[u8]) -> Option<Vec<core::ops::Range<usize>>> {
+    let size = kind.group_len() + 1;
+    if values.is_empty() || values.len() % size == 1 {
+        return None;
+    }
+    Some(
+        (0..values.len())
+            .step_by(size)
+            .map(|start| start..(start + size).min(values.len()))
+            .collect(),
+    )
+}
+
+/// Indices (0-based) of the groups whose check symbol does not match.
+fn failing_groups(kind: Kind, values: &[u8], groups: &[core::ops::Range<usize>]) -> Vec<usize> {
+    groups
+        .iter()
+        .enumerate()
+        .filter(|(g, r)| syndrome(kind, *g, &values[(*r).clone()]) != 0)
+        .map(|(g, _)| g)
+        .collect()
+}
+
+/// Checks every group and returns the data bytes, or the precise reason they are wrong.
+pub(crate) fn decode_symbols(s: &Symbols) -> Result<Vec<u8>, CodeError> {
+    values_to_bytes(&decode_values(s)?).ok_or(CodeError::BadLength {
+        kind: s.kind,
+        symbols: s.values.len(),
+    })
+}
+
+/// Checks every group and returns the data symbol values (check symbols removed).
+pub(crate) fn decode_values(s: &Symbols) -> Result<Vec<u8>, CodeError> {
+    let groups = split_groups(s.kind, &s.values).ok_or(CodeError::BadLength {
+        kind: s.kind,
+        symbols: s.values.len(),
+    })?;
+    let failing = failing_groups(s.kind, &s.values, &groups);
+    if !failing.is_empty() {
+        let typos = failing
+            .iter()
+            .map(|&g| {
+                let r = &groups[g];
+                Typo {
+                    group: g + 1,
+                    first_position: s.positions[r.start],
+                    last_position: s.positions[r.end - 1],
+                }
+            })
+            .collect();
+        return Err(CodeError::Typo {
+            kind: s.kind,
+            groups: typos,
+            suggestion: None,
+        });
+    }
+    Ok(groups
+        .iter()
+        .flat_map(|r| s.values[r.start..r.end - 1].iter().copied())
+        .collect())
+}
+
+/// Every text that differs from `s` by one substituted symbol or one adjacent transposition
+/// and passes all group checks. At most (group size + 2) candidates per failing group, so
+/// trying each against the signature is cheap.
+pub(crate) fn single_corrections(s: &Symbols) -> Vec<Symbols> {
+    let Some(groups) = split_groups(s.kind, &s.values) else {
+        return Vec::new();
+    };
+    let failing = failing_groups(s.kind, &s.values, &groups);
+    let mut out: Vec<Symbols> = Vec::new();
+    let mut push = |values: Vec<u8>| {
+        if failing_groups(s.kind, &values, &groups).is_empty()
+            && !out.iter().any(|o| o.values == values)
+        {
+            out.push(Symbols {
+                values,
+                ..s.clone()
+            });
+        }
+    };
+    match failing.as_slice() {
+        [g] => {
+            let r = groups[*g].clone();
+            let syn = syndrome(s.kind, *g, &s.values[r.clone()]);
+            for (i, p) in r.clone().enumerate() {
+                // The unique replacement at position i that zeroes the syndrome.
+                let mut v = s.values.clone();
+                v[p] ^= gf_mul(syn, alpha_inv_pow(i));
+                push(v);
+            }
+            for p in r.start..r.end - 1 {
+                let mut v = s.values.clone();
+                v.swap(p, p + 1);
+                push(v);
+            }
+        }
+        [a, b] if b == &(a + 1) => {
+            // A transposition across the group boundary breaks both groups.
+            let p = groups[*a].end - 1;
+            let mut v = s.values.clone();
+            v.swap(p, p + 1);
+            push(v);
+        }
+        _ => {}
+    }
+    out
+}
+
+/// Renders symbols back to canonical grouped text (used for offered corrections).
+pub(crate) fn render(s: &Symbols) -> String {
+    let mut t = String::new();
+    t.push('K');
+    t.push(s.kind.letter() as char);
+    t.push((b'0' + s.version) as char);
+    for chunk in s.values.chunks(s.kind.group_len() + 1) {
+        t.push('-');
+        t.extend(chunk.iter().map(|&v| ALPHABET[v as usize] as char));
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    #[test]
+    fn round_trip_bytes() {
+        for n in 0..40 {
+            let bytes: Vec<u8> = (0..n).map(|i| (i * 37 + 11) as u8).collect();
+            let v = bytes_to_values(&bytes);
+            assert_eq!(values_to_bytes(&v).unwrap(), bytes);
+        }
+    }
+
+    #[test]
+    fn non_zero_padding_is_rejected() {
+        // one byte = 2 symbols, 2 padding bits
+        assert!(values_to_bytes(&[0, 1]).is_none());
+        assert_eq!(values_to_bytes(&[0, 4]).unwrap(), vec![1]);
+    }
+
+    #[test]
+    fn encode_decode() {
+        let bytes = b"hello keyward, this is a test".to_vec();
+        let text = encode(Kind::AuthorizationCode, &bytes);
+        assert!(text.starts_with("KA1-"));
+        let s = normalize(&text).unwrap();
+        assert_eq!(decode_symbols(&s).unwrap(), bytes);
+    }
+
+    #[test]
+    fn forgiving_input() {
+        let bytes = b"0123456789".to_vec();
+        let text = encode(Kind::SignedUpdate, &bytes);
+        // lower case, full width, spaces and line breaks, O for 0
+        let messy: String = text
+            .to_lowercase()
+            .chars()
+            .map(|c| {
+                if c == '0' {
+                    'o'
+                } else if c.is_ascii_alphanumeric() {
+                    char::from_u32(c as u32 + 0xFEE0).unwrap()
+                } else {
+                    c
+                }
+            })
+            .collect::<String>()
+            .replace('-', " \r\n ー");
+        let s = normalize(&messy).unwrap();
+        assert_eq!(s.kind, Kind::SignedUpdate);
+        assert_eq!(decode_symbols(&s).unwrap(), bytes);
+    }
+
+    #[test]
+    fn every_substitution_and_transposition_is_located() {
+        let bytes: Vec<u8> = (0..40u8).collect();
+        let text = encode(Kind::AuthorizationCode, &bytes);
+        let good = normalize(&text).unwrap();
+        let size = Kind::AuthorizationCode.group_len() + 1;
+        for p in 0..good.values.len() {
+            for v in 0..32u8 {
+                if v == good.values[p] {
+                    continue;
+                }
+                let mut bad = good.clone();
+                bad.values[p] = v;
+                match decode_symbols(&bad) {
+                    Err(CodeError::Typo { groups, .. }) => {
+                        assert_eq!(groups.len(), 1);
+                        assert_eq!(groups[0].group, p / size + 1);
+                    }
+                    other => panic!("substitution at {p} not detected: {other:?}"),
+                }
+                assert!(single_corrections(&bad)
+                    .iter()
+                    .any(|c| c.values == good.values));
+            }
+            if p + 1 < good.values.len() && good.values[p] != good.values[p + 1] {
+                let mut bad = good.clone();
+                bad.values.swap(p, p + 1);
+                assert!(
+                    matches!(decode_symbols(&bad), Err(CodeError::Typo { .. })),
+                    "transposition at {p} not detected"
+                );
+                assert!(single_corrections(&bad)
+                    .iter()
+                    .any(|c| c.values == good.values));
+            }
+        }
+    }
+
+    #[test]
+    fn wrong_prefix_letter_fails_checks() {
+        let text = encode(Kind::AuthorizationCode, b"abcdefghijkl");
+        let swapped = text.replacen("KA1", "KN1", 1);
+        assert!(matches!(
+            decode_symbols(&normalize(&swapped).unwrap()),
+            Err(CodeError::Typo { .. })
+        ));
+    }
+}

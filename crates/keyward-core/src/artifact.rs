@@ -114,6 +114,13 @@ impl Artifact {
         expected: Kind,
         trusted: Option<&TrustedKeys>,
     ) -> Result<Artifact, Error> {
+        // The prefix alone tells the kind, so a code pasted into the wrong field is named
+        // as what it is even when it also has a typo.
+        if let Some(found) = strip_armor(input).ok().and_then(|b| text::sniff_kind(&b)) {
+            if found != expected {
+                return Err(Error::WrongKind { expected, found });
+            }
+        }
         let a = Artifact::parse(input, trusted)?;
         match a.kind() {
             Some(k) if k == expected => Ok(a),
@@ -163,8 +170,14 @@ pub struct Verdict {
 }
 
 /// Judges `input` as found: signatures, typos, and for licenses the status on this machine
-/// at `ctx.now` given the clock's high-water mark.
-pub fn verdict(input: &str, ctx: &Context<'_>, high_water: Timestamp) -> Verdict {
+/// at `ctx.now` given the clock's high-water mark. With `expected`, anything of another
+/// kind is `wrong_kind` (one input field of the page, one argument of the CLI).
+pub fn verdict(
+    input: &str,
+    expected: Option<Kind>,
+    ctx: &Context<'_>,
+    high_water: Timestamp,
+) -> Verdict {
     let err = |e: Error, kind: Option<&'static str>| Verdict {
         kind,
         code: e.code(),
@@ -175,7 +188,11 @@ pub fn verdict(input: &str, ctx: &Context<'_>, high_water: Timestamp) -> Verdict
         .ok()
         .and_then(|b| text::sniff_kind(&b))
         .map(Kind::code);
-    let a = match Artifact::parse(input, Some(ctx.trusted)) {
+    let parsed = match expected {
+        Some(k) => Artifact::parse_expecting(input, k, Some(ctx.trusted)),
+        None => Artifact::parse(input, Some(ctx.trusted)),
+    };
+    let a = match parsed {
         Ok(a) => a,
         Err(e) => return err(e, sniffed),
     };

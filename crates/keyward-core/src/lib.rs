@@ -41,7 +41,10 @@
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 extern crate alloc;
 #[cfg(feature = "std")]
@@ -56,6 +59,7 @@ mod eval;
 mod facts;
 mod hwid;
 mod keys;
+pub mod raw;
 mod request;
 mod signed;
 mod state;

@@ -97,7 +97,10 @@ impl Kind {
             // 20 data symbols = 100 bits = five 20-bit fact hashes, in four groups, so the
             // whole code fits in 32 characters: `KS1-XXXXXX-XXXXXX-XXXXXX-XXXXXX`.
             Kind::SystemId => 5,
-            _ => 8,
+            // Nine data symbols and a check: ten-character groups keep a typical
+            // authorization code (12-character product, one feature, 30 days) near 210
+            // characters.
+            _ => 9,
         }
     }
 }

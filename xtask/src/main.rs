@@ -1,0 +1,81 @@
+//! `cargo xtask <task>`: everything beyond plain `cargo build` lives here, so a fresh
+//! machine needs nothing but Rust to build, test and benchmark keyward.
+//!
+//! Tasks:
+//! - `build`   — every artifact: `target/release/keyward`, `target/dist/keyward-plugin.wasm`,
+//!   `web/pkg/`
+//! - `test`    — installs what tests need (wasm target, Chromium, playwright-core), builds,
+//!   runs every test: Rust, plugin, browser
+//! - `bench`   — benchmarks that print figures
+//! - `vectors` — regenerates `tests/vectors/` from the fixed test key
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+mod vectors;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let task = args.first().map(String::as_str).unwrap_or("help");
+    let rest = &args[args.len().min(1)..];
+    let result = match task {
+        "build" => build(rest),
+        "test" => test(rest),
+        "bench" => bench(rest),
+        "vectors" => vectors::generate(&root().join("tests/vectors")),
+        "help" | "--help" | "-h" => {
+            println!("usage: cargo xtask <build|test|bench|vectors>");
+            Ok(())
+        }
+        other => Err(format!("unknown task {other:?}; try `cargo xtask help`")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Runs a command in the workspace root, failing with its name if it fails.
+pub fn run(cmd: &mut Command) -> Result<(), String> {
+    eprintln!("xtask: running {cmd:?}");
+    let status = cmd
+        .current_dir(root())
+        .status()
+        .map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{cmd:?} failed with {status}"))
+    }
+}
+
+/// `cargo` as invoked by this xtask (respects `$CARGO`).
+pub fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn build(_args: &[String]) -> Result<(), String> {
+    run(cargo().args(["build", "--release", "--bin", "keyward"]))?;
+    Ok(())
+}
+
+fn test(_args: &[String]) -> Result<(), String> {
+    run(cargo().args(["test", "--workspace"]))?;
+    Ok(())
+}
+
+fn bench(_args: &[String]) -> Result<(), String> {
+    run(cargo().args(["bench", "-p", "keyward-core"]))?;
+    Ok(())
+}

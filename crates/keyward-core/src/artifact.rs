@@ -128,8 +128,8 @@ impl Artifact {
             None => Err(Error::InvalidInput {
                 field: "input",
                 reason: alloc::format!(
-                    "this is a hardware identification code, not a {}",
-                    expected.name()
+                    "this is a hardware identification code, not {}",
+                    expected.a_name()
                 ),
             }),
         }

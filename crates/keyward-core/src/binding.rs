@@ -5,6 +5,7 @@ use alloc::vec::Vec;
 use crate::error::Error;
 use crate::facts::MachineFacts;
 use crate::hwid::{machine_parts, part_digest, HardwareId, HardwareKind, PartKind};
+use crate::request::MachineRef;
 use crate::sysid::{SystemIdCode, PACKED_LEN};
 use crate::wire::{Reader, Writer};
 
@@ -129,18 +130,38 @@ impl Binding {
                     .iter()
                     .map(|(k, v)| (*k, part_digest(*k, v)))
                     .collect();
-                let mut matched = 0;
-                let mut differing: Vec<&'static str> = Vec::new();
-                for p in parts {
-                    if have.contains(p) {
-                        matched += 1;
-                    } else if !differing.contains(&p.0.code()) {
-                        differing.push(p.0.code());
-                    }
-                }
-                (matched, differing)
+                count_parts(parts, &have)
             }
         };
+        self.verdict(matched, differing)
+    }
+
+    /// Checks a machine named by its system or hardware identification code (what a buyer
+    /// pastes on the page, what a request carries). `None` when the binding is of the
+    /// other type (a hardware binding cannot be checked against a system code, and back).
+    pub fn check_machine_ref(&self, machine: &MachineRef) -> Option<Result<(), Mismatch>> {
+        let (matched, differing) = match (self, machine) {
+            (Binding::System { code, .. }, MachineRef::System(other)) => (
+                code.matching(other),
+                code.differing(other)
+                    .into_iter()
+                    .map(|f| f.code())
+                    .collect(),
+            ),
+            (Binding::Hardware { parts, .. }, MachineRef::Hardware(id)) => {
+                let have: Vec<(PartKind, [u8; 8])> = id
+                    .parts()
+                    .iter()
+                    .map(|(k, v)| (*k, part_digest(*k, v)))
+                    .collect();
+                count_parts(parts, &have)
+            }
+            _ => return None,
+        };
+        Some(self.verdict(matched, differing))
+    }
+
+    fn verdict(&self, matched: usize, differing: Vec<&'static str>) -> Result<(), Mismatch> {
         if matched >= self.tolerance() as usize {
             Ok(())
         } else {
@@ -214,6 +235,23 @@ impl Binding {
         }
         Ok(b)
     }
+}
+
+/// How many bound parts the machine has, and the kinds of those it lacks.
+fn count_parts(
+    bound: &[(PartKind, [u8; 8])],
+    have: &[(PartKind, [u8; 8])],
+) -> (usize, Vec<&'static str>) {
+    let mut matched = 0;
+    let mut differing: Vec<&'static str> = Vec::new();
+    for p in bound {
+        if have.contains(p) {
+            matched += 1;
+        } else if !differing.contains(&p.0.code()) {
+            differing.push(p.0.code());
+        }
+    }
+    (matched, differing)
 }
 
 fn check_k(k: u8, n: usize) -> Result<(), Error> {

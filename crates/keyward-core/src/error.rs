@@ -219,10 +219,10 @@ impl fmt::Display for Error {
             ),
             Error::WrongKind { expected, found } => write!(
                 f,
-                "this is a {}, not a {}: paste it where a {} is asked for",
-                found.name(),
-                expected.name(),
-                found.name()
+                "this is {}, not {}: paste it where {} is asked for",
+                found.a_name(),
+                expected.a_name(),
+                found.a_name()
             ),
             Error::UnknownKey { key_id } => write!(
                 f,

@@ -45,10 +45,15 @@ impl Credential {
     /// Evaluates without touching any state (signature checked first).
     pub fn evaluate(&self, flags: &LicenseFlags, ctx: &Context<'_>) -> Result<Status, Error> {
         self.verify(ctx)?;
-        Ok(match self {
+        Ok(self.evaluate_verified(flags, ctx))
+    }
+
+    /// Evaluates a credential whose signature the caller has already verified.
+    pub fn evaluate_verified(&self, flags: &LicenseFlags, ctx: &Context<'_>) -> Status {
+        match self {
             Credential::Code(c) => evaluate_terms(c.terms(), c.binding(), flags, ctx),
             Credential::Certificate(c) => evaluate_terms(c.terms(), Some(c.binding()), flags, ctx),
-        })
+        }
     }
 }
 

@@ -87,6 +87,17 @@ impl Kind {
         }
     }
 
+    /// English name with its article ("an authorization code").
+    pub const fn a_name(self) -> &'static str {
+        match self {
+            Kind::AuthorizationCode => "an authorization code",
+            Kind::SystemId => "a system identification code",
+            Kind::ActivationRequest => "an activation request",
+            Kind::ActivationCertificate => "an activation certificate",
+            Kind::SignedUpdate => "a signed update",
+        }
+    }
+
     fn from_letter(b: u8) -> Option<Kind> {
         Kind::ALL.into_iter().find(|k| k.letter() == b)
     }

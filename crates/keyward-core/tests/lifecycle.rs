@@ -1,0 +1,291 @@
+//! Evaluation and state: every status, updates and their order, the clock, tolerance.
+
+use keyward_core::*;
+
+fn key() -> MerchantKey {
+    MerchantKey::from_seed(&[0x77; 32])
+}
+fn t(s: &str) -> Timestamp {
+    Timestamp::parse(s).unwrap()
+}
+fn facts() -> MachineFacts {
+    MachineFacts {
+        machine_id: Some("machine".into()),
+        product_uuid: Some("4c4c4544-003d-4a10-804b-b4c04f4e3732".into()),
+        board_serial: Some("BOARD1".into()),
+        disk_serial: Some("DISK1".into()),
+        cpu: Some("cpu".into()),
+        macs: vec!["04:7c:16:5e:e3:5d".into()],
+    }
+}
+fn terms(expires: Option<&str>) -> LicenseTerms {
+    LicenseTerms {
+        license_id: LicenseId([9; 8]),
+        product: "acme".into(),
+        sku: String::new(),
+        seats: 1,
+        not_before: t("2026-11-01"),
+        expires: expires.map(t),
+        features: vec!["pro".into()],
+        trial: false,
+        instance_id: None,
+        order_id: None,
+    }
+}
+
+struct Env {
+    trusted: TrustedKeys,
+    facts: MachineFacts,
+}
+
+impl Env {
+    fn new() -> Self {
+        Env {
+            trusted: TrustedKeys::from_keys([key().public()]),
+            facts: facts(),
+        }
+    }
+    fn ctx(&self, now: &str) -> Context<'_> {
+        Context {
+            trusted: &self.trusted,
+            facts: &self.facts,
+            hardware_ids: &[],
+            now: t(now),
+            policy: Policy::default(),
+        }
+    }
+}
+
+fn cert_for(
+    f: &MachineFacts,
+    expires: Option<&str>,
+    tolerance: Option<u8>,
+) -> ActivationCertificate {
+    let sys = SystemIdCode::compute("acme", f);
+    ActivationCertificate::issue(
+        &key(),
+        terms(expires),
+        Binding::system(sys, tolerance).unwrap(),
+        [1; 8],
+        t("2026-11-01"),
+    )
+    .unwrap()
+}
+
+#[test]
+fn statuses_over_time() {
+    let env = Env::new();
+    let mut st = LicenseState::default();
+    let cert = cert_for(&env.facts, Some("2026-12-01"), None);
+    let s = st
+        .install(
+            Credential::Certificate(cert),
+            &env.ctx("2026-10-20T00:00:00Z"),
+        )
+        .unwrap();
+    assert_eq!(s.code(), "not_yet_valid");
+    let s = st.status(&env.ctx("2026-11-20T00:00:00Z"));
+    assert_eq!(s.code(), "active");
+    assert!(s.has_feature("pro"));
+    assert!(!s.has_feature("enterprise"));
+    assert_eq!(s.license().unwrap().days_left, Some(11));
+    let s = st.status(&env.ctx("2026-12-02T00:00:00Z"));
+    assert_eq!(s.code(), "in_grace");
+    assert!(s.has_feature("pro"));
+    let s = st.status(&env.ctx("2026-12-05T00:00:00Z"));
+    assert_eq!(s.code(), "expired");
+    assert!(!s.has_feature("pro"));
+}
+
+#[test]
+fn updates_renew_freeze_release_and_refuse_replay() {
+    let env = Env::new();
+    let mut st = LicenseState::default();
+    let cert = cert_for(&env.facts, Some("2026-12-01"), None);
+    let id = cert.terms().license_id;
+    st.install(
+        Credential::Certificate(cert),
+        &env.ctx("2026-11-20T00:00:00Z"),
+    )
+    .unwrap();
+    let up = |seq, action| SignedUpdate::issue(&key(), id, seq, action, t("2026-11-20")).unwrap();
+    let ctx = env.ctx("2026-12-10T00:00:00Z");
+    assert_eq!(st.status(&ctx).code(), "expired");
+    let renew = up(
+        1,
+        UpdateAction::Renew {
+            expires: t("2027-12-01"),
+        },
+    );
+    assert_eq!(st.apply(&renew, &ctx).unwrap(), Applied::Applied);
+    assert_eq!(st.status(&ctx).code(), "active");
+    // The same update again is a no-op; an older one is refused.
+    assert_eq!(st.apply(&renew, &ctx).unwrap(), Applied::AlreadyApplied);
+    st.apply(&up(3, UpdateAction::Freeze), &ctx).unwrap();
+    assert_eq!(st.status(&ctx).code(), "frozen");
+    let old = st.apply(&up(2, UpdateAction::Unfreeze), &ctx).unwrap_err();
+    assert!(old.to_string().contains("older"), "{old}");
+    assert_eq!(st.status(&ctx).code(), "frozen");
+    st.apply(&up(4, UpdateAction::Unfreeze), &ctx).unwrap();
+    assert_eq!(st.status(&ctx).code(), "active");
+    st.apply(&up(5, UpdateAction::Release), &ctx).unwrap();
+    assert_eq!(st.status(&ctx).code(), "released");
+    assert!(st.apply(&up(6, UpdateAction::Unfreeze), &ctx).is_err());
+    // An update signed by another key is refused.
+    let forged = SignedUpdate::issue(
+        &MerchantKey::from_seed(&[1; 32]),
+        id,
+        9,
+        UpdateAction::Unfreeze,
+        t("2026-11-20"),
+    )
+    .unwrap();
+    assert_eq!(st.apply(&forged, &ctx).unwrap_err().code(), "unknown_key");
+    // State survives a round trip through bytes, updates included.
+    let again = LicenseState::from_bytes(&st.to_bytes()).unwrap();
+    assert_eq!(again, st);
+}
+
+#[test]
+fn clock_rollback_is_reported_and_tolerated_within_limit() {
+    let env = Env::new();
+    let mut st = LicenseState::default();
+    st.install(
+        Credential::Certificate(cert_for(&env.facts, None, None)),
+        &env.ctx("2026-11-20T00:00:00Z"),
+    )
+    .unwrap();
+    assert_eq!(st.status(&env.ctx("2026-11-20T12:00:00Z")).code(), "active");
+    // 30 minutes back: within the hour of tolerance.
+    assert_eq!(st.status(&env.ctx("2026-11-20T11:30:00Z")).code(), "active");
+    let s = st.status(&env.ctx("2026-11-20T09:00:00Z"));
+    assert_eq!(s.code(), "clock_rolled_back");
+    assert!(s.describe().contains("clock"));
+    // The high-water mark did not move backwards.
+    assert_eq!(st.high_water, t("2026-11-20T12:00:00Z"));
+}
+
+#[test]
+fn tolerance_one_of_five_changed_still_active_three_changed_mismatch() {
+    let env = Env::new();
+    let cert = cert_for(&env.facts, None, None); // 3 of 5
+    let mut f = facts();
+    f.disk_serial = Some("NEW DISK".into());
+    let one = Env {
+        trusted: env.trusted.clone(),
+        facts: f.clone(),
+    };
+    let st = {
+        let mut st = LicenseState::default();
+        st.install(
+            Credential::Certificate(cert.clone()),
+            &env.ctx("2026-11-20T00:00:00Z"),
+        )
+        .unwrap();
+        st
+    };
+    assert_eq!(st.peek(&one.ctx("2026-11-20T00:00:00Z")).code(), "active");
+    f.cpu = Some("new cpu".into());
+    f.macs = vec!["aa:aa:aa:aa:aa:aa".into()];
+    let three = Env {
+        trusted: env.trusted.clone(),
+        facts: f,
+    };
+    match st.peek(&three.ctx("2026-11-20T00:00:00Z")) {
+        Status::MachineMismatch { mismatch, .. } => {
+            assert_eq!(mismatch.differing, vec!["disk", "cpu", "mac"]);
+            assert_eq!((mismatch.matched, mismatch.required), (2, 3));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn hardware_bindings_and_pasted_machine_checks() {
+    let env = Env::new();
+    let mac = HardwareId::parse("mac:04-7C-16-5E-E3-5D").unwrap();
+    let code = AuthorizationCode::issue(
+        &key(),
+        terms(None),
+        Some(Binding::hardware(&mac, None).unwrap()),
+    )
+    .unwrap();
+    let s = Credential::Code(code.clone())
+        .evaluate(&LicenseFlags::default(), &env.ctx("2026-11-20T00:00:00Z"))
+        .unwrap();
+    assert_eq!(s.code(), "active");
+    let b = code.binding().unwrap();
+    let same = MachineRef::Hardware(HardwareId::parse("047c.165e.e35d").unwrap());
+    assert_eq!(b.check_machine_ref(&same), Some(Ok(())));
+    let other = MachineRef::Hardware(HardwareId::parse("mac:00:00:00:00:00:01").unwrap());
+    assert!(matches!(b.check_machine_ref(&other), Some(Err(_))));
+    let sys = MachineRef::System(SystemIdCode::compute("acme", &env.facts));
+    assert_eq!(b.check_machine_ref(&sys), None);
+    // A custom id can only be vouched for by the host.
+    let dongle = HardwareId::parse("custom:DONGLE-42").unwrap();
+    let code = AuthorizationCode::issue(
+        &key(),
+        terms(None),
+        Some(Binding::hardware(&dongle, None).unwrap()),
+    )
+    .unwrap();
+    let cred = Credential::Code(code);
+    assert_eq!(
+        cred.evaluate(&LicenseFlags::default(), &env.ctx("2026-11-20T00:00:00Z"))
+            .unwrap()
+            .code(),
+        "machine_mismatch"
+    );
+    let ids = [dongle];
+    let mut ctx = env.ctx("2026-11-20T00:00:00Z");
+    ctx.hardware_ids = &ids;
+    assert_eq!(
+        cred.evaluate(&LicenseFlags::default(), &ctx)
+            .unwrap()
+            .code(),
+        "active"
+    );
+}
+
+#[test]
+fn damaged_state_is_an_error_not_a_panic() {
+    let env = Env::new();
+    let mut st = LicenseState::default();
+    st.install(
+        Credential::Certificate(cert_for(&env.facts, None, None)),
+        &env.ctx("2026-11-20T00:00:00Z"),
+    )
+    .unwrap();
+    let bytes = st.to_bytes();
+    for n in 0..bytes.len() {
+        assert!(
+            LicenseState::from_bytes(&bytes[..n]).is_err(),
+            "truncated to {n}"
+        );
+    }
+    for i in 0..bytes.len() {
+        let mut b = bytes.clone();
+        b[i] ^= 0x10;
+        assert!(LicenseState::from_bytes(&b).is_err(), "byte {i} changed");
+    }
+}
+
+#[test]
+fn error_messages_say_what_to_do() {
+    let trusted = TrustedKeys::from_keys([key().public()]);
+    let cases = [
+        ("", "nothing was entered"),
+        ("hello", "not a keyward code"),
+        ("KA9-AAAA", "update the software"),
+        ("KA1-ABCD#", "cannot appear in a code"),
+        ("PL0123456789ABCDEF", "marketplace"),
+        ("mac:12", "12 hexadecimal digits"),
+    ];
+    for (input, want) in cases {
+        let e = Artifact::parse(input, Some(&trusted)).unwrap_err();
+        assert!(e.to_string().contains(want), "{input:?}: {e}");
+    }
+    let sys = SystemIdCode::compute("acme", &facts()).encode();
+    let e = Artifact::parse_expecting(&sys, Kind::AuthorizationCode, Some(&trusted)).unwrap_err();
+    assert_eq!(e.to_string(), "this is a system identification code, not an authorization code: paste it where a system identification code is asked for");
+}

@@ -7,12 +7,17 @@
 //! - `test`    — installs what tests need (wasm target, Chromium, playwright-core), builds,
 //!   runs every test: Rust, plugin, browser
 //! - `bench`   — benchmarks that print figures
+//! - `demo`    — builds the CLI and runs the README walk-through on this machine
+//! - `lint`    — `cargo fmt --check` and `cargo clippy --all-targets -D warnings`
 //! - `vectors` — regenerates `tests/vectors/` from the fixed test key
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod demo;
+mod plugin;
 mod vectors;
+mod web;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -23,8 +28,10 @@ fn main() -> ExitCode {
         "test" => test(rest),
         "bench" => bench(rest),
         "vectors" => vectors::generate(&root().join("tests/vectors")),
+        "demo" => demo::run(),
+        "lint" => lint(),
         "help" | "--help" | "-h" => {
-            println!("usage: cargo xtask <build|test|bench|vectors>");
+            println!("usage: cargo xtask <build|test|bench|demo|lint|vectors>");
             Ok(())
         }
         other => Err(format!("unknown task {other:?}; try `cargo xtask help`")),
@@ -65,17 +72,57 @@ pub fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
+/// Makes sure the wasm target is installed (fresh machines only have the host target).
+pub fn ensure_wasm_target() -> Result<(), String> {
+    let out = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map_err(|e| format!("cannot run rustup: {e}"))?;
+    if String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .any(|l| l.trim() == "wasm32-unknown-unknown")
+    {
+        return Ok(());
+    }
+    run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
+}
+
 fn build(_args: &[String]) -> Result<(), String> {
+    ensure_wasm_target()?;
+    plugin::build(true)?;
+    web::build()?;
     run(cargo().args(["build", "--release", "--bin", "keyward"]))?;
     Ok(())
 }
 
 fn test(_args: &[String]) -> Result<(), String> {
-    run(cargo().args(["test", "--workspace"]))?;
+    ensure_wasm_target()?;
+    // The host embeds the plugin and the browser tests load the page's wasm: build both
+    // before the Rust tests run.
+    plugin::build(true)?;
+    web::build()?;
+    run(cargo().args(["test", "--workspace", "--all-targets"]))?;
+    run(cargo().args(["test", "--workspace", "--doc"]))?;
+    web::test()?;
     Ok(())
 }
 
+fn lint() -> Result<(), String> {
+    run(cargo().args(["fmt", "--all", "--check"]))?;
+    run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))
+}
+
 fn bench(_args: &[String]) -> Result<(), String> {
-    run(cargo().args(["bench", "-p", "keyward-core"]))?;
+    ensure_wasm_target()?;
+    run(cargo().args(["bench", "-p", "keyward-core", "--bench", "core"]))?;
+    plugin::bench()?;
+    web::bench()?;
     Ok(())
 }

@@ -253,6 +253,8 @@ pub struct AuthorizationCode {
 }
 
 impl AuthorizationCode {
+    signed::signed_artifact_methods!();
+
     /// Issues (signs) a code. Fails with a clear message when a field is out of range.
     pub fn issue(
         key: &MerchantKey,
@@ -269,34 +271,9 @@ impl AuthorizationCode {
         Ok(c)
     }
 
-    /// Parses and verifies against the trusted keys; a single typo gets a suggested fix.
-    pub fn decode(text: &str, trusted: &TrustedKeys) -> Result<AuthorizationCode, Error> {
-        signed::decode_text(text, Some(trusted))
-    }
-
-    /// Parses without verifying the signature: for showing what a code claims.
-    pub fn decode_unverified(text: &str) -> Result<AuthorizationCode, Error> {
-        signed::decode_text(text, None)
-    }
-
-    /// Verifies the signature.
-    pub fn verify(&self, trusted: &TrustedKeys) -> Result<(), Error> {
-        signed::verify(self, trusted)
-    }
-
     /// Text form, `KA1-…`.
     pub fn encode(&self) -> String {
         signed::encode_text(self)
-    }
-
-    /// Canonical bytes (body and signature).
-    pub fn to_bytes(&self) -> Vec<u8> {
-        signed::to_bytes(self)
-    }
-
-    /// Parses canonical bytes without verifying.
-    pub fn from_bytes(bytes: &[u8]) -> Result<AuthorizationCode, Error> {
-        signed::from_bytes(bytes)
     }
 
     /// What the license grants.
@@ -307,11 +284,6 @@ impl AuthorizationCode {
     /// The machine binding, if the code is bound.
     pub fn binding(&self) -> Option<&Binding> {
         self.binding.as_ref()
-    }
-
-    /// Which key signed it.
-    pub fn key_id(&self) -> KeyId {
-        self.key_id
     }
 }
 
@@ -335,13 +307,5 @@ impl SignedArtifact for AuthorizationCode {
         })
     }
 
-    fn key_id(&self) -> KeyId {
-        self.key_id
-    }
-    fn signature(&self) -> &[u8; 64] {
-        &self.signature
-    }
-    fn signature_mut(&mut self) -> &mut [u8; 64] {
-        &mut self.signature
-    }
+    signed::signed_artifact_accessors!();
 }

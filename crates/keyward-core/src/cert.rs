@@ -25,6 +25,8 @@ pub struct ActivationCertificate {
 }
 
 impl ActivationCertificate {
+    signed::signed_artifact_methods!();
+
     /// Signs a certificate binding `terms` to `binding`; `nonce` echoes the request's.
     pub fn issue(
         key: &MerchantKey,
@@ -43,21 +45,6 @@ impl ActivationCertificate {
         };
         signed::sign(&mut c, key);
         Ok(c)
-    }
-
-    /// Parses (armoured or bare `KC1-…`) and verifies.
-    pub fn decode(text: &str, trusted: &TrustedKeys) -> Result<Self, Error> {
-        signed::decode_text(text, Some(trusted))
-    }
-
-    /// Parses without verifying.
-    pub fn decode_unverified(text: &str) -> Result<Self, Error> {
-        signed::decode_text(text, None)
-    }
-
-    /// Verifies the signature.
-    pub fn verify(&self, trusted: &TrustedKeys) -> Result<(), Error> {
-        signed::verify(self, trusted)
     }
 
     /// Armoured text with readable (unsigned) header lines.
@@ -86,16 +73,6 @@ impl ActivationCertificate {
         )
     }
 
-    /// Canonical bytes.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        signed::to_bytes(self)
-    }
-
-    /// Parses canonical bytes without verifying.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
-        signed::from_bytes(bytes)
-    }
-
     /// What the license grants.
     pub fn terms(&self) -> &LicenseTerms {
         &self.terms
@@ -111,10 +88,6 @@ impl ActivationCertificate {
     /// When it was signed.
     pub fn issued(&self) -> Timestamp {
         self.issued
-    }
-    /// Which key signed it.
-    pub fn key_id(&self) -> KeyId {
-        self.key_id
     }
 }
 
@@ -145,13 +118,5 @@ impl SignedArtifact for ActivationCertificate {
         })
     }
 
-    fn key_id(&self) -> KeyId {
-        self.key_id
-    }
-    fn signature(&self) -> &[u8; 64] {
-        &self.signature
-    }
-    fn signature_mut(&mut self) -> &mut [u8; 64] {
-        &mut self.signature
-    }
+    signed::signed_artifact_accessors!();
 }

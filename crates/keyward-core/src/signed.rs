@@ -23,6 +23,59 @@ pub(crate) trait SignedArtifact: Sized {
     fn signature_mut(&mut self) -> &mut [u8; 64];
 }
 
+/// The methods every signed artifact shares, generated inside its `impl` block.
+macro_rules! signed_artifact_methods {
+    () => {
+        /// Parses (text or armour) and verifies against the trusted keys; a single typo
+        /// gets a suggested correction when exactly one makes it valid.
+        pub fn decode(text: &str, trusted: &TrustedKeys) -> Result<Self, Error> {
+            signed::decode_text(text, Some(trusted))
+        }
+
+        /// Parses without verifying the signature: for showing what it claims.
+        pub fn decode_unverified(text: &str) -> Result<Self, Error> {
+            signed::decode_text(text, None)
+        }
+
+        /// Verifies the signature against the trusted keys.
+        pub fn verify(&self, trusted: &TrustedKeys) -> Result<(), Error> {
+            signed::verify(self, trusted)
+        }
+
+        /// Canonical bytes (body and signature).
+        pub fn to_bytes(&self) -> Vec<u8> {
+            signed::to_bytes(self)
+        }
+
+        /// Parses canonical bytes without verifying.
+        pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+            signed::from_bytes(bytes)
+        }
+
+        /// Which key signed it.
+        pub fn key_id(&self) -> KeyId {
+            self.key_id
+        }
+    };
+}
+pub(crate) use signed_artifact_methods;
+
+/// The accessors of [`SignedArtifact`], for types with `key_id` and `signature` fields.
+macro_rules! signed_artifact_accessors {
+    () => {
+        fn key_id(&self) -> KeyId {
+            self.key_id
+        }
+        fn signature(&self) -> &[u8; 64] {
+            &self.signature
+        }
+        fn signature_mut(&mut self) -> &mut [u8; 64] {
+            &mut self.signature
+        }
+    };
+}
+pub(crate) use signed_artifact_accessors;
+
 fn message(domain: &[u8], body: &[u8]) -> Vec<u8> {
     let mut m = Vec::with_capacity(domain.len() + 1 + body.len());
     m.extend_from_slice(domain);

@@ -52,6 +52,8 @@ pub struct SignedUpdate {
 }
 
 impl SignedUpdate {
+    signed::signed_artifact_methods!();
+
     /// Signs an update. `sequence` must grow with every update of the license (from 1).
     pub fn issue(
         key: &MerchantKey,
@@ -84,29 +86,9 @@ impl SignedUpdate {
         Ok(u)
     }
 
-    /// Parses and verifies.
-    pub fn decode(text: &str, trusted: &TrustedKeys) -> Result<Self, Error> {
-        signed::decode_text(text, Some(trusted))
-    }
-    /// Parses without verifying.
-    pub fn decode_unverified(text: &str) -> Result<Self, Error> {
-        signed::decode_text(text, None)
-    }
-    /// Verifies the signature.
-    pub fn verify(&self, trusted: &TrustedKeys) -> Result<(), Error> {
-        signed::verify(self, trusted)
-    }
     /// Text form, `KN1-…`.
     pub fn encode(&self) -> String {
         signed::encode_text(self)
-    }
-    /// Canonical bytes.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        signed::to_bytes(self)
-    }
-    /// Parses canonical bytes without verifying.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
-        signed::from_bytes(bytes)
     }
     /// The license it applies to.
     pub fn license_id(&self) -> LicenseId {
@@ -123,10 +105,6 @@ impl SignedUpdate {
     /// When it was signed.
     pub fn issued(&self) -> Timestamp {
         self.issued
-    }
-    /// Which key signed it.
-    pub fn key_id(&self) -> KeyId {
-        self.key_id
     }
 }
 
@@ -178,13 +156,5 @@ impl SignedArtifact for SignedUpdate {
         })
     }
 
-    fn key_id(&self) -> KeyId {
-        self.key_id
-    }
-    fn signature(&self) -> &[u8; 64] {
-        &self.signature
-    }
-    fn signature_mut(&mut self) -> &mut [u8; 64] {
-        &mut self.signature
-    }
+    signed::signed_artifact_accessors!();
 }

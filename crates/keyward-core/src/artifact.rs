@@ -116,7 +116,7 @@ impl Artifact {
     ) -> Result<Artifact, Error> {
         // The prefix alone tells the kind, so a code pasted into the wrong field is named
         // as what it is even when it also has a typo.
-        if let Some(found) = strip_armor(input).ok().and_then(|b| text::sniff_kind(&b)) {
+        if let Some(found) = text::sniff_kind(input) {
             if found != expected {
                 return Err(Error::WrongKind { expected, found });
             }

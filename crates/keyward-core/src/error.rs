@@ -119,6 +119,11 @@ pub enum Error {
     /// A marketplace authorization code (`PL…`): only the merchant's service can exchange
     /// it for a keyward code.
     MarketplaceCode,
+    /// A stored license state that cannot be read (truncated, damaged, other version).
+    CorruptState {
+        /// What is wrong.
+        reason: &'static str,
+    },
     /// Armour lines are missing or do not match.
     BadArmor {
         /// What is wrong.
@@ -144,6 +149,7 @@ impl Error {
             Error::InvalidHardwareId { .. } => "invalid_hardware_id",
             Error::InvalidKey { .. } => "invalid_key",
             Error::MarketplaceCode => "marketplace_code",
+            Error::CorruptState { .. } => "corrupt_state",
         }
     }
 
@@ -239,6 +245,7 @@ impl fmt::Display for Error {
             }
             Error::InvalidKey { reason } => write!(f, "invalid key: {reason}"),
             Error::BadArmor { reason } => write!(f, "damaged certificate text: {reason}"),
+            Error::CorruptState { reason } => write!(f, "the stored license state is damaged: {reason}"),
             Error::MarketplaceCode => f.write_str(
                 "this is the marketplace's license code (PL…), not a keyward code: paste it on the merchant's activation page, which exchanges it for an authorization code",
             ),

@@ -197,8 +197,9 @@ impl Status {
         };
         match self {
             Status::Active { license } => alloc::format!(
-                "licensed: {} {}{}, {}",
+                "licensed: {}{}{}{}, {}",
                 license.product,
+                if license.sku.is_empty() { "" } else { " " },
                 license.sku,
                 if license.trial { " (trial)" } else { "" },
                 until(license)

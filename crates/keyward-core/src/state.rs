@@ -125,11 +125,7 @@ impl LicenseState {
 
     /// Parses state bytes; a truncated or altered file is an error, never a panic.
     pub fn from_bytes(bytes: &[u8]) -> Result<LicenseState, Error> {
-        let corrupt = |reason| Error::Malformed {
-            kind: Kind::ActivationCertificate,
-            offset: 0,
-            reason,
-        };
+        let corrupt = |reason| Error::CorruptState { reason };
         if bytes.len() < 4 + 1 + 8 || &bytes[..4] != MAGIC {
             return Err(corrupt("not a keyward state file"));
         }
@@ -139,7 +135,16 @@ impl LicenseState {
                 "state file checksum mismatch (truncated or damaged)",
             ));
         }
-        let mut r = Reader::new(Kind::ActivationCertificate, &body[4..]);
+        // Past the checksum, a structural error means a bug or another version, not damage.
+        Self::read_body(&body[4..]).map_err(|e| match e {
+            Error::CorruptState { .. } => e,
+            _ => corrupt("unreadable contents (written by another version of keyward?)"),
+        })
+    }
+
+    fn read_body(body: &[u8]) -> Result<LicenseState, Error> {
+        let corrupt = |reason| Error::CorruptState { reason };
+        let mut r = Reader::new(Kind::ActivationCertificate, body);
         if r.u8()? != STATE_VERSION {
             return Err(corrupt("state file from another version"));
         }

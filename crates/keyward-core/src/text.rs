@@ -293,9 +293,11 @@ pub(crate) fn normalize(text: &str) -> Result<Symbols, CodeError> {
     })
 }
 
-/// Which kind of code `text` claims to be, from its prefix alone (no checks).
+/// Which kind of code `text` claims to be, from its prefix alone (no checks; armour and
+/// header lines are skipped).
 pub fn sniff_kind(text: &str) -> Option<Kind> {
-    normalize(text).ok().map(|s| s.kind)
+    let blanked = crate::signed::strip_armor(text).ok()?;
+    normalize(&blanked).ok().map(|s| s.kind)
 }
 
 // ---------------------------------------------------------------------------------------

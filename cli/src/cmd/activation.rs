@@ -1,0 +1,398 @@
+//! The offline activation round trip: `request` (buyer), `activate` (merchant) and
+//! `install` (buyer; also takes a bound or unbound authorization code).
+
+use std::path::PathBuf;
+
+use clap::Args;
+use keyward_core::{
+    ActivationCertificate, ActivationRequest, Artifact, Binding, Credential, HardwareId, Kind,
+    MachineRef, Status, SystemIdCode, TrustedKeys, DAY,
+};
+use serde_json::json;
+
+use crate::cmd::inspect::{machine_json, sniff};
+use crate::cmd::issue::MAX_DAYS;
+use crate::env::{context, load_merchant_key, load_trusted, random_bytes, read_input, Env};
+use crate::exit::{CliError, CmdResult, Exit};
+use crate::output::{binding_json, describe_binding, print_json, sentence, status_json, time_json};
+use crate::state::{write_atomic, Store, MODE_PUBLIC};
+
+/// `keyward request …`
+#[derive(Args)]
+pub struct RequestArgs {
+    /// The authorization code to activate (text, a file holding it, or `-`).
+    #[arg(long, value_name = "CODE", allow_hyphen_values = true)]
+    code: String,
+    /// Bind to this hardware identification code instead of this machine's system
+    /// identification code.
+    #[arg(long, value_name = "CODE")]
+    hardware_id: Option<String>,
+    /// The merchant's public key: check the code's signature before making the request.
+    #[arg(long, value_name = "FILE")]
+    public_key: Option<PathBuf>,
+    /// Write the request to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+/// `keyward activate …`
+#[derive(Args)]
+pub struct ActivateArgs {
+    /// The merchant's private key (PKCS#8 PEM).
+    #[arg(long, value_name = "FILE")]
+    key: PathBuf,
+    /// The certificate expires after N days at most (never after the code).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_DAYS))]
+    days: Option<u64>,
+    /// How many bound facts/parts must match [default: the code's, or a majority].
+    #[arg(long, value_name = "K")]
+    tolerance: Option<u8>,
+    /// Write the certificate to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// The activation request (text, a file holding it, or `-`).
+    #[arg(value_name = "REQUEST", allow_hyphen_values = true)]
+    request: String,
+}
+
+/// `keyward install …`
+#[derive(Args)]
+pub struct InstallArgs {
+    /// The merchant's public key(s) [default: the keys stored by an earlier install].
+    #[arg(long, value_name = "FILE")]
+    public_key: Option<PathBuf>,
+    /// The activation certificate or authorization code (text, a file holding it, or `-`).
+    #[arg(value_name = "CERT", allow_hyphen_values = true)]
+    input: String,
+}
+
+fn write_or_print(out: Option<&PathBuf>, text: &str, json_mode: bool) -> Result<(), CliError> {
+    let text = if text.ends_with('\n') {
+        text.to_string()
+    } else {
+        format!("{text}\n")
+    };
+    match out {
+        Some(p) => write_atomic(p, text.as_bytes(), MODE_PUBLIC),
+        None => {
+            if !json_mode {
+                out!("{text}");
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Runs `keyward request`.
+pub fn request(env: &Env, a: RequestArgs) -> CmdResult {
+    let text = read_input(&a.code)?;
+    let trusted = a.public_key.as_deref().map(load_trusted).transpose()?;
+    let art = Artifact::parse_expecting(
+        &text,
+        Kind::AuthorizationCode,
+        trusted.as_ref().map(|(k, _)| k),
+    )
+    .map_err(|e| CliError::core(&e, Some("--code")))?;
+    let Artifact::AuthorizationCode(code) = art else {
+        return Err(CliError::new(
+            "wrong_kind",
+            Exit::WrongKind,
+            "--code takes an authorization code (KA1-…)",
+        ));
+    };
+    let facts = env.facts()?;
+    let machine = match &a.hardware_id {
+        Some(h) => MachineRef::Hardware(
+            HardwareId::parse(h).map_err(|e| CliError::core(&e, Some("--hardware-id")))?,
+        ),
+        None => {
+            let s = SystemIdCode::compute(&code.terms().product, &facts.facts);
+            if s.present() == 0 {
+                return Err(CliError::other(
+                    "no_facts",
+                    format!(
+                        "no machine facts could be read from {}: give --hardware-id CODE, or --facts FILE",
+                        facts.source
+                    ),
+                ));
+            }
+            MachineRef::System(s)
+        }
+    };
+    if let (Some(b), MachineRef::System(_)) = (code.binding(), &machine) {
+        if let Err(m) = b.check(&code.terms().product, &facts.facts, &[]) {
+            errln!(
+                "keyward: warning: this authorization code is bound to another machine ({} of the required {} facts match; differing: {}): the merchant will refuse this request",
+                m.matched,
+                m.required,
+                m.differing.join(", ")
+            );
+        }
+    }
+    let req = ActivationRequest::new(code, machine, random_bytes::<8>()?, env.now());
+    let req_text = req.encode();
+    write_or_print(a.out.as_ref(), &req_text, env.json)?;
+    let t = req.code.terms();
+    if env.json {
+        print_json(&json!({
+            "request": req_text,
+            "license_id": t.license_id.to_string(),
+            "product": t.product,
+            "machine": machine_json(&req.machine),
+            "nonce": crate::env::hex(&req.nonce),
+            "created": req.created.to_rfc3339(),
+            "out": a.out.as_ref().map(|p| p.display().to_string()),
+        }));
+    } else {
+        let machine = match &req.machine {
+            MachineRef::System(s) => format!("this machine (system identification code {s})"),
+            MachineRef::Hardware(h) => format!("hardware identification code {h}"),
+        };
+        errln!(
+            "Activation request for license {} ({}) on {machine}{}. Take it to the merchant or the activation page; install the certificate you get back with `keyward install`.",
+            t.license_id,
+            t.product,
+            a.out
+                .as_ref()
+                .map_or_else(String::new, |p| format!(", written to {}", p.display()))
+        );
+    }
+    Ok(Exit::Ok)
+}
+
+fn kind_word(b: &Binding) -> &'static str {
+    match b {
+        Binding::System { .. } => "system identification code",
+        Binding::Hardware { .. } => "hardware identification code",
+    }
+}
+
+/// Checks that the machine of a request is the one a bound code names; returns the code's
+/// tolerance.
+fn check_bound(bound: &Binding, machine: &MachineRef) -> Result<u8, CliError> {
+    let mismatch = |matched: usize, required: u8, differing: String| {
+        CliError::new(
+            "machine_mismatch",
+            Exit::Machine,
+            format!(
+                "the authorization code is bound to another machine than this request's: {matched} of the required {required} facts match{differing}; no certificate was signed"
+            ),
+        )
+    };
+    match (bound, machine) {
+        (Binding::System { code, tolerance }, MachineRef::System(s)) => {
+            let matched = code.matching(s);
+            if matched >= *tolerance as usize {
+                Ok(*tolerance)
+            } else {
+                let d: Vec<&str> = code.differing(s).iter().map(|f| f.code()).collect();
+                Err(mismatch(matched, *tolerance, format!(" (differing: {})", d.join(", "))))
+            }
+        }
+        (Binding::Hardware { parts, tolerance, .. }, MachineRef::Hardware(h)) => {
+            let theirs = match Binding::hardware(h, None)? {
+                Binding::Hardware { parts, .. } => parts,
+                Binding::System { .. } => Vec::new(),
+            };
+            let matched = parts.iter().filter(|p| theirs.contains(p)).count();
+            if matched >= *tolerance as usize {
+                Ok(*tolerance)
+            } else {
+                Err(mismatch(matched, *tolerance, String::new()))
+            }
+        }
+        (b, m) => Err(CliError::new(
+            "machine_mismatch",
+            Exit::Machine,
+            format!(
+                "the authorization code is bound to a {} but the request names a {}: make the request without --hardware-id (or with the bound one); no certificate was signed",
+                kind_word(b),
+                match m {
+                    MachineRef::System(_) => "system identification code",
+                    MachineRef::Hardware(_) => "hardware identification code",
+                }
+            ),
+        )),
+    }
+}
+
+/// Runs `keyward activate`.
+pub fn activate(env: &Env, a: ActivateArgs) -> CmdResult {
+    let key = load_merchant_key(&a.key)?;
+    let trusted = TrustedKeys::from_keys([key.public()]);
+    let text = read_input(&a.request)?;
+    let art = Artifact::parse_expecting(&text, Kind::ActivationRequest, Some(&trusted))
+        .map_err(|e| CliError::core(&e, None))?;
+    let Artifact::ActivationRequest(req) = art else {
+        return Err(CliError::new(
+            "wrong_kind",
+            Exit::WrongKind,
+            "activate takes an activation request (KR1-…)",
+        ));
+    };
+    let now = env.now();
+    let mut terms = req.code.terms().clone();
+    if let Some(e) = terms.expires {
+        if now >= e {
+            return Err(CliError::new(
+                "expired",
+                Exit::Validity,
+                format!(
+                    "the authorization code in this request expired on {e}: renew the license or issue a new code; no certificate was signed"
+                ),
+            ));
+        }
+    }
+    let code_tolerance = req
+        .code
+        .binding()
+        .map(|b| check_bound(b, &req.machine))
+        .transpose()?;
+    let tolerance = a.tolerance.or(code_tolerance);
+    let binding = match &req.machine {
+        MachineRef::System(s) => Binding::system(*s, tolerance)?,
+        MachineRef::Hardware(h) => Binding::hardware(h, tolerance)?,
+    };
+    if let Some(d) = a.days {
+        let limit = now.add_secs(d * DAY);
+        terms.expires = Some(terms.expires.map_or(limit, |e| e.min(limit)));
+    }
+    let cert = ActivationCertificate::issue(&key, terms, binding, req.nonce, now)?;
+    let cert_text = cert.encode();
+    write_or_print(a.out.as_ref(), &cert_text, env.json)?;
+    let t = cert.terms();
+    if env.json {
+        print_json(&json!({
+            "certificate": cert_text,
+            "license_id": t.license_id.to_string(),
+            "key_id": cert.key_id().to_string(),
+            "expires": time_json(t.expires),
+            "binding": binding_json(cert.binding()),
+            "out": a.out.as_ref().map(|p| p.display().to_string()),
+        }));
+    } else {
+        errln!(
+            "Signed an activation certificate for license {} ({}), {}; bound to {}. Send it back to the buyer, who installs it with `keyward install --public-key <your key>.pub`.{}",
+            t.license_id,
+            t.product,
+            t.expires
+                .map_or_else(|| "perpetual".to_string(), |e| format!("valid until {e}")),
+            describe_binding(Some(cert.binding())),
+            a.out
+                .as_ref()
+                .map_or_else(String::new, |p| format!(" Written to {}.", p.display()))
+        );
+    }
+    Ok(Exit::Ok)
+}
+
+/// The trusted keys for a buyer-side command: `--public-key FILE`, else the keys stored by
+/// an earlier `install`.
+pub fn buyer_keys(store: &Store, given: Option<&PathBuf>) -> Result<Option<TrustedKeys>, CliError> {
+    match given {
+        Some(p) => Ok(Some(load_trusted(p)?.0)),
+        None => Ok(store.load_keys()?.map(|(k, _)| k)),
+    }
+}
+
+fn no_keys(store: &Store) -> CliError {
+    CliError::new(
+        "no_keys",
+        Exit::Other,
+        format!(
+            "no trusted public key: give the merchant's public key with --public-key FILE (it is then kept in {})",
+            store.keys_path().display()
+        ),
+    )
+}
+
+/// Runs `keyward install`.
+pub fn install(env: &Env, a: InstallArgs) -> CmdResult {
+    let store = env.store()?;
+    let trusted = buyer_keys(&store, a.public_key.as_ref())?.ok_or_else(|| no_keys(&store))?;
+    let text = read_input(&a.input)?;
+    let wrong_kind = |found: &str| {
+        CliError::new(
+            "wrong_kind",
+            Exit::WrongKind,
+            format!(
+                "this is {}, not an activation certificate or authorization code: install takes the certificate the merchant sent back, or an authorization code",
+                crate::output::with_article(found)
+            ),
+        )
+    };
+    if let Some(k) = sniff(&text) {
+        if k != Kind::AuthorizationCode.code() && k != Kind::ActivationCertificate.code() {
+            let name = Kind::ALL
+                .into_iter()
+                .find(|x| x.code() == k)
+                .map_or(k, Kind::name);
+            return Err(wrong_kind(name));
+        }
+    }
+    let credential = match Artifact::parse(&text, Some(&trusted))? {
+        Artifact::AuthorizationCode(c) => Credential::Code(c),
+        Artifact::ActivationCertificate(c) => Credential::Certificate(c),
+        other => {
+            return Err(wrong_kind(
+                other
+                    .kind()
+                    .map_or("hardware identification code", Kind::name),
+            ))
+        }
+    };
+    let facts = env.facts()?;
+    let now = env.now();
+    let ctx = context(&trusted, &facts.facts, now, env.policy());
+    let mut state = store.load()?.state;
+    if let Err(rb) = state.observe(&ctx) {
+        return Err(CliError::status(
+            &Status::from(rb),
+            "; nothing was installed",
+        ));
+    }
+    let before = state.clone();
+    let credential_kind = match &credential {
+        Credential::Code(_) => Kind::AuthorizationCode,
+        Credential::Certificate(_) => Kind::ActivationCertificate,
+    };
+    let status = state.install(credential, &ctx)?;
+    if !matches!(
+        status,
+        Status::Active { .. } | Status::InGrace { .. } | Status::NotYetValid { .. }
+    ) {
+        // Refused: keep the licenses as they were, but remember the time seen.
+        let mut kept = before;
+        kept.high_water = state.high_water;
+        store.save(&kept)?;
+        let extra = if matches!(status, Status::MachineMismatch { .. }) {
+            format!(" (compared with {}); it was not installed", facts.source)
+        } else {
+            "; it was not installed".to_string()
+        };
+        return Err(CliError::status(&status, &extra));
+    }
+    store.merge_keys(&trusted)?;
+    store.save(&state)?;
+    let id = status
+        .license()
+        .map(|l| l.license_id.to_string())
+        .unwrap_or_default();
+    if env.json {
+        print_json(&json!({
+            "installed": true,
+            "license_id": id,
+            "credential": credential_kind.code(),
+            "state_dir": store.dir().display().to_string(),
+            "status": status_json(&status),
+        }));
+    } else {
+        outln!(
+            "Installed license {id} ({}) in {}.",
+            credential_kind.name(),
+            store.dir().display()
+        );
+        outln!("{}", sentence(&crate::output::describe(&status)));
+    }
+    Ok(Exit::Ok)
+}

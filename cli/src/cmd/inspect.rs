@@ -1,0 +1,364 @@
+//! `keyward inspect`: explain any pasted text — what it is, whether it is valid, what it
+//! grants, and for typos which group is wrong (with the correction, given a key).
+
+use std::path::PathBuf;
+
+use clap::Args;
+use keyward_core::{
+    check_clock, evaluate_terms, verdict, Artifact, CodeError, Credential, Error, Kind,
+    LicenseFlags, MachineRef, Status, Timestamp, TrustedKeys, UpdateAction, Verdict,
+};
+use serde_json::{json, Value};
+
+use crate::env::{context, hex, load_trusted, parse_time, read_input, Env};
+use crate::exit::{CliError, CmdResult, Exit};
+use crate::output::{
+    binding_json, describe_binding, error_json, line, print_json, print_terms, sentence,
+    status_json, terms_json, time_json,
+};
+
+/// `keyward inspect …`
+#[derive(Args)]
+pub struct InspectArgs {
+    /// The merchant's public key(s): checks signatures and offers corrections for typos.
+    #[arg(long, value_name = "FILE")]
+    public_key: Option<PathBuf>,
+    /// Judge the input as if given where only this kind is accepted (authorization_code,
+    /// system_id, activation_request, activation_certificate, signed_update).
+    #[arg(long, value_name = "KIND", value_parser = parse_kind)]
+    expect: Option<Kind>,
+    /// For testing: the clock's high-water mark [default: the state's, read only].
+    #[arg(long, value_name = "TIME", value_parser = parse_time, hide_short_help = true)]
+    high_water: Option<Timestamp>,
+    /// The text (code, certificate, request, update, hardware id), a file holding it, or
+    /// `-` for standard input.
+    #[arg(value_name = "ARTIFACT", allow_hyphen_values = true)]
+    input: String,
+}
+
+/// Parses a kind name (`authorization_code`, …) for `--expect`.
+pub fn parse_kind(s: &str) -> Result<Kind, String> {
+    Kind::ALL
+        .into_iter()
+        .find(|k| k.code() == s)
+        .ok_or_else(|| {
+            format!(
+                "unknown kind {s:?}: use one of {}",
+                Kind::ALL.map(Kind::code).join(", ")
+            )
+        })
+}
+
+/// The kind named by a text's prefix, even when the rest is damaged.
+pub fn sniff(text: &str) -> Option<&'static str> {
+    if let Ok((k, _)) = keyward_core::raw::decode(text) {
+        return Some(k.code());
+    }
+    keyward_core::sniff_kind(text).map(Kind::code)
+}
+
+/// What `inspect --json` reports about an artifact's contents.
+pub fn details_json(a: &Artifact) -> Value {
+    match a {
+        Artifact::AuthorizationCode(c) => json!({
+            "key_id": c.key_id().to_string(),
+            "terms": terms_json(c.terms()),
+            "binding": c.binding().map(binding_json),
+        }),
+        Artifact::ActivationCertificate(c) => json!({
+            "key_id": c.key_id().to_string(),
+            "terms": terms_json(c.terms()),
+            "binding": binding_json(c.binding()),
+            "nonce": hex(&c.nonce()),
+            "issued": c.issued().to_rfc3339(),
+        }),
+        Artifact::SignedUpdate(u) => json!({
+            "key_id": u.key_id().to_string(),
+            "license_id": u.license_id().to_string(),
+            "sequence": u.sequence(),
+            "action": u.action().code(),
+            "expires": time_json(match u.action() {
+                UpdateAction::Renew { expires } => Some(expires),
+                _ => None,
+            }),
+            "issued": u.issued().to_rfc3339(),
+        }),
+        Artifact::SystemId(s) => {
+            let mut facts = serde_json::Map::new();
+            for f in keyward_core::Fact::ALL {
+                facts.insert(f.code().to_string(), Value::Bool(s.fact(f) != 0));
+            }
+            json!({
+                "system_id": s.encode(),
+                "facts": facts,
+                "present": s.present(),
+            })
+        }
+        Artifact::ActivationRequest(r) => json!({
+            "code": r.code.encode(),
+            "key_id": r.code.key_id().to_string(),
+            "terms": terms_json(r.code.terms()),
+            "binding": r.code.binding().map(binding_json),
+            "machine": machine_json(&r.machine),
+            "nonce": hex(&r.nonce),
+            "created": r.created.to_rfc3339(),
+        }),
+        Artifact::HardwareId(h) => json!({
+            "hardware_id": h.to_string(),
+            "hardware_kind": h.kind().prefix(),
+            "value": h.value(),
+            "part_kinds": h.parts().iter().map(|(k, _)| k.code()).collect::<Vec<_>>(),
+        }),
+    }
+}
+
+/// The machine an activation request names.
+pub fn machine_json(m: &MachineRef) -> Value {
+    match m {
+        MachineRef::System(s) => json!({ "type": "system_id", "system_id": s.encode() }),
+        MachineRef::Hardware(h) => json!({ "type": "hardware_id", "hardware_id": h.to_string() }),
+    }
+}
+
+/// Prints an artifact's contents for people.
+pub fn print_details(a: &Artifact) {
+    match a {
+        Artifact::AuthorizationCode(c) => {
+            print_terms(c.terms());
+            line("bound to", &describe_binding(c.binding()));
+            line("signed by", &format!("key {}", c.key_id()));
+        }
+        Artifact::ActivationCertificate(c) => {
+            print_terms(c.terms());
+            line("bound to", &describe_binding(Some(c.binding())));
+            line("issued", &c.issued().to_rfc3339());
+            line("signed by", &format!("key {}", c.key_id()));
+        }
+        Artifact::SignedUpdate(u) => {
+            line("license", &u.license_id().to_string());
+            let action = match u.action() {
+                UpdateAction::Renew { expires } => format!("renew until {expires}"),
+                UpdateAction::Freeze => "freeze".to_string(),
+                UpdateAction::Unfreeze => "unfreeze".to_string(),
+                UpdateAction::Release => "release (end the license)".to_string(),
+            };
+            line("action", &action);
+            line("sequence", &u.sequence().to_string());
+            line("issued", &u.issued().to_rfc3339());
+            line("signed by", &format!("key {}", u.key_id()));
+        }
+        Artifact::SystemId(s) => {
+            line("code", &s.encode());
+            let present: Vec<String> = keyward_core::Fact::ALL
+                .into_iter()
+                .map(|f| format!("{f} {}", if s.fact(f) != 0 { "yes" } else { "no" }))
+                .collect();
+            line("facts", &present.join(", "));
+        }
+        Artifact::ActivationRequest(r) => {
+            print_terms(r.code.terms());
+            match &r.machine {
+                MachineRef::System(s) => {
+                    line("machine", &format!("system identification code {s}"))
+                }
+                MachineRef::Hardware(h) => {
+                    line("machine", &format!("hardware identification code {h}"))
+                }
+            }
+            line("created", &r.created.to_rfc3339());
+            line("code signed", &format!("key {}", r.code.key_id()));
+        }
+        Artifact::HardwareId(h) => {
+            line("normal form", &h.to_string());
+            let parts: Vec<&str> = h.parts().iter().map(|(k, _)| k.code()).collect();
+            line("parts", &parts.join(", "));
+        }
+    }
+}
+
+fn kind_name(kind: Option<&str>) -> &'static str {
+    match kind {
+        Some("hardware_id") => "hardware identification code",
+        Some(k) => Kind::ALL
+            .into_iter()
+            .find(|x| x.code() == k)
+            .map_or("input", Kind::name),
+        None => "input",
+    }
+}
+
+fn credential_of(a: &Artifact) -> Option<Credential> {
+    match a {
+        Artifact::AuthorizationCode(c) => Some(Credential::Code(c.clone())),
+        Artifact::ActivationCertificate(c) => Some(Credential::Certificate(c.clone())),
+        _ => None,
+    }
+}
+
+/// Runs `keyward inspect`. Never changes the state.
+pub fn run(env: &Env, a: InspectArgs) -> CmdResult {
+    let text = read_input(&a.input)?;
+    let now = env.now();
+    let high_water = match a.high_water {
+        Some(h) => h,
+        None => env
+            .store()
+            .and_then(|s| s.load())
+            .map(|l| l.state.high_water)
+            .unwrap_or_default(),
+    };
+    let facts = env.facts()?;
+    let trusted = a.public_key.as_deref().map(load_trusted).transpose()?;
+    let keys = trusted.as_ref().map(|(k, _)| k);
+    let empty = TrustedKeys::new();
+    let ctx = context(keys.unwrap_or(&empty), &facts.facts, now, env.policy());
+
+    // The structure, whatever the signature (for showing what a text claims).
+    let structural = match a.expect {
+        Some(k) => Artifact::parse_expecting(&text, k, None),
+        None => Artifact::parse(&text, None),
+    };
+    let (v, signature, status) = match keys {
+        Some(_) => {
+            let v = verdict(&text, a.expect, &ctx, high_water);
+            let signed = !matches!(
+                structural,
+                Ok(Artifact::SystemId(_)) | Ok(Artifact::HardwareId(_))
+            );
+            let signature = match v.code {
+                "bad_signature" => "bad",
+                "unknown_key" => "unknown_key",
+                _ if structural.is_err() => "not_checked",
+                _ if !signed => "none",
+                _ => "valid",
+            };
+            let status = match (&structural, signature) {
+                (Ok(art), "valid") => {
+                    credential_of(art).map(|c| match check_clock(now, high_water, &ctx.policy) {
+                        Err(rb) => Status::from(rb),
+                        Ok(_) => c
+                            .evaluate(&LicenseFlags::default(), &ctx)
+                            .unwrap_or(Status::NoLicense),
+                    })
+                }
+                _ => None,
+            };
+            (v, signature, status)
+        }
+        None => match &structural {
+            Ok(art) => {
+                let signed = !matches!(art, Artifact::SystemId(_) | Artifact::HardwareId(_));
+                let v = Verdict {
+                    kind: Some(art.kind_code()),
+                    code: if signed { "unverified" } else { "valid" },
+                    message: if signed {
+                        format!(
+                            "a well-formed {}; its signature was not checked: give --public-key to check it",
+                            kind_name(Some(art.kind_code()))
+                        )
+                    } else {
+                        format!("a valid {}", kind_name(Some(art.kind_code())))
+                    },
+                    suggestion: None,
+                };
+                let status = match art {
+                    Artifact::AuthorizationCode(c) => Some(evaluate_terms(
+                        c.terms(),
+                        c.binding(),
+                        &LicenseFlags::default(),
+                        &ctx,
+                    )),
+                    Artifact::ActivationCertificate(c) => Some(evaluate_terms(
+                        c.terms(),
+                        Some(c.binding()),
+                        &LicenseFlags::default(),
+                        &ctx,
+                    )),
+                    _ => None,
+                };
+                (v, if signed { "not_checked" } else { "none" }, status)
+            }
+            Err(e) => (
+                Verdict {
+                    kind: sniff(&text),
+                    code: e.code(),
+                    message: e.to_string(),
+                    suggestion: e.suggestion().map(str::to_string),
+                },
+                "not_checked",
+                None,
+            ),
+        },
+    };
+    let typos: Vec<Value> = match &structural {
+        Err(Error::Code(CodeError::Typo { groups, .. })) => groups
+            .iter()
+            .map(|g| {
+                json!({
+                    "group": g.group,
+                    "first_position": g.first_position,
+                    "last_position": g.last_position,
+                })
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let exit = Exit::for_error_code(v.code);
+    let mut message = v.message;
+    if exit != Exit::Ok && v.code == "machine_mismatch" {
+        message.push_str(&format!(" (compared with {})", facts.source));
+    }
+    let error = (exit != Exit::Ok).then(|| {
+        let mut e = CliError::new(v.code, exit, message.clone());
+        e.suggestion = v.suggestion.clone();
+        e
+    });
+    if env.json {
+        let mut out = json!({
+            "kind": v.kind,
+            "verdict": v.code,
+            "message": message,
+            "suggestion": v.suggestion,
+            "signature": signature,
+            "typos": typos,
+            "details": structural.as_ref().ok().map(details_json),
+            "status": status.as_ref().map(status_json),
+            "now": now.to_rfc3339(),
+            "high_water": high_water.to_rfc3339(),
+        });
+        if let Some(e) = &error {
+            out["error"] = error_json(e);
+        }
+        print_json(&out);
+    } else {
+        outln!(
+            "{}: {}",
+            sentence(kind_name(v.kind)),
+            v.code.replace('_', " ")
+        );
+        if exit == Exit::Ok {
+            outln!("  {}", sentence(&message));
+        }
+        if let Some(s) = &status {
+            if a.public_key.is_none() {
+                outln!(
+                    "  Unverified status on this machine: {}",
+                    crate::output::describe(s)
+                );
+            }
+        }
+        if let Ok(art) = &structural {
+            print_details(art);
+        }
+        if signature == "not_checked" && structural.is_ok() {
+            outln!("  (signature not checked: give --public-key FILE to check it)");
+        }
+        if let Some(s) = &v.suggestion {
+            outln!("  did you mean {s}");
+        }
+    }
+    if let Some(e) = &error {
+        errln!("keyward: {}", e.message);
+    }
+    Ok(exit)
+}

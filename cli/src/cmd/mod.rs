@@ -1,0 +1,12 @@
+//! One module per command group.
+
+pub mod activation;
+pub mod inspect;
+pub mod issue;
+pub mod keys;
+pub mod machine;
+pub mod status;
+pub mod update;
+pub mod web;
+
+mod batch;

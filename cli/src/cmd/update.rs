@@ -1,0 +1,275 @@
+//! Signed updates: `update` (merchant: renew, freeze, unfreeze, release) and `apply`
+//! (buyer: apply one to the installed license).
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use clap::{ArgGroup, Args};
+use keyward_core::{
+    Applied, Artifact, Kind, LicenseId, SignedUpdate, Status, Timestamp, UpdateAction,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::cmd::activation::buyer_keys;
+use crate::cmd::inspect::sniff;
+use crate::env::{context, load_merchant_key, parse_time, read_input, Env};
+use crate::exit::{CliError, CmdResult, Exit};
+use crate::output::{print_json, sentence, status_json, time_json};
+use crate::state::{read_limited, write_atomic, MODE_PRIVATE, MODE_PUBLIC};
+
+/// `keyward update …`
+#[derive(Args)]
+#[command(group(ArgGroup::new("action").required(true).args(["renew", "freeze", "unfreeze", "release"])))]
+pub struct UpdateArgs {
+    /// The merchant's private key (PKCS#8 PEM). The per-license sequence counter is kept
+    /// next to it, in FILE.seq.json.
+    #[arg(long, value_name = "FILE")]
+    key: PathBuf,
+    /// The license id (16 hex digits).
+    #[arg(long, value_name = "ID")]
+    license: String,
+    /// Renew: the license's new expiry (RFC 3339 or YYYY-MM-DD).
+    #[arg(long, value_name = "DATE", value_parser = parse_time)]
+    renew: Option<Timestamp>,
+    /// Freeze the license (e.g. an unpaid renewal).
+    #[arg(long)]
+    freeze: bool,
+    /// Lift a freeze.
+    #[arg(long)]
+    unfreeze: bool,
+    /// Release (end) the license for good.
+    #[arg(long)]
+    release: bool,
+    /// Use this sequence number instead of the counter's next one.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    sequence: Option<u32>,
+    /// Write the update to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+/// `keyward apply …`
+#[derive(Args)]
+pub struct ApplyArgs {
+    /// The merchant's public key(s) [default: the keys stored by `install`].
+    #[arg(long, value_name = "FILE")]
+    public_key: Option<PathBuf>,
+    /// The signed update (text, a file holding it, or `-`).
+    #[arg(value_name = "UPDATE", allow_hyphen_values = true)]
+    input: String,
+}
+
+/// `FILE.seq.json`: the last sequence number signed for each license.
+#[derive(Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Counters {
+    version: u32,
+    last_sequence: BTreeMap<String, u32>,
+}
+
+fn counter_path(key: &Path) -> PathBuf {
+    let mut s = OsString::from(key.as_os_str());
+    s.push(".seq.json");
+    PathBuf::from(s)
+}
+
+fn load_counters(path: &Path) -> Result<Counters, CliError> {
+    if !path.exists() {
+        return Ok(Counters {
+            version: 1,
+            last_sequence: BTreeMap::new(),
+        });
+    }
+    let bytes = read_limited(path, 64 * 1024 * 1024)?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        CliError::other(
+            "counter_corrupt",
+            format!(
+                "the sequence counter file {} is damaged ({e}): repair it, or give --sequence N with N above every update already sent for this license",
+                path.display()
+            ),
+        )
+    })
+}
+
+/// Runs `keyward update`.
+pub fn update(env: &Env, a: UpdateArgs) -> CmdResult {
+    let key = load_merchant_key(&a.key)?;
+    let license = LicenseId::parse(&a.license).ok_or_else(|| {
+        CliError::new(
+            "invalid_input",
+            Exit::Malformed,
+            format!(
+                "{:?} is not a license id: a license id is 16 hexadecimal digits, as shown by `keyward inspect`",
+                a.license
+            ),
+        )
+    })?;
+    let action = match (a.renew, a.freeze, a.unfreeze, a.release) {
+        (Some(expires), ..) => UpdateAction::Renew { expires },
+        (None, true, ..) => UpdateAction::Freeze,
+        (None, false, true, _) => UpdateAction::Unfreeze,
+        _ => UpdateAction::Release,
+    };
+    let cpath = counter_path(&a.key);
+    let mut counters = load_counters(&cpath)?;
+    let id = license.to_string();
+    let last = counters.last_sequence.get(&id).copied().unwrap_or(0);
+    let sequence = match a.sequence {
+        Some(n) => {
+            if n <= last {
+                errln!(
+                    "keyward: warning: sequence {n} is not above the last one signed for this license ({last}); machines that applied {last} will refuse it"
+                );
+            }
+            n
+        }
+        None => last.checked_add(1).ok_or_else(|| {
+            CliError::other(
+                "counter_full",
+                format!("license {id} has used every sequence number"),
+            )
+        })?,
+    };
+    let u = SignedUpdate::issue(&key, license, sequence, action, env.now())?;
+    let text = u.encode();
+    counters.version = 1;
+    counters
+        .last_sequence
+        .insert(id.clone(), last.max(sequence));
+    let counter_json = serde_json::to_vec_pretty(&counters)
+        .map_err(|e| CliError::other("internal", format!("cannot encode the counters: {e}")))?;
+    write_atomic(&cpath, &counter_json, MODE_PRIVATE)?;
+    if let Some(p) = &a.out {
+        write_atomic(p, format!("{text}\n").as_bytes(), MODE_PUBLIC)?;
+    }
+    let expires = match u.action() {
+        UpdateAction::Renew { expires } => Some(expires),
+        _ => None,
+    };
+    if env.json {
+        print_json(&json!({
+            "update": text,
+            "license_id": id,
+            "sequence": sequence,
+            "action": u.action().code(),
+            "expires": time_json(expires),
+            "key_id": u.key_id().to_string(),
+            "out": a.out.as_ref().map(|p| p.display().to_string()),
+        }));
+    } else {
+        if a.out.is_none() {
+            outln!("{text}");
+        }
+        let what = match u.action() {
+            UpdateAction::Renew { expires } => format!("renew until {expires}"),
+            other => other.code().to_string(),
+        };
+        errln!(
+            "Signed update #{sequence} for license {id}: {what}. The buyer applies it with `keyward apply`."
+        );
+    }
+    Ok(Exit::Ok)
+}
+
+/// Runs `keyward apply`.
+pub fn apply(env: &Env, a: ApplyArgs) -> CmdResult {
+    let store = env.store()?;
+    let trusted = buyer_keys(&store, a.public_key.as_ref())?.ok_or_else(|| {
+        CliError::new(
+            "no_keys",
+            Exit::Other,
+            "no trusted public key: give the merchant's public key with --public-key FILE",
+        )
+    })?;
+    let text = read_input(&a.input)?;
+    if let Some(k) = sniff(&text) {
+        if k != Kind::SignedUpdate.code() {
+            let name = Kind::ALL
+                .into_iter()
+                .find(|x| x.code() == k)
+                .map_or(k, Kind::name);
+            return Err(CliError::new(
+                "wrong_kind",
+                Exit::WrongKind,
+                format!(
+                    "this is {}, not a signed update: apply takes the update (KN1-…) the merchant sent",
+                    crate::output::with_article(name)
+                ),
+            ));
+        }
+    }
+    let update = match Artifact::parse_expecting(&text, Kind::SignedUpdate, Some(&trusted))? {
+        Artifact::SignedUpdate(u) => u,
+        _ => {
+            return Err(CliError::new(
+                "wrong_kind",
+                Exit::WrongKind,
+                "apply takes a signed update (KN1-…)",
+            ))
+        }
+    };
+    let mut state = store.load()?.state;
+    let id = update.license_id();
+    if !state
+        .entries
+        .iter()
+        .any(|e| e.credential.license_id() == id)
+    {
+        return Err(CliError::new(
+            "no_license",
+            Exit::NoLicense,
+            format!(
+                "this update is for license {id}, which is not installed on this machine ({}): install the license first",
+                store.dir().display()
+            ),
+        ));
+    }
+    let facts = env.facts()?;
+    let ctx = context(&trusted, &facts.facts, env.now(), env.policy());
+    if let Err(rb) = state.observe(&ctx) {
+        return Err(CliError::status(
+            &Status::from(rb),
+            "; the update was not applied",
+        ));
+    }
+    let applied = state.apply(&update, &ctx);
+    // The time seen is remembered even when the update is refused.
+    store.save(&state)?;
+    let applied = applied?;
+    let status = state
+        .entries
+        .iter()
+        .find(|e| e.credential.license_id() == id)
+        .and_then(|e| e.credential.evaluate(&e.flags, &ctx).ok());
+    let fresh = applied == Applied::Applied;
+    if env.json {
+        print_json(&json!({
+            "applied": fresh,
+            "already_applied": !fresh,
+            "license_id": id.to_string(),
+            "sequence": update.sequence(),
+            "action": update.action().code(),
+            "status": status.as_ref().map(status_json),
+        }));
+    } else {
+        if fresh {
+            outln!(
+                "Applied update #{} ({}) to license {id}.",
+                update.sequence(),
+                update.action().code()
+            );
+        } else {
+            outln!(
+                "Update #{} was already applied to license {id}: nothing changed.",
+                update.sequence()
+            );
+        }
+        if let Some(s) = &status {
+            outln!("{}", sentence(&crate::output::describe(s)));
+        }
+    }
+    Ok(Exit::Ok)
+}

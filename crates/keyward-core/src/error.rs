@@ -64,6 +64,9 @@ pub enum CodeError {
         /// The one single-character correction that makes the code fully valid, if exactly
         /// one does (only filled in when trusted keys were available to check it).
         suggestion: Option<String>,
+        /// The length or the pattern of failing groups says a character was dropped or
+        /// typed twice, in or near the first group listed.
+        missing_or_extra: bool,
     },
 }
 
@@ -193,7 +196,26 @@ impl fmt::Display for CodeError {
                 "this {} has {symbols} characters, which cannot be right: a character is missing or extra; compare it with the original",
                 kind.name()
             ),
-            CodeError::Typo { kind, groups, suggestion } => {
+            CodeError::Typo {
+                kind,
+                groups,
+                suggestion,
+                missing_or_extra: true,
+            } => {
+                write!(f, "this {} has a character missing or one too many", kind.name())?;
+                if let Some(g) = groups.first() {
+                    write!(
+                        f,
+                        ", in or near group {} (characters {}-{})",
+                        g.group, g.first_position, g.last_position
+                    )?;
+                }
+                match suggestion {
+                    Some(s) => write!(f, "; did you mean {s}?"),
+                    None => f.write_str(": compare it with the original, character by character"),
+                }
+            }
+            CodeError::Typo { kind, groups, suggestion, .. } => {
                 write!(f, "this {} has a typing mistake in ", kind.name())?;
                 for (i, g) in groups.iter().enumerate() {
                     if i > 0 {

@@ -158,27 +158,52 @@ pub(crate) fn decode_text<A: SignedArtifact>(
         }
         Ok(a)
     };
+    let only_fix = |candidates: Vec<Symbols>| -> Option<String> {
+        let fixes: Vec<Symbols> = candidates
+            .into_iter()
+            .filter(|c| parse(c).is_ok())
+            .collect();
+        match fixes.as_slice() {
+            [one] => Some(text::render(one)),
+            _ => None,
+        }
+    };
     match parse(&sym) {
         Err(Error::Code(CodeError::Typo {
             kind,
             groups,
             suggestion: None,
+            missing_or_extra,
         })) => {
-            let suggestion = trusted.and_then(|_| {
-                let fixes: Vec<Symbols> = text::single_corrections(&sym)
-                    .into_iter()
-                    .filter(|c| parse(c).is_ok())
-                    .collect();
-                match fixes.as_slice() {
-                    [one] => Some(text::render(one)),
-                    _ => None,
-                }
-            });
+            let suggestion = trusted.and_then(|_| only_fix(text::single_corrections(&sym)));
             Err(Error::Code(CodeError::Typo {
                 kind,
                 groups,
                 suggestion,
+                missing_or_extra,
             }))
+        }
+        Err(e @ Error::Malformed { .. }) => {
+            // The checks passed, yet the contents do not decode: if one dropped or doubled
+            // character in the last group explains it, say so and offer the fix.
+            match trusted.and_then(|_| only_fix(text::last_group_shift_corrections(&sym))) {
+                Some(fix) => {
+                    let size = A::KIND.group_len() + 1;
+                    let last = sym.values.len().saturating_sub(1);
+                    let first = last / size * size;
+                    Err(Error::Code(CodeError::Typo {
+                        kind: A::KIND,
+                        groups: alloc::vec![crate::error::Typo {
+                            group: first / size + 1,
+                            first_position: sym.positions.get(first).copied().unwrap_or(0),
+                            last_position: sym.positions.get(last).copied().unwrap_or(0),
+                        }],
+                        suggestion: Some(fix),
+                        missing_or_extra: true,
+                    }))
+                }
+                None => Err(e),
+            }
         }
         other => other,
     }

@@ -227,6 +227,13 @@ pub(crate) struct Symbols {
     pub positions: Vec<usize>,
 }
 
+impl Symbols {
+    /// Where symbol `i` came from in the pasted text (1-based; 0 if unknown).
+    fn position(&self, i: usize) -> usize {
+        self.positions.get(i).copied().unwrap_or(0)
+    }
+}
+
 /// Is this character one people put between groups or around codes?
 fn is_separator(c: char) -> bool {
     c.is_whitespace() || matches!(c, '-' | '_' | '.' | '·' | '—')
@@ -417,88 +424,200 @@ fn failing_groups(kind: Kind, values: &[u8], groups: &[core::ops::Range<usize>])
 
 /// Checks every group and returns the data bytes, or the precise reason they are wrong.
 pub(crate) fn decode_symbols(s: &Symbols) -> Result<Vec<u8>, CodeError> {
-    values_to_bytes(&decode_values(s)?).ok_or(CodeError::BadLength {
-        kind: s.kind,
-        symbols: s.values.len(),
+    let values = decode_values(s)?;
+    values_to_bytes(&values).ok_or_else(|| {
+        // Every group checks, but no whole number of bytes has this many symbols: a
+        // character was dropped or doubled in the last group (and it passed by chance).
+        let size = s.kind.group_len() + 1;
+        let start = (s.values.len() - 1) / size * size;
+        CodeError::Typo {
+            kind: s.kind,
+            groups: alloc::vec![Typo {
+                group: start / size + 1,
+                first_position: s.position(start),
+                last_position: s.position(s.values.len() - 1),
+            }],
+            suggestion: None,
+            missing_or_extra: true,
+        }
     })
 }
 
 /// Checks every group and returns the data symbol values (check symbols removed).
 pub(crate) fn decode_values(s: &Symbols) -> Result<Vec<u8>, CodeError> {
-    let groups = split_groups(s.kind, &s.values).ok_or(CodeError::BadLength {
+    let bad_length = CodeError::BadLength {
         kind: s.kind,
         symbols: s.values.len(),
-    })?;
-    let failing = failing_groups(s.kind, &s.values, &groups);
-    if !failing.is_empty() {
-        let typos = failing
+    };
+    let lone = s.values.len() % (s.kind.group_len() + 1) == 1;
+    // A lone trailing check symbol means the length is off: judge the groups without it,
+    // to say where the missing or extra character probably is.
+    let usable = if lone {
+        &s.values[..s.values.len() - 1]
+    } else {
+        &s.values[..]
+    };
+    let groups = split_groups(s.kind, usable).ok_or(bad_length)?;
+    let mut failing = failing_groups(s.kind, usable, &groups);
+    if failing.is_empty() && !lone {
+        return Ok(groups
             .iter()
-            .map(|&g| {
-                let r = &groups[g];
-                Typo {
-                    group: g + 1,
-                    first_position: s.positions[r.start],
-                    last_position: s.positions[r.end - 1],
-                }
-            })
-            .collect();
-        return Err(CodeError::Typo {
-            kind: s.kind,
-            groups: typos,
-            suggestion: None,
-        });
+            .flat_map(|r| s.values[r.start..r.end - 1].iter().copied())
+            .collect());
     }
-    Ok(groups
+    if failing.is_empty() {
+        failing.push(groups.len() - 1);
+    }
+    // A dropped or doubled character shifts every later group: from there on, (nearly)
+    // all fail. Three or more failing groups running to the end is that, not three typos.
+    let missing_or_extra = lone || (failing.len() >= 3 && looks_shifted(&failing, groups.len()));
+    let typos = failing
         .iter()
-        .flat_map(|r| s.values[r.start..r.end - 1].iter().copied())
-        .collect())
+        .map(|&g| {
+            let r = &groups[g];
+            Typo {
+                group: g + 1,
+                first_position: s.position(r.start),
+                last_position: s.position(r.end - 1),
+            }
+        })
+        .collect();
+    Err(CodeError::Typo {
+        kind: s.kind,
+        groups: typos,
+        suggestion: None,
+        missing_or_extra,
+    })
 }
 
-/// Every text that differs from `s` by one substituted symbol or one adjacent transposition
-/// and passes all group checks. At most (group size + 2) candidates per failing group, so
-/// trying each against the signature is cheap.
+/// Do the failing groups look like a shift: from the first failing group to the end, at
+/// least three in four fail (a shifted group still passes by chance one time in 32)?
+fn looks_shifted(failing: &[usize], n: usize) -> bool {
+    match failing {
+        [] => false,
+        [only] => *only == n - 1,
+        [first, ..] => failing.len() * 4 >= (n - first) * 3 && failing.last() == Some(&(n - 1)),
+    }
+}
+
+/// Do all groups of `values` pass their checks (and is the length possible)?
+fn all_pass(kind: Kind, values: &[u8]) -> bool {
+    split_groups(kind, values).is_some_and(|g| failing_groups(kind, values, &g).is_empty())
+}
+
+/// Every text that differs from `s` by one substituted symbol, one adjacent transposition,
+/// or — when the length or the failing groups say a character was dropped or doubled — one
+/// inserted or deleted symbol, and passes all group checks. A few dozen candidates at
+/// most, so trying each against the signature is cheap.
 pub(crate) fn single_corrections(s: &Symbols) -> Vec<Symbols> {
-    let Some(groups) = split_groups(s.kind, &s.values) else {
+    let size = s.kind.group_len() + 1;
+    let lone = s.values.len() % size == 1;
+    let usable = if lone {
+        &s.values[..s.values.len() - 1]
+    } else {
+        &s.values[..]
+    };
+    let Some(groups) = split_groups(s.kind, usable) else {
         return Vec::new();
     };
-    let failing = failing_groups(s.kind, &s.values, &groups);
+    let mut failing = failing_groups(s.kind, usable, &groups);
+    if failing.is_empty() && !lone {
+        // All groups check, so the length must be what is wrong: look in the last group.
+        failing.push(groups.len() - 1);
+    }
     let mut out: Vec<Symbols> = Vec::new();
     let mut push = |values: Vec<u8>| {
-        if failing_groups(s.kind, &values, &groups).is_empty()
-            && !out.iter().any(|o| o.values == values)
-        {
+        if all_pass(s.kind, &values) && !out.iter().any(|o| o.values == values) {
+            // Positions of a corrected text refer to the corrected text itself.
             out.push(Symbols {
+                kind: s.kind,
+                version: s.version,
+                positions: (1..=values.len()).collect(),
                 values,
-                ..s.clone()
             });
         }
     };
-    match failing.as_slice() {
-        [g] => {
-            let r = groups[*g].clone();
-            let syn = syndrome(s.kind, *g, &s.values[r.clone()]);
-            for (i, p) in r.clone().enumerate() {
-                // The unique replacement at position i that zeroes the syndrome.
-                let mut v = s.values.clone();
-                v[p] ^= gf_mul(syn, alpha_inv_pow(i));
-                push(v);
+    if !lone {
+        match failing.as_slice() {
+            [g] => {
+                let r = groups[*g].clone();
+                let syn = syndrome(s.kind, *g, &s.values[r.clone()]);
+                for (i, p) in r.clone().enumerate() {
+                    // The unique replacement at position i that zeroes the syndrome.
+                    let mut v = s.values.clone();
+                    v[p] ^= gf_mul(syn, alpha_inv_pow(i));
+                    push(v);
+                }
+                for p in r.start..r.end - 1 {
+                    let mut v = s.values.clone();
+                    v.swap(p, p + 1);
+                    push(v);
+                }
             }
-            for p in r.start..r.end - 1 {
+            [a, b] if b == &(a + 1) => {
+                // A transposition across the group boundary breaks both groups.
+                let p = groups[*a].end - 1;
                 let mut v = s.values.clone();
                 v.swap(p, p + 1);
                 push(v);
             }
+            _ => {}
         }
-        [a, b] if b == &(a + 1) => {
-            // A transposition across the group boundary breaks both groups.
-            let p = groups[*a].end - 1;
-            let mut v = s.values.clone();
-            v.swap(p, p + 1);
-            push(v);
+    }
+    if lone || looks_shifted(&failing, groups.len()) {
+        let first = failing.first().copied().unwrap_or(groups.len() - 1);
+        for c in shift_corrections(s, &groups, first) {
+            push(c.values);
         }
-        _ => {}
     }
     out
+}
+
+/// Texts with one symbol deleted or inserted in group `first` (0-based, of `groups`) or
+/// the one before it (when that group passed its check by chance), that pass all checks.
+pub(crate) fn shift_corrections(
+    s: &Symbols,
+    groups: &[core::ops::Range<usize>],
+    first: usize,
+) -> Vec<Symbols> {
+    let mut out: Vec<Symbols> = Vec::new();
+    let (Some(from), Some(to)) = (groups.get(first.saturating_sub(1)), groups.get(first)) else {
+        return out;
+    };
+    let mut push = |values: Vec<u8>| {
+        if all_pass(s.kind, &values) && !out.iter().any(|o| o.values == values) {
+            out.push(Symbols {
+                kind: s.kind,
+                version: s.version,
+                positions: (1..=values.len()).collect(),
+                values,
+            });
+        }
+    };
+    let start = from.start;
+    let end = (to.end + 1).min(s.values.len());
+    for p in start..end {
+        let mut v = s.values.clone();
+        v.remove(p);
+        push(v);
+    }
+    for p in start..=end {
+        for x in 0..32u8 {
+            let mut v = s.values.clone();
+            v.insert(p, x);
+            push(v);
+        }
+    }
+    out
+}
+
+/// Candidates for a text whose groups all check but whose contents do not decode: the
+/// length may still be off by one in the last group (a check passes by chance 1 in 32).
+pub(crate) fn last_group_shift_corrections(s: &Symbols) -> Vec<Symbols> {
+    match split_groups(s.kind, &s.values) {
+        Some(groups) if !groups.is_empty() => shift_corrections(s, &groups, groups.len() - 1),
+        _ => Vec::new(),
+    }
 }
 
 /// Renders symbols back to canonical grouped text (used for offered corrections).

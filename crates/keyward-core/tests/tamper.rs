@@ -221,3 +221,37 @@ fn typical_code_is_short() {
     let s = AuthorizationCode::issue(&key(), t, None).unwrap().encode();
     assert!(s.len() <= 220, "{} characters: {s}", s.len());
 }
+
+#[test]
+fn every_dropped_or_doubled_character_is_found_and_corrected() {
+    let code = AuthorizationCode::issue(&key(), terms(), None)
+        .unwrap()
+        .encode();
+    let t = trusted();
+    let chars: Vec<char> = code.chars().collect();
+    for i in 4..chars.len() {
+        if chars[i] == '-' {
+            continue;
+        }
+        let mut dropped = chars.clone();
+        dropped.remove(i);
+        let dropped: String = dropped.into_iter().collect();
+        let err = AuthorizationCode::decode(&dropped, &t).unwrap_err();
+        assert_eq!(err.code(), "typo", "{dropped}");
+        assert_eq!(err.suggestion(), Some(code.as_str()), "dropped {i}: {err}");
+        let mut doubled = chars.clone();
+        doubled.insert(i, chars[i]);
+        let doubled: String = doubled.into_iter().collect();
+        let err = AuthorizationCode::decode(&doubled, &t).unwrap_err();
+        assert_eq!(err.suggestion(), Some(code.as_str()), "doubled {i}: {err}");
+    }
+    // The message says what happened and where.
+    let mut dropped = chars.clone();
+    dropped.remove(30);
+    let dropped: String = dropped.into_iter().collect();
+    let msg = AuthorizationCode::decode_unverified(&dropped)
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("missing or one too many"), "{msg}");
+    assert!(msg.contains("group 3"), "{msg}");
+}

@@ -1,16 +1,157 @@
-//! Stub: replaced by the web tasks (build, test, bench).
+//! The buyer activation page: build its wasm (`web/pkg/`), test it in headless Chromium,
+//! benchmark it.
+//!
+//! wasm-bindgen's code generator is used as a library (the `wasm-bindgen-cli-support`
+//! crate, pinned to the exact version of the `wasm-bindgen` crate keyward-web links), so no
+//! `wasm-bindgen` binary has to be installed.
 
-/// Builds web/pkg.
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::{cargo, ensure_wasm_target, root, run};
+
+const TARGET: &str = "wasm32-unknown-unknown";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+fn browser_tests_dir() -> PathBuf {
+    root().join("tests/browser")
+}
+
+/// Builds `crates/keyward-web` for the browser (release: the workspace's size-optimised
+/// profile) and generates `web/pkg/keyward_web.js` + `keyward_web_bg.wasm` (ES module for
+/// `<script type="module">`, no TypeScript).
+///
+/// The workspace profile strips symbols at link time, which would also drop the
+/// `target_features` section wasm-bindgen reads to know which wasm features (reference
+/// types, …) the code uses; so this one link keeps it, and wasm-bindgen removes the name and
+/// producers sections itself. The result is the same size.
 pub fn build() -> Result<(), String> {
-    Err("web build is not written yet".into())
+    ensure_wasm_target()?;
+    run(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "keyward-web",
+        "--lib",
+        "--target",
+        TARGET,
+        "--config",
+        "profile.release.strip=false",
+    ]))?;
+    let input = target_dir().join(TARGET).join("release/keyward_web.wasm");
+    let out = root().join("web/pkg");
+    eprintln!(
+        "xtask: wasm-bindgen {} -> {}",
+        input.display(),
+        out.display()
+    );
+    wasm_bindgen_cli_support::Bindgen::new()
+        .input_path(&input)
+        .out_name("keyward_web")
+        .web(true)
+        .map_err(|e| format!("wasm-bindgen: {e}"))?
+        .typescript(false)
+        .remove_name_section(true)
+        .remove_producers_section(true)
+        .generate(&out)
+        .map_err(|e| format!("wasm-bindgen {}: {e:#}", input.display()))?;
+    let wasm = out.join("keyward_web_bg.wasm");
+    let size = std::fs::metadata(&wasm)
+        .map_err(|e| format!("{}: {e}", wasm.display()))?
+        .len();
+    eprintln!("xtask: {} is {} bytes", wasm.display(), size);
+    Ok(())
 }
 
-/// Browser tests.
+/// Installs what the browser tests need (Chromium from Debian when `/usr/bin/chromium` is
+/// missing, Node.js when `node` is missing, a CJK font for the screenshots, playwright-core
+/// and jsQR from npm), then runs `node --test` in `tests/browser/`: the page served from
+/// 127.0.0.1 by the tests' own little server, in headless Chromium. Screenshots of each
+/// state go to `tests/browser/artifacts/`.
 pub fn test() -> Result<(), String> {
-    Err("web test is not written yet".into())
+    if !root().join("web/pkg/keyward_web_bg.wasm").exists() {
+        build()?;
+    }
+    install_test_deps()?;
+    let dir = browser_tests_dir();
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".test.mjs"))
+        .collect();
+    files.sort();
+    run_in(&dir, Command::new("node").arg("--test").args(&files))
 }
 
-/// Page benchmarks.
+/// Prints the page's weight (raw and gzip, per file), the time from navigation to the first
+/// validation result in headless Chromium, and the per-paste validation time.
 pub fn bench() -> Result<(), String> {
-    Err("web bench is not written yet".into())
+    build()?;
+    install_test_deps()?;
+    run_in(&browser_tests_dir(), Command::new("node").arg("bench.mjs"))
+}
+
+fn install_test_deps() -> Result<(), String> {
+    let need_chromium = !Path::new(CHROMIUM).exists();
+    let need_node = Command::new("node").arg("--version").output().is_err();
+    // Without a CJK font the Chinese screenshots show boxes (the tests pass either way).
+    let need_font = Command::new("fc-list")
+        .arg(":lang=zh")
+        .output()
+        .map_or(true, |o| o.stdout.is_empty());
+    if need_chromium || need_node || need_font {
+        let mut packages = Vec::new();
+        if need_chromium {
+            packages.push("chromium");
+        }
+        if need_node {
+            packages.extend(["nodejs", "npm"]);
+        }
+        if need_font {
+            packages.push("fonts-noto-cjk");
+        }
+        run(Command::new("apt-get").arg("update"))?;
+        run(Command::new("apt-get")
+            .args(["install", "-y", "--no-install-recommends"])
+            .args(&packages))?;
+    }
+    let dir = browser_tests_dir();
+    // npm records what it installed; reinstall when package-lock.json is newer.
+    let modified = |p: PathBuf| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let installed = modified(dir.join("node_modules/.package-lock.json"));
+    if installed.is_none() || installed < modified(dir.join("package-lock.json")) {
+        let how = if dir.join("package-lock.json").exists() {
+            "ci"
+        } else {
+            "install"
+        };
+        run_in(
+            &dir,
+            Command::new("npm").args([how, "--no-audit", "--no-fund"]),
+        )?;
+    }
+    Ok(())
+}
+
+/// Cargo's target directory (respects `CARGO_TARGET_DIR`).
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|p| if p.is_relative() { root().join(p) } else { p })
+        .unwrap_or_else(|| root().join("target"))
+}
+
+/// Like [`run`], in `dir` instead of the workspace root.
+fn run_in(dir: &Path, cmd: &mut Command) -> Result<(), String> {
+    eprintln!("xtask: running {cmd:?} in {}", dir.display());
+    let status = cmd
+        .current_dir(dir)
+        .status()
+        .map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{cmd:?} failed with {status}"))
+    }
 }

@@ -1,0 +1,139 @@
+// `cargo xtask bench` (web part): the page's weight, the time from navigation to the first
+// validation result in headless Chromium, and the time one paste takes to validate.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
+
+import { WEB, startServer, launchBrowser, openPage, input, vectors, secs } from './support.mjs';
+
+const FILES = ['index.html', 'style.css', 'app.js', 'i18n.js', 'qr.js', 'pkg/keyward_web.js', 'pkg/keyward_web_bg.wasm'];
+const GOALS = { wasmRaw: 120 * 1024, pageGzip: 80 * 1024, firstResultMs: 300, pasteMs: 2 };
+
+const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const verdict = (value, goal) => (value <= goal ? 'within goal' : 'OVER goal');
+
+function weight() {
+  console.log('\npage weight                      raw        gzip -9    brotli');
+  const total = { raw: 0, gzip: 0, br: 0 };
+  for (const file of FILES) {
+    const bytes = readFileSync(join(WEB, file));
+    const gz = gzipSync(bytes, { level: 9 }).length;
+    const br = brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
+    total.raw += bytes.length;
+    total.gzip += gz;
+    total.br += br;
+    console.log(`  ${file.padEnd(30)} ${kb(bytes.length).padStart(9)}  ${kb(gz).padStart(9)}  ${kb(br).padStart(9)}`);
+  }
+  console.log(`  ${'total'.padEnd(30)} ${kb(total.raw).padStart(9)}  ${kb(total.gzip).padStart(9)}  ${kb(total.br).padStart(9)}`);
+  const wasm = readFileSync(join(WEB, 'pkg/keyward_web_bg.wasm')).length;
+  console.log(`  wasm raw ${kb(wasm)} (goal ≤ ${kb(GOALS.wasmRaw)}: ${verdict(wasm, GOALS.wasmRaw)}); `
+    + `page gzip ${kb(total.gzip)} (goal ≤ ${kb(GOALS.pageGzip)}: ${verdict(total.gzip, GOALS.pageGzip)})`);
+}
+
+/** Navigation start to the first verdict on screen, for a code already in the field. */
+async function visit(context, server) {
+  const page = await context.newPage();
+  await page.addInitScript((text) => {
+    document.addEventListener('readystatechange', () => {
+      if (document.readyState === 'interactive') document.getElementById('code').value = text;
+    });
+  }, input('code_valid_unbound'));
+  await page.goto(server.url);
+  await page.waitForFunction(() => performance.getEntriesByName('keyward:first-result').length > 0);
+  const t = await page.evaluate(() => ({
+    ready: performance.getEntriesByName('keyward:ready')[0].startTime,
+    result: performance.getEntriesByName('keyward:first-result')[0].startTime,
+    verdict: document.getElementById('code-status').dataset.verdict,
+  }));
+  await page.close();
+  if (t.verdict !== 'active') throw new Error(`the first result was ${t.verdict}, not active`);
+  return t;
+}
+
+async function firstResult(server, browser) {
+  // First visits: each in a new browser with a fresh profile (nothing cached or compiled).
+  const cold = [];
+  for (let i = 0; i < 5; i++) {
+    const fresh = await launchBrowser();
+    try {
+      cold.push(await visit(fresh.context, server));
+    } finally {
+      await fresh.close();
+    }
+  }
+  const warm = [];
+  for (let i = 0; i < 11; i++) warm.push(await visit(browser.context, server));
+  const coldMs = median(cold.map((t) => t.result));
+  const warmMs = median(warm.slice(1).map((t) => t.result));
+  console.log('\nnavigation → first validation result (headless Chromium, 127.0.0.1)');
+  console.log(`  first visit, fresh profile (median of 5)  ${coldMs.toFixed(0)} ms `
+    + `(wasm and keys ready at ${median(cold.map((t) => t.ready)).toFixed(0)} ms; all: ${cold.map((t) => t.result.toFixed(0)).join(', ')})`);
+  console.log(`  later visits (median of 10)              ${warmMs.toFixed(0)} ms`);
+  console.log(`  goal ≤ ${GOALS.firstResultMs} ms: ${verdict(Math.max(coldMs, warmMs), GOALS.firstResultMs)}`);
+}
+
+/** Time per validation: the wasm call alone, and a paste through the page's own handler. */
+async function perPaste(context, server) {
+  const { page } = await openPage(context, server);
+  const v = vectors();
+  const figures = await page.evaluate(({ codes, now }) => {
+    // performance.now() is coarse (0.1 ms) in a page that is not cross-origin isolated: the
+    // mean comes from one timing around all n runs, median and p95 from per-run timings.
+    const time = (n, fn) => {
+      for (let i = 0; i < 20; i++) fn(i); // warm up
+      const start = performance.now();
+      for (let i = 0; i < n; i++) fn(i);
+      const mean = (performance.now() - start) / n;
+      const samples = [];
+      for (let i = 0; i < n; i++) {
+        const t0 = performance.now();
+        fn(i);
+        samples.push(performance.now() - t0);
+      }
+      samples.sort((a, b) => a - b);
+      return { mean, median: samples[n >> 1], p95: samples[Math.floor(n * 0.95)] };
+    };
+    const hook = window.keywardTest;
+    const area = document.getElementById('code');
+    const paste = (text) => {
+      area.value = text;
+      area.dispatchEvent(new InputEvent('input', { inputType: 'insertFromPaste', bubbles: true }));
+    };
+    return {
+      'check(): valid code': time(500, () => hook.check(codes.valid, 'authorization_code', now)),
+      'check(): full-width, line breaks': time(500, () => hook.check(codes.wide, 'authorization_code', now)),
+      'check(): typo, correction search': time(200, () => hook.check(codes.typo, 'authorization_code', now)),
+      'check(): certificate': time(500, () => hook.check(codes.cert, null, now)),
+      'paste in field 1 → rendered': time(300, (i) => paste(i % 2 ? codes.valid : codes.wide)),
+      'paste of a typo → rendered': time(200, (i) => paste(i % 2 ? codes.typo : codes.valid)),
+    };
+  }, {
+    codes: {
+      valid: input('code_valid_unbound'),
+      wide: input('code_fullwidth_and_line_breaks'),
+      typo: input('code_typo_substitution'),
+      cert: input('certificate_valid'),
+    },
+    now: secs(v.now),
+  });
+  console.log('\nper-paste validation in the browser (performance.now(), ms)');
+  console.log('                                      mean    median  p95');
+  for (const [name, f] of Object.entries(figures)) {
+    console.log(`  ${name.padEnd(34)} ${f.mean.toFixed(3).padStart(6)}  ${f.median.toFixed(3).padStart(6)}  ${f.p95.toFixed(3).padStart(6)}`);
+  }
+  const worst = Math.max(...Object.values(figures).map((f) => f.mean));
+  console.log(`  goal ≤ ${GOALS.pasteMs} ms per paste: ${verdict(worst, GOALS.pasteMs)} (slowest mean ${worst.toFixed(3)} ms)`);
+  await page.close();
+}
+
+weight();
+const server = await startServer();
+const browser = await launchBrowser();
+try {
+  await firstResult(server, browser);
+  await perPaste(browser.context, server);
+} finally {
+  await browser.close();
+  await server.close();
+}

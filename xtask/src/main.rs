@@ -29,6 +29,7 @@ fn main() -> ExitCode {
         "bench" => bench(rest),
         "vectors" => vectors::generate(&root().join("tests/vectors")),
         "demo" => demo::run(),
+        "build-web" => ensure_wasm_target().and_then(|()| web::build()),
         "lint" => lint(),
         "help" | "--help" | "-h" => {
             println!("usage: cargo xtask <build|test|bench|demo|lint|vectors>");

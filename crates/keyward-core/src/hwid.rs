@@ -8,7 +8,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
 
-use sha2::{Digest, Sha256};
+use sha2::{Digest, Sha512};
 
 use crate::error::Error;
 use crate::facts::MachineFacts;
@@ -361,7 +361,7 @@ impl fmt::Display for HardwareId {
 
 /// The 8-byte digest of one part, salted by its kind (binding stores only these).
 pub(crate) fn part_digest(kind: PartKind, value: &str) -> [u8; 8] {
-    let d = Sha256::new()
+    let d = Sha512::new()
         .chain_update(b"keyward:hardware-id:v1\0")
         .chain_update([kind.tag()])
         .chain_update(value.as_bytes())

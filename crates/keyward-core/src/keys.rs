@@ -1,17 +1,22 @@
 //! Merchant keys: Ed25519, PKCS#8 / SPKI PEM (OpenSSL reads and writes the same files),
 //! a short key id, and the set of keys a product trusts.
 
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
-use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
-use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
-use sha2::{Digest, Sha256};
+use sha2::{Digest, Sha512};
 
 use crate::error::Error;
+use crate::pem;
 use crate::text::Kind;
+
+fn invalid(reason: impl Into<String>) -> Error {
+    Error::InvalidKey {
+        reason: reason.into(),
+    }
+}
 
 /// Four bytes of SHA-256 over the public key: enough to pick the right trusted key and to
 /// tell a merchant which key signed something, short enough to print everywhere.
@@ -57,19 +62,16 @@ impl PublicKey {
     /// From the 32 raw bytes. Rejects points that are not valid or have small order
     /// (weak keys would let a forger produce signatures valid for many messages).
     pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self, Error> {
-        let key = VerifyingKey::from_bytes(bytes).map_err(|_| Error::InvalidKey {
-            reason: "not a valid Ed25519 public key".to_string(),
-        })?;
+        let key = VerifyingKey::from_bytes(bytes)
+            .map_err(|_| invalid("not a valid Ed25519 public key"))?;
         if key.is_weak() {
-            return Err(Error::InvalidKey {
-                reason: "weak (small-order) Ed25519 public key".to_string(),
-            });
+            return Err(invalid("weak (small-order) Ed25519 public key"));
         }
         Ok(Self::from_verifying(key))
     }
 
     fn from_verifying(key: VerifyingKey) -> Self {
-        let digest = Sha256::new()
+        let digest = Sha512::new()
             .chain_update(b"keyward:key-id:v1\0")
             .chain_update(key.as_bytes())
             .finalize();
@@ -81,19 +83,30 @@ impl PublicKey {
     /// Reads an SPKI PEM (`-----BEGIN PUBLIC KEY-----`), as written by `keyward keys
     /// generate` or `openssl pkey -pubout`.
     pub fn from_pem(pem: &str) -> Result<Self, Error> {
-        let key = VerifyingKey::from_public_key_pem(pem.trim()).map_err(|e| Error::InvalidKey {
-            reason: alloc::format!(
-                "not an Ed25519 public key in PEM form ({e}); expected a file starting with -----BEGIN PUBLIC KEY-----"
-            ),
-        })?;
-        Self::from_bytes(key.as_bytes())
+        let mut keys = TrustedKeys::from_pem(pem)?.keys;
+        match keys.len() {
+            1 => Ok(keys.remove(0)),
+            n => Err(invalid(alloc::format!(
+                "expected one public key, found {n}"
+            ))),
+        }
+    }
+
+    fn from_spki(der: &[u8]) -> Result<Self, Error> {
+        let key: &[u8; 32] = der
+            .strip_prefix(&pem::SPKI_HEADER)
+            .and_then(|k| k.try_into().ok())
+            .ok_or_else(|| {
+                invalid("not an Ed25519 public key (keyward keys are Ed25519: make one with `keyward keys generate` or `openssl genpkey -algorithm ed25519`)")
+            })?;
+        Self::from_bytes(key)
     }
 
     /// SPKI PEM text.
     pub fn to_pem(&self) -> String {
-        self.key
-            .to_public_key_pem(LineEnding::LF)
-            .unwrap_or_default()
+        let mut der = pem::SPKI_HEADER.to_vec();
+        der.extend_from_slice(self.key.as_bytes());
+        pem::encode("PUBLIC KEY", &der)
     }
 
     /// The 32 raw bytes.
@@ -152,27 +165,46 @@ impl MerchantKey {
     }
 
     /// Reads a PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`), including OpenSSL's
-    /// `openssl genpkey -algorithm ed25519` output.
-    pub fn from_pem(pem: &str) -> Result<Self, Error> {
-        let key = SigningKey::from_pkcs8_pem(pem.trim()).map_err(|e| Error::InvalidKey {
-            reason: alloc::format!(
-                "not an Ed25519 private key in PKCS#8 PEM form ({e}); expected a file starting with -----BEGIN PRIVATE KEY-----"
-            ),
-        })?;
-        let public = PublicKey::from_verifying(key.verifying_key());
-        Ok(MerchantKey { key, public })
+    /// `openssl genpkey -algorithm ed25519` output (v1) and the v2 form with the public key.
+    pub fn from_pem(text: &str) -> Result<Self, Error> {
+        let blocks = pem::blocks(text, "PRIVATE KEY").map_err(invalid)?;
+        let [der] = blocks.as_slice() else {
+            return Err(invalid(if blocks.is_empty() {
+                "no -----BEGIN PRIVATE KEY----- block found (keyward reads PKCS#8 PEM files, as written by `keyward keys generate` or `openssl genpkey -algorithm ed25519`)"
+            } else {
+                "more than one private key in the file"
+            }));
+        };
+        let not_ed25519 = || invalid("not an Ed25519 private key in PKCS#8 form");
+        let (seed, public) = if let Some(rest) = der.strip_prefix(&pem::PKCS8_V1_HEADER) {
+            (rest, None)
+        } else if let Some(rest) = der.strip_prefix(&pem::PKCS8_V2_HEADER) {
+            let (seed, tail) = rest.split_at(rest.len().min(32));
+            let public = tail
+                .strip_prefix(&pem::PKCS8_V2_PUBLIC)
+                .ok_or_else(not_ed25519)?;
+            (seed, Some(public))
+        } else {
+            return Err(not_ed25519());
+        };
+        let seed: &[u8; 32] = seed.try_into().map_err(|_| not_ed25519())?;
+        let key = MerchantKey::from_seed(seed);
+        if public.is_some_and(|p| p != key.public.key.as_bytes()) {
+            return Err(invalid(
+                "the public key stored in the file does not belong to its private key",
+            ));
+        }
+        Ok(key)
     }
 
     /// PKCS#8 PEM text (v1, private key only: the form every OpenSSL version reads).
     pub fn to_pem(&self) -> String {
-        let bytes = ed25519_dalek::pkcs8::KeypairBytes {
-            secret_key: self.key.to_bytes(),
-            public_key: None,
-        };
-        bytes
-            .to_pkcs8_pem(LineEnding::LF)
-            .map(|s| s.to_string())
-            .unwrap_or_default()
+        let mut der = pem::PKCS8_V1_HEADER.to_vec();
+        der.extend_from_slice(self.key.as_bytes());
+        let text = pem::encode("PRIVATE KEY", &der);
+        // Do not leave the secret lying around in freed memory.
+        zeroize::Zeroize::zeroize(&mut der);
+        text
     }
 
     /// The matching public key.
@@ -210,22 +242,13 @@ impl TrustedKeys {
     /// Reads every `PUBLIC KEY` PEM block in `text` (one file may hold several).
     pub fn from_pem(text: &str) -> Result<Self, Error> {
         let mut t = TrustedKeys::new();
-        let mut rest = text;
-        while let Some(start) = rest.find("-----BEGIN PUBLIC KEY-----") {
-            let end_marker = "-----END PUBLIC KEY-----";
-            let Some(end) = rest[start..].find(end_marker) else {
-                return Err(Error::InvalidKey {
-                    reason: "a PUBLIC KEY block has no END line".to_string(),
-                });
-            };
-            let block = &rest[start..start + end + end_marker.len()];
-            t.add(PublicKey::from_pem(block)?);
-            rest = &rest[start + end + end_marker.len()..];
+        for der in pem::blocks(text, "PUBLIC KEY").map_err(invalid)? {
+            t.add(PublicKey::from_spki(&der)?);
         }
         if t.keys.is_empty() {
-            return Err(Error::InvalidKey {
-                reason: "no -----BEGIN PUBLIC KEY----- block found".to_string(),
-            });
+            return Err(invalid(
+                "no -----BEGIN PUBLIC KEY----- block found: give the merchant's public key file (merchant.pem.pub)",
+            ));
         }
         Ok(t)
     }
@@ -293,6 +316,21 @@ mod tests {
         let k = MerchantKey::from_pem(pem).unwrap();
         let pub_pem = k.public().to_pem();
         assert!(pub_pem.starts_with("-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA"));
+    }
+
+    #[test]
+    fn pkcs8_v2_with_public_key_is_read_and_checked() {
+        let k = MerchantKey::from_seed(&[9; 32]);
+        let mut der = pem::PKCS8_V2_HEADER.to_vec();
+        der.extend_from_slice(&[9; 32]);
+        der.extend_from_slice(&pem::PKCS8_V2_PUBLIC);
+        der.extend_from_slice(&k.public().to_bytes());
+        let text = pem::encode("PRIVATE KEY", &der);
+        assert_eq!(MerchantKey::from_pem(&text).unwrap().public(), k.public());
+        // A public key that does not match the seed is refused.
+        let last = der.len() - 1;
+        der[last] ^= 1;
+        assert!(MerchantKey::from_pem(&pem::encode("PRIVATE KEY", &der)).is_err());
     }
 
     #[test]

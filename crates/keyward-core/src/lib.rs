@@ -5,6 +5,9 @@
 //! requests and certificates, and signed updates — encoded, decoded, signed (Ed25519) and
 //! evaluated. No I/O and no clock: time is an argument, facts come from the host.
 //!
+//! Hashing is SHA-512 throughout (Ed25519 needs it anyway), so the WebAssembly builds
+//! carry one hash function.
+//!
 //! ```
 //! use keyward_core::*;
 //!
@@ -59,6 +62,7 @@ mod eval;
 mod facts;
 mod hwid;
 mod keys;
+mod pem;
 pub mod raw;
 mod request;
 mod signed;

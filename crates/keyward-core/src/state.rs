@@ -6,7 +6,7 @@
 
 use alloc::vec::Vec;
 
-use sha2::{Digest, Sha256};
+use sha2::{Digest, Sha512};
 
 use crate::authcode::{AuthorizationCode, LicenseId};
 use crate::cert::ActivationCertificate;
@@ -118,7 +118,7 @@ impl LicenseState {
                 None => w.u8(0),
             }
         }
-        let sum = Sha256::digest(&w.buf);
+        let sum = Sha512::digest(&w.buf);
         w.bytes(&sum[..8]);
         w.buf
     }
@@ -130,7 +130,7 @@ impl LicenseState {
             return Err(corrupt("not a keyward state file"));
         }
         let (body, sum) = bytes.split_at(bytes.len() - 8);
-        if Sha256::digest(body)[..8] != *sum {
+        if Sha512::digest(body)[..8] != *sum {
             return Err(corrupt(
                 "state file checksum mismatch (truncated or damaged)",
             ));

@@ -10,7 +10,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
-use sha2::{Digest, Sha256};
+use sha2::{Digest, Sha512};
 
 use crate::error::{CodeError, Error};
 use crate::facts::MachineFacts;
@@ -217,7 +217,7 @@ impl fmt::Display for SystemIdCode {
 }
 
 fn fact_hash(product: &str, fact: Fact, value: &str) -> u32 {
-    let d = Sha256::new()
+    let d = Sha512::new()
         .chain_update(b"keyward:system-id:v1\0")
         .chain_update((product.len() as u32).to_be_bytes())
         .chain_update(product.as_bytes())

@@ -574,14 +574,15 @@ pub(crate) fn single_corrections(s: &Symbols) -> Vec<Symbols> {
 }
 
 /// Texts with one symbol deleted or inserted in group `first` (0-based, of `groups`) or
-/// the one before it (when that group passed its check by chance), that pass all checks.
+/// the three before it (a shifted group still passes its check by chance one time in 32,
+/// so the first failing group can be later than the mistake), that pass all checks.
 pub(crate) fn shift_corrections(
     s: &Symbols,
     groups: &[core::ops::Range<usize>],
     first: usize,
 ) -> Vec<Symbols> {
     let mut out: Vec<Symbols> = Vec::new();
-    let (Some(from), Some(to)) = (groups.get(first.saturating_sub(1)), groups.get(first)) else {
+    let (Some(from), Some(to)) = (groups.get(first.saturating_sub(3)), groups.get(first)) else {
         return out;
     };
     let mut push = |values: Vec<u8>| {

@@ -306,8 +306,8 @@ impl Checker {
     pub fn new<S: AsRef<str>>(pems: &[S]) -> Result<Checker, Error> {
         let mut trusted = TrustedKeys::new();
         for pem in pems {
-            for k in crate::pem::public_keys(pem.as_ref())? {
-                trusted.add(k);
+            for k in TrustedKeys::from_pem(pem.as_ref())?.keys() {
+                trusted.add(*k);
             }
         }
         if trusted.is_empty() {

@@ -31,7 +31,6 @@
 
 pub mod check;
 mod js;
-mod pem;
 
 use std::cell::RefCell;
 

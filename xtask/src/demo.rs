@@ -18,7 +18,11 @@ fn keyward(bin: &Path, args: &[&str]) -> Result<String, String> {
     print!("{stdout}");
     eprint!("{}", String::from_utf8_lossy(&out.stderr));
     if !out.status.success() {
-        return Err(format!("keyward {} failed with {}", args.join(" "), out.status));
+        return Err(format!(
+            "keyward {} failed with {}",
+            args.join(" "),
+            out.status
+        ));
     }
     Ok(stdout)
 }
@@ -46,19 +50,49 @@ pub fn run() -> Result<(), String> {
     let code = keyward(
         &bin,
         &[
-            "issue", "--key", &key, "--product", "acme-invoice", "--sku", "pro", "--days", "30",
-            "--feature", "export",
+            "issue",
+            "--key",
+            &key,
+            "--product",
+            "acme-invoice",
+            "--sku",
+            "pro",
+            "--days",
+            "30",
+            "--feature",
+            "export",
         ],
     )?;
     let code = code.trim();
     keyward(&bin, &["inspect", "--public-key", &public, code])?;
     println!("== buyer (offline machine): make an activation request");
-    keyward(&bin, &["--state-dir", &state, "request", "--code", code, "--out", &request])?;
+    keyward(
+        &bin,
+        &[
+            "--state-dir",
+            &state,
+            "request",
+            "--code",
+            code,
+            "--out",
+            &request,
+        ],
+    )?;
     println!("== merchant: sign an activation certificate");
     let certificate = keyward(&bin, &["activate", "--key", &key, &request])?;
     std::fs::write(&cert, certificate).map_err(|e| format!("{cert}: {e}"))?;
     println!("== buyer: install it and ask for the status");
-    keyward(&bin, &["--state-dir", &state, "install", "--public-key", &public, &cert])?;
+    keyward(
+        &bin,
+        &[
+            "--state-dir",
+            &state,
+            "install",
+            "--public-key",
+            &public,
+            &cert,
+        ],
+    )?;
     keyward(&bin, &["--state-dir", &state, "status"])?;
     println!("\ndemo finished: files are in {}", dir.display());
     Ok(())

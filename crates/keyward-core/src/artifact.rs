@@ -5,7 +5,7 @@ use alloc::string::{String, ToString};
 
 use crate::authcode::AuthorizationCode;
 use crate::cert::ActivationCertificate;
-use crate::error::Error;
+use crate::error::{CodeError, Error};
 use crate::eval::{check_clock, Context, LicenseFlags, Status};
 use crate::hwid::HardwareId;
 use crate::keys::TrustedKeys;
@@ -60,6 +60,14 @@ impl Artifact {
     /// single typo gets a correction where exactly one makes it valid); without, the
     /// artifact is only structurally checked.
     pub fn parse(input: &str, trusted: Option<&TrustedKeys>) -> Result<Artifact, Error> {
+        // Refuse huge input before any copy is made (the plugin's memory is capped).
+        if input.len() > text::MAX_TEXT_LEN {
+            return Err(CodeError::TooLong {
+                len: input.len(),
+                max: text::MAX_TEXT_LEN,
+            }
+            .into());
+        }
         if looks_like_hardware_id(input) {
             return HardwareId::parse(input).map(Artifact::HardwareId);
         }

@@ -33,6 +33,32 @@ const state = {
 };
 
 const t = (key, args) => format(state.lang, key, args);
+
+/** A result of the wasm, which is JSON text; `{error}` (a wrong call) is thrown. */
+function parsed(json) {
+  const value = JSON.parse(json);
+  if (value.error !== undefined) throw new Error(value.error);
+  return value;
+}
+
+/**
+ * Machine facts (`{machine_id, product_uuid, board_serial, disk_serial, cpu, macs}`, as in
+ * tests/vectors/vectors.json) the way the wasm takes them: lines of `name=value`, `macs`
+ * once per address; `undefined` for none.
+ */
+function factLines(facts) {
+  if (facts === undefined || facts === null) return undefined;
+  const lines = [];
+  for (const [name, value] of Object.entries(facts)) {
+    const values = name === 'macs' ? (Array.isArray(value) ? value : []) : [value];
+    for (const v of values) if (typeof v === 'string') lines.push(`${name}=${v}`);
+  }
+  return lines.join('\n');
+}
+
+/** The wasm's verdict on `text` (see `check` in crates/keyward-web). */
+const checkText = (text, expectedKind, n, facts, highWater) => parsed(kw.check(text, expectedKind ?? undefined, n, factLines(facts), highWater));
+
 const now = () => state.test.now ?? Date.now() / 1000;
 
 function locale() {
@@ -73,7 +99,7 @@ function el(tag, props = {}, ...children) {
 function validate(field) {
   const text = $(field).value;
   const { facts, highWater } = state.test;
-  state.reports[field] = text === '' ? null : kw.check(text, FIELDS[field], now(), facts, highWater);
+  state.reports[field] = text === '' ? null : checkText(text, FIELDS[field], now(), facts, highWater);
   if (field !== 'check') {
     state.output = null;
     state.activation = null;
@@ -86,9 +112,9 @@ function compareMachine() {
   const { code, machine, check } = state.reports;
   const machineOk = machine?.verdict === 'valid';
   state.match = code?.details?.bound_to && machineOk
-    ? kw.bound_matches($('code').value, $('machine').value) : null;
+    ? parsed(kw.bound_matches($('code').value, $('machine').value)) : null;
   state.checkMatch = check?.kind === 'activation_certificate' && check.details && machineOk
-    ? kw.bound_matches($('check').value, $('machine').value) : null;
+    ? parsed(kw.bound_matches($('check').value, $('machine').value)) : null;
 }
 
 /** Whether an input event is someone typing (one character in or out), not a paste. */
@@ -440,10 +466,8 @@ function hex(bytes) {
 
 async function activate() {
   const nonce = state.test.nonce ?? crypto.getRandomValues(new Uint8Array(8));
-  let request;
-  try {
-    request = kw.make_request($('code').value, $('machine').value, nonce, now());
-  } catch (report) {
+  const { request, report } = parsed(kw.make_request($('code').value, $('machine').value, nonce, now()));
+  if (report) {
     state.activation = { key: 'activate_not_usable', args: { reason: sentence(report, 'code') }, tone: 'bad' };
     render();
     return;
@@ -477,7 +501,7 @@ async function activate() {
     const certificate = type.includes('json') ? (await response.json()).certificate : await response.text();
     const { facts, highWater } = state.test;
     const checked = typeof certificate === 'string'
-      ? kw.check(certificate, 'activation_certificate', now(), facts, highWater) : null;
+      ? checkText(certificate, 'activation_certificate', now(), facts, highWater) : null;
     if (!checked?.details || checked.details.nonce !== hex(nonce)) throw new Error(t('activate_bad_answer'));
     state.output = {
       type: 'certificate', text: certificate, file: `${checked.details.product}-${checked.details.license_id}.lic`,
@@ -540,7 +564,7 @@ function installTestHook() {
       render();
     },
     setLanguage,
-    check: (text, expectedKind, n, facts, highWater) => kw.check(text, expectedKind ?? undefined, n, facts, highWater),
+    check: checkText,
   };
 }
 
@@ -568,7 +592,8 @@ async function start() {
   if (wasmError) state.pageError = wasmError;
   if (config && !wasmError) {
     try {
-      state.keyIds = kw.init(config.public_keys);
+      // The wasm takes the keys as one text, a NUL character between them.
+      state.keyIds = parsed(kw.init(config.public_keys.join('\0'))).key_ids;
       state.config = config;
       state.pageError = null;
     } catch (e) {

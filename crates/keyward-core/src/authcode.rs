@@ -119,7 +119,7 @@ impl LicenseTerms {
             }
             self.expires = Some(e);
         }
-        self.features.sort();
+        self.features.sort_unstable();
         self.features.dedup();
         if self.features.len() > MAX_FEATURES {
             return Err(Error::InvalidInput {

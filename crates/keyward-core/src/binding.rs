@@ -69,7 +69,7 @@ impl Binding {
             .iter()
             .map(|(k, v)| (*k, part_digest(*k, v)))
             .collect();
-        parts.sort();
+        parts.sort_unstable();
         parts.dedup();
         if parts.len() > MAX_PARTS {
             return Err(Error::InvalidHardwareId {

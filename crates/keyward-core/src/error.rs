@@ -189,7 +189,7 @@ impl fmt::Display for CodeError {
             ),
             CodeError::InvalidCharacter { character, position } => write!(
                 f,
-                "character {position} ({character:?}) cannot appear in a code: codes use only digits and the letters A-Z except I, L, O and U; check that character"
+                "character {position} (\"{character}\") cannot appear in a code: codes use only digits and the letters A-Z except I, L, O and U; check that character"
             ),
             CodeError::BadLength { kind, symbols } => write!(
                 f,

@@ -143,13 +143,13 @@ fn normalize_mac(s: &str) -> Result<String, Error> {
         .collect();
     if hex.len() != 12 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(bad(alloc::format!(
-            "{s:?} is not a MAC address: expected 12 hexadecimal digits such as 00:1A:2B:3C:4D:5E"
+            "\"{s}\" is not a MAC address: expected 12 hexadecimal digits such as 00:1A:2B:3C:4D:5E"
         )));
     }
     let hex = hex.to_ascii_uppercase();
     if hex == "000000000000" || hex == "FFFFFFFFFFFF" {
         return Err(bad(alloc::format!(
-            "{s:?} is not a device's MAC address (all zeros or broadcast)"
+            "\"{s}\" is not a device's MAC address (all zeros or broadcast)"
         )));
     }
     let mut out = String::with_capacity(17);
@@ -170,7 +170,7 @@ fn normalize_uuid(s: &str) -> Result<String, Error> {
         .collect();
     if hex.len() != 32 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(bad(alloc::format!(
-            "{s:?} is not a UUID: expected 32 hexadecimal digits such as 4c4c4544-003d-4a10-804b-b4c04f4e3732"
+            "\"{s}\" is not a UUID: expected 32 hexadecimal digits such as 4c4c4544-003d-4a10-804b-b4c04f4e3732"
         )));
     }
     let hex = hex.to_ascii_lowercase();
@@ -204,7 +204,7 @@ fn normalize_serial(what: &str, s: &str) -> Result<String, Error> {
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | ':' | '+')))
     {
         return Err(bad(alloc::format!(
-            "the {what} contains {c:?}; serial numbers use letters, digits and - _ . / : +"
+            "the {what} contains \"{c}\"; serial numbers use letters, digits and - _ . / : +"
         )));
     }
     Ok(v)
@@ -231,7 +231,7 @@ fn normalize_fingerprint(s: &str) -> Result<String, Error> {
             .filter(|x| !x.is_empty())
             .map(f)
             .collect::<Result<Vec<_>, _>>()?;
-        items.sort();
+        items.sort_unstable();
         items.dedup();
         Ok(items.join(","))
     };
@@ -349,7 +349,7 @@ fn guess(s: &str) -> Result<(HardwareKind, &str), Error> {
         return Ok((HardwareKind::Uuid, s));
     }
     Err(bad(alloc::format!(
-        "cannot tell what kind of identifier {s:?} is: write it as mac:…, sn:…, uuid:…, disk:…, fp:MAC|disk|board|cpu or custom:…"
+        "cannot tell what kind of identifier \"{s}\" is: write it as mac:…, sn:…, uuid:…, disk:…, fp:MAC|disk|board|cpu or custom:…"
     )))
 }
 

@@ -93,7 +93,7 @@ impl SystemIdCode {
             None
         } else {
             let mut m: Vec<String> = facts.macs.iter().map(|s| s.to_ascii_lowercase()).collect();
-            m.sort();
+            m.sort_unstable();
             m.dedup();
             Some(m.join(","))
         };

@@ -80,7 +80,7 @@ pub(crate) fn check_str(
         return Err(Error::InvalidInput {
             field,
             reason: alloc::format!(
-                "must be {min} to {max} characters long, got {} ({s:?})",
+                "must be {min} to {max} characters long, got {} (\"{s}\")",
                 s.len()
             ),
         });
@@ -88,7 +88,7 @@ pub(crate) fn check_str(
     if !cs.allows(s) {
         return Err(Error::InvalidInput {
             field,
-            reason: alloc::format!("may contain only {}, got {s:?}", cs.describe()),
+            reason: alloc::format!("may contain only {}, got \"{s}\"", cs.describe()),
         });
     }
     Ok(())

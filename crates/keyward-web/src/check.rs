@@ -8,11 +8,17 @@
 //! terms, the binding. It gets that from a second, unverified [`Artifact::parse`] of the
 //! same text (cheap: no signature check).
 
+use alloc::boxed::Box;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
 use keyward_core::{
     evaluate_terms, verdict, ActivationRequest, Artifact, AuthorizationCode, Binding, CodeError,
     Context, Error, Kind, LicenseFlags, LicenseTerms, MachineFacts, MachineRef, Policy,
     SignedUpdate, Timestamp, TrustedKeys, Typo, UpdateAction, DAY,
 };
+
+use crate::json::hex;
 
 /// What an input field takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -652,8 +658,4 @@ fn update_of(u: &SignedUpdate) -> Update {
             _ => None,
         },
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -1,6 +1,10 @@
 //! The page's checks, natively: every shared test vector through the field the page would
 //! use, plus what the page adds (typo structure, binding against a pasted machine code,
 //! activation requests).
+//!
+//! Native only: the crate's wasm build has its own panic handler (no std), which cannot be
+//! linked into a std test binary.
+#![cfg(not(target_arch = "wasm32"))]
 
 use keyward_core::{ActivationRequest, Kind, MachineFacts, MachineRef, Timestamp};
 use keyward_web::check::{BoundTo, Checker, Env, Field};

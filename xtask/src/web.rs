@@ -111,10 +111,14 @@ fn install_test_deps() -> Result<(), String> {
         if need_font {
             packages.push("fonts-noto-cjk");
         }
-        run(Command::new("apt-get").arg("update"))?;
+        // CI has no terminal: never let a package ask a question.
+        run(Command::new("apt-get")
+            .arg("update")
+            .env("DEBIAN_FRONTEND", "noninteractive"))?;
         run(Command::new("apt-get")
             .args(["install", "-y", "--no-install-recommends"])
-            .args(&packages))?;
+            .args(&packages)
+            .env("DEBIAN_FRONTEND", "noninteractive"))?;
     }
     let dir = browser_tests_dir();
     // npm records what it installed; reinstall when package-lock.json is newer.

@@ -1,99 +1,69 @@
-//! `cargo xtask demo`: builds the CLI and runs the README walk-through on this machine, in
-//! `target/demo/` (merchant keys, an authorization code, an activation request from this
-//! machine, the certificate, its installation and the license status).
+//! `cargo xtask demo`: builds the CLI and runs README's walk-through on this machine, in
+//! `target/demo/`. The steps are read from README.md itself (its ```sh blocks under
+//! "A 5-minute walk-through"), so the README cannot drift from what works.
 
-use std::path::Path;
 use std::process::Command;
 
-use crate::{cargo, root};
+use crate::{cargo, root, run};
 
-fn keyward(bin: &Path, args: &[&str]) -> Result<String, String> {
-    println!("\n$ keyward {}", args.join(" "));
-    let out = Command::new(bin)
-        .args(args)
-        .current_dir(root())
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    print!("{stdout}");
-    eprint!("{}", String::from_utf8_lossy(&out.stderr));
-    if !out.status.success() {
-        return Err(format!(
-            "keyward {} failed with {}",
-            args.join(" "),
-            out.status
-        ));
+/// The shell blocks of README's walk-through, in order.
+fn walkthrough(readme: &str) -> Result<Vec<String>, String> {
+    let start = readme
+        .find("## A 5-minute walk-through")
+        .ok_or("README.md has no \"## A 5-minute walk-through\" section")?;
+    let section = &readme[start..];
+    let section = section[3..]
+        .find("\n## ")
+        .map_or(section, |end| &section[..end + 3]);
+    let mut blocks = Vec::new();
+    let mut rest = section;
+    while let Some(open) = rest.find("```sh\n") {
+        let body = &rest[open + 6..];
+        let close = body
+            .find("```")
+            .ok_or("an unclosed ```sh block in README.md")?;
+        blocks.push(body[..close].to_string());
+        rest = &body[close + 3..];
     }
-    Ok(stdout)
+    if blocks.is_empty() {
+        return Err("README.md's walk-through has no ```sh blocks".into());
+    }
+    Ok(blocks)
 }
 
-pub fn run() -> Result<(), String> {
-    crate::run(cargo().args(["build", "--release", "--bin", "keyward"]))?;
-    let bin = root().join("target/release/keyward");
+pub fn run_demo() -> Result<(), String> {
+    let readme =
+        std::fs::read_to_string(root().join("README.md")).map_err(|e| format!("README.md: {e}"))?;
+    let blocks = walkthrough(&readme)?;
+    run(cargo().args(["build", "--release", "--bin", "keyward"]))?;
     let dir = root().join("target/demo");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let p = |name: &str| dir.join(name).display().to_string();
-    let (key, public, state, request, cert) = (
-        p("merchant.pem"),
-        p("merchant.pem.pub"),
-        p("state"),
-        p("request.txt"),
-        p("license.lic"),
+    // The first block builds and enters a scratch folder; here the build is done and the
+    // folder is target/demo, so run the others there, as one shell session (variables such
+    // as $CODE carry from block to block), stopping at the first failing command.
+    let mut script = String::from("set -euo pipefail\nset -x\n");
+    for b in blocks.iter().skip(1) {
+        script.push_str(b);
+        script.push('\n');
+    }
+    let path = format!(
+        "{}:{}",
+        root().join("target/release").display(),
+        std::env::var("PATH").unwrap_or_default()
     );
-
-    println!("== merchant: make a key pair");
-    keyward(&bin, &["keys", "generate", "--out", &key])?;
-    println!("== buyer: this machine's system identification code");
-    keyward(&bin, &["system-id", "--product", "acme-invoice"])?;
-    println!("== merchant: issue an authorization code");
-    let code = keyward(
-        &bin,
-        &[
-            "issue",
-            "--key",
-            &key,
-            "--product",
-            "acme-invoice",
-            "--sku",
-            "pro",
-            "--days",
-            "30",
-            "--feature",
-            "export",
-        ],
-    )?;
-    let code = code.trim();
-    keyward(&bin, &["inspect", "--public-key", &public, code])?;
-    println!("== buyer (offline machine): make an activation request");
-    keyward(
-        &bin,
-        &[
-            "--state-dir",
-            &state,
-            "request",
-            "--code",
-            code,
-            "--out",
-            &request,
-        ],
-    )?;
-    println!("== merchant: sign an activation certificate");
-    let certificate = keyward(&bin, &["activate", "--key", &key, &request])?;
-    std::fs::write(&cert, certificate).map_err(|e| format!("{cert}: {e}"))?;
-    println!("== buyer: install it and ask for the status");
-    keyward(
-        &bin,
-        &[
-            "--state-dir",
-            &state,
-            "install",
-            "--public-key",
-            &public,
-            &cert,
-        ],
-    )?;
-    keyward(&bin, &["--state-dir", &state, "status"])?;
-    println!("\ndemo finished: files are in {}", dir.display());
+    let status = Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .env("PATH", path)
+        .current_dir(&dir)
+        .status()
+        .map_err(|e| format!("cannot run bash: {e}"))?;
+    if !status.success() {
+        return Err(format!(
+            "README's walk-through failed ({status}): see the last command above"
+        ));
+    }
+    println!("\ndemo finished: its files are in {}", dir.display());
     Ok(())
 }

@@ -28,7 +28,7 @@ fn main() -> ExitCode {
         "test" => test(rest),
         "bench" => bench(rest),
         "vectors" => vectors::generate(&root().join("tests/vectors")),
-        "demo" => demo::run(),
+        "demo" => demo::run_demo(),
         "build-web" => ensure_wasm_target().and_then(|()| web::build()),
         "lint" => lint(),
         "help" | "--help" | "-h" => {

@@ -526,17 +526,7 @@ pub(crate) fn single_corrections(s: &Symbols) -> Vec<Symbols> {
         failing.push(groups.len() - 1);
     }
     let mut out: Vec<Symbols> = Vec::new();
-    let mut push = |values: Vec<u8>| {
-        if all_pass(s.kind, &values) && !out.iter().any(|o| o.values == values) {
-            // Positions of a corrected text refer to the corrected text itself.
-            out.push(Symbols {
-                kind: s.kind,
-                version: s.version,
-                positions: (1..=values.len()).collect(),
-                values,
-            });
-        }
-    };
+    let mut push = |values: Vec<u8>| push_candidate(&mut out, s, values);
     if !lone {
         match failing.as_slice() {
             [g] => {
@@ -573,6 +563,19 @@ pub(crate) fn single_corrections(s: &Symbols) -> Vec<Symbols> {
     out
 }
 
+/// Keeps `values` as a candidate correction of `s` if all its groups check and it is new.
+fn push_candidate(out: &mut Vec<Symbols>, s: &Symbols, values: Vec<u8>) {
+    if all_pass(s.kind, &values) && !out.iter().any(|o| o.values == values) {
+        // Positions of a corrected text refer to the corrected text itself.
+        out.push(Symbols {
+            kind: s.kind,
+            version: s.version,
+            positions: (1..=values.len()).collect(),
+            values,
+        });
+    }
+}
+
 /// Texts with one symbol deleted or inserted in group `first` (0-based, of `groups`) or
 /// the three before it (a shifted group still passes its check by chance one time in 32,
 /// so the first failing group can be later than the mistake), that pass all checks.
@@ -585,16 +588,7 @@ pub(crate) fn shift_corrections(
     let (Some(from), Some(to)) = (groups.get(first.saturating_sub(3)), groups.get(first)) else {
         return out;
     };
-    let mut push = |values: Vec<u8>| {
-        if all_pass(s.kind, &values) && !out.iter().any(|o| o.values == values) {
-            out.push(Symbols {
-                kind: s.kind,
-                version: s.version,
-                positions: (1..=values.len()).collect(),
-                values,
-            });
-        }
-    };
+    let mut push = |values: Vec<u8>| push_candidate(&mut out, s, values);
     let start = from.start;
     let end = (to.end + 1).min(s.values.len());
     for p in start..end {

@@ -43,7 +43,8 @@ fn looks_like_hardware_id(t: &str) -> bool {
         .collect::<String>()
         .to_ascii_lowercase();
     let f = folded.trim_start();
-    HW_PREFIXES.iter().any(|p| f.starts_with(p)) || (f.contains('|') && !f.contains("-----"))
+    HW_PREFIXES.iter().any(|p| f.starts_with(p))
+        || (f.contains('|') && text::find(f, "-----").is_none())
 }
 
 fn looks_like_marketplace_code(t: &str) -> bool {

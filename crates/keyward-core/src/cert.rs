@@ -62,7 +62,10 @@ impl ActivationCertificate {
             t.expires.map_or(String::from("never"), |e| e.to_rfc3339()),
         ));
         if !t.features.is_empty() {
-            headers.push(("Features", t.features.join(", ")));
+            headers.push((
+                "Features",
+                crate::text::join(t.features.iter().map(String::as_str), ", "),
+            ));
         }
         headers.push(("Key", alloc::format!("{}", self.key_id)));
         signed::armor(

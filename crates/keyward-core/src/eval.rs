@@ -233,7 +233,7 @@ impl Status {
                 license.product,
                 mismatch.matched,
                 mismatch.required,
-                mismatch.differing.join(", ")
+                crate::text::join(mismatch.differing.iter().copied(), ", ")
             ),
             Status::ClockRolledBack { now, high_water } => alloc::format!(
                 "the system clock ({now}) is earlier than a time already seen ({high_water}): set the clock correctly"

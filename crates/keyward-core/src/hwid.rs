@@ -233,7 +233,7 @@ fn normalize_fingerprint(s: &str) -> Result<String, Error> {
             .collect::<Result<Vec<_>, _>>()?;
         items.sort_unstable();
         items.dedup();
-        Ok(items.join(","))
+        Ok(crate::text::join(items.iter().map(String::as_str), ","))
     };
     let macs = list(parts[0], &normalize_mac)?;
     let disks = list(parts[1], &|d| normalize_serial("disk id", d))?;

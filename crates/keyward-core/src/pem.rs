@@ -31,9 +31,9 @@ pub(crate) fn blocks(text: &str, label: &str) -> Result<Vec<Vec<u8>>, &'static s
     let end = alloc::format!("-----END {label}-----");
     let mut out = Vec::new();
     let mut rest = text;
-    while let Some(start) = rest.find(&begin) {
+    while let Some(start) = crate::text::find(rest, &begin) {
         let body = &rest[start + begin.len()..];
-        let stop = body.find(&end).ok_or("a PEM block has no END line")?;
+        let stop = crate::text::find(body, &end).ok_or("a PEM block has no END line")?;
         out.push(decode_base64(&body[..stop]).ok_or("a PEM block is not valid base64")?);
         rest = &body[stop + end.len()..];
     }

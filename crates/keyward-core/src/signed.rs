@@ -142,14 +142,7 @@ pub(crate) fn decode_text<A: SignedArtifact>(
     input: &str,
     trusted: Option<&TrustedKeys>,
 ) -> Result<A, Error> {
-    let blanked = strip_armor(input)?;
-    let sym = text::normalize(&blanked)?;
-    if sym.kind != A::KIND {
-        return Err(Error::WrongKind {
-            expected: A::KIND,
-            found: sym.kind,
-        });
-    }
+    let sym = symbols_of_kind(input, A::KIND)?;
     let parse = |sym: &Symbols| -> Result<A, Error> {
         let bytes = text::decode_symbols(sym)?;
         let a = from_bytes::<A>(&bytes)?;
@@ -158,41 +151,58 @@ pub(crate) fn decode_text<A: SignedArtifact>(
         }
         Ok(a)
     };
+    parse(&sym).map_err(|e| explain(e, &sym, trusted.is_some(), &|c| parse(c).is_ok()))
+}
+
+/// The normalised symbols of `input`, which must be a code of `kind`.
+fn symbols_of_kind(input: &str, kind: Kind) -> Result<Symbols, Error> {
+    let blanked = strip_armor(input)?;
+    let sym = text::normalize(&blanked)?;
+    if sym.kind != kind {
+        return Err(Error::WrongKind {
+            expected: kind,
+            found: sym.kind,
+        });
+    }
+    Ok(sym)
+}
+
+/// Adds the offered correction to a decoding failure, when exactly one single-character
+/// fix makes the artifact fully valid (`valid`, which checks the signature when `verified`).
+/// Kept apart from the generic [`decode_text`] so it exists once in WebAssembly builds.
+fn explain(e: Error, sym: &Symbols, verified: bool, valid: &dyn Fn(&Symbols) -> bool) -> Error {
     let only_fix = |candidates: Vec<Symbols>| -> Option<String> {
-        let fixes: Vec<Symbols> = candidates
-            .into_iter()
-            .filter(|c| parse(c).is_ok())
-            .collect();
+        if !verified {
+            return None;
+        }
+        let fixes: Vec<Symbols> = candidates.into_iter().filter(|c| valid(c)).collect();
         match fixes.as_slice() {
             [one] => Some(text::render(one)),
             _ => None,
         }
     };
-    match parse(&sym) {
-        Err(Error::Code(CodeError::Typo {
+    match e {
+        Error::Code(CodeError::Typo {
             kind,
             groups,
             suggestion: None,
             missing_or_extra,
-        })) => {
-            let suggestion = trusted.and_then(|_| only_fix(text::single_corrections(&sym)));
-            Err(Error::Code(CodeError::Typo {
-                kind,
-                groups,
-                suggestion,
-                missing_or_extra,
-            }))
-        }
-        Err(e @ Error::Malformed { .. }) => {
+        }) => Error::Code(CodeError::Typo {
+            kind,
+            groups,
+            suggestion: only_fix(text::single_corrections(sym)),
+            missing_or_extra,
+        }),
+        Error::Malformed { .. } => {
             // The checks passed, yet the contents do not decode: if one dropped or doubled
             // character in the last group explains it, say so and offer the fix.
-            match trusted.and_then(|_| only_fix(text::last_group_shift_corrections(&sym))) {
+            match only_fix(text::last_group_shift_corrections(sym)) {
                 Some(fix) => {
-                    let size = A::KIND.group_len() + 1;
+                    let size = sym.kind.group_len() + 1;
                     let last = sym.values.len().saturating_sub(1);
                     let first = last / size * size;
-                    Err(Error::Code(CodeError::Typo {
-                        kind: A::KIND,
+                    Error::Code(CodeError::Typo {
+                        kind: sym.kind,
                         groups: alloc::vec![crate::error::Typo {
                             group: first / size + 1,
                             first_position: sym.positions.get(first).copied().unwrap_or(0),
@@ -200,9 +210,9 @@ pub(crate) fn decode_text<A: SignedArtifact>(
                         }],
                         suggestion: Some(fix),
                         missing_or_extra: true,
-                    }))
+                    })
                 }
-                None => Err(e),
+                None => e,
             }
         }
         other => other,
@@ -241,7 +251,7 @@ pub(crate) fn strip_armor(input: &str) -> Result<String, Error> {
             max: text::MAX_TEXT_LEN,
         }));
     }
-    if !input.contains("-----BEGIN") {
+    if text::find(input, "-----BEGIN").is_none() {
         return Ok(String::from(input));
     }
     let mut out = String::with_capacity(input.len());

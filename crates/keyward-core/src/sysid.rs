@@ -95,7 +95,7 @@ impl SystemIdCode {
             let mut m: Vec<String> = facts.macs.iter().map(|s| s.to_ascii_lowercase()).collect();
             m.sort_unstable();
             m.dedup();
-            Some(m.join(","))
+            Some(crate::text::join(m.iter().map(String::as_str), ","))
         };
         let values = [
             facts.machine_id.clone(),

@@ -189,6 +189,33 @@ fn check_symbol(kind: Kind, group: usize, data: &[u8]) -> u8 {
 }
 
 // ---------------------------------------------------------------------------------------
+// Small string helpers: one plain implementation each, instead of the standard library's
+// generic searchers and joins, which are large in WebAssembly builds.
+
+/// Byte offset of the first occurrence of `needle` in `hay`.
+pub(crate) fn find(hay: &str, needle: &str) -> Option<usize> {
+    let n = needle.len();
+    if n == 0 {
+        return Some(0);
+    }
+    hay.as_bytes()
+        .windows(n)
+        .position(|w| w == needle.as_bytes())
+}
+
+/// The items joined with `sep`.
+pub(crate) fn join<'a>(items: impl IntoIterator<Item = &'a str>, sep: &str) -> String {
+    let mut out = String::new();
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push_str(sep);
+        }
+        out.push_str(item);
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------
 // Normalisation of pasted text.
 
 /// Maps one pasted character to what it most likely means: full-width forms to ASCII, the

@@ -2,10 +2,12 @@
 
 mod common;
 
+use assert_cmd::Command;
 use common::{Scratch, NOW};
 use predicates::prelude::*;
 use serde_json::Value;
 
+/// The rows of the JSONL results file `name`.
 fn results(s: &Scratch, name: &str) -> Vec<Value> {
     s.read(name)
         .lines()
@@ -13,20 +15,16 @@ fn results(s: &Scratch, name: &str) -> Vec<Value> {
         .collect()
 }
 
+/// `issue --key k.pem --batch INPUT --out OUT` (not run yet; `-` reads standard input).
+fn batch(s: &Scratch, input: &str, out: &str) -> Command {
+    let mut c = s.cmd();
+    c.args(["issue", "--key", "k.pem", "--batch", input, "--out", out]);
+    c
+}
+
+/// Inspects `code` on machine A (key, facts and time), expects exit 0 and `product`.
 fn check_code(s: &Scratch, code: &str, product: &str) -> Value {
-    let (exit, v, _) = s.json({
-        let mut c = s.cmd();
-        c.args([
-            "inspect",
-            "--json",
-            "--public-key",
-            "k.pem.pub",
-            "--facts",
-            "A.json",
-        ])
-        .args(["--now", NOW, code]);
-        c
-    });
+    let (exit, v, _) = s.inspect_on_a_json(code);
     assert_eq!(exit, 0, "{v}");
     assert_eq!(v["details"]["terms"]["product"], product);
     v
@@ -35,14 +33,7 @@ fn check_code(s: &Scratch, code: &str, product: &str) -> Value {
 #[test]
 fn jsonl_batch_reports_the_bad_line_and_goes_on() {
     let s = Scratch::with_key();
-    let sid = String::from_utf8(
-        s.cmd()
-            .args(["system-id", "--product", "acme", "--facts", "A.json"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let sid = s.system_id_for("acme", "A.json");
     s.write(
         "in.jsonl",
         &format!(
@@ -51,20 +42,11 @@ fn jsonl_batch_reports_the_bad_line_and_goes_on() {
             r#"{"product": "acme", "seats": "many"}"#,
             format_args!(
                 r#"{{"product": "acme", "bind_system_id": "{}", "tolerance": 2, "trial": true, "expires": "2027-01-01"}}"#,
-                sid.trim()
+                sid
             ),
         ),
     );
-    s.cmd()
-        .args([
-            "issue",
-            "--key",
-            "k.pem",
-            "--batch",
-            "in.jsonl",
-            "--out",
-            "out.jsonl",
-        ])
+    batch(&s, "in.jsonl", "out.jsonl")
         .args(["--now", NOW])
         .assert()
         .code(3)
@@ -104,18 +86,8 @@ fn csv_batch_with_json_summary() {
          other,,1,,,no,\n",
     );
     let (exit, v, _) = s.json({
-        let mut c = s.cmd();
-        c.args([
-            "issue",
-            "--json",
-            "--key",
-            "k.pem",
-            "--batch",
-            "in.csv",
-            "--out",
-            "out.jsonl",
-        ])
-        .args(["--now", NOW]);
+        let mut c = batch(&s, "in.csv", "out.jsonl");
+        c.args(["--json", "--now", NOW]);
         c
     });
     assert_eq!(exit, 3);
@@ -139,10 +111,7 @@ fn csv_batch_with_json_summary() {
     assert_eq!(v["details"]["terms"]["expires"], Value::Null);
 
     // All good: exit 0; CSV from standard input.
-    s.cmd()
-        .args([
-            "issue", "--key", "k.pem", "--batch", "-", "--out", "ok.jsonl",
-        ])
+    batch(&s, "-", "ok.jsonl")
         .write_stdin("product,days\nacme,1\nacme,2\n")
         .assert()
         .code(0);
@@ -150,16 +119,7 @@ fn csv_batch_with_json_summary() {
 
     // An unknown column stops the batch before anything is issued.
     s.write("bad.csv", "product,seat\nacme,1\n");
-    s.cmd()
-        .args([
-            "issue",
-            "--key",
-            "k.pem",
-            "--batch",
-            "bad.csv",
-            "--out",
-            "bad.jsonl",
-        ])
+    batch(&s, "bad.csv", "bad.jsonl")
         .assert()
         .code(3)
         .stderr(predicate::str::contains("unknown column \"seat\""));

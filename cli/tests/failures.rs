@@ -2,6 +2,7 @@
 
 mod common;
 
+use assert_cmd::assert::Assert;
 use common::{license_id, Scratch, NOW};
 use keyward_core::raw;
 use predicates::prelude::*;
@@ -21,24 +22,26 @@ fn tamper(code: &str) -> String {
     raw::encode(kind, &bytes)
 }
 
-/// The system id of machine A for the test product.
-fn sid(s: &Scratch) -> String {
-    String::from_utf8(
-        s.cmd()
-            .args([
-                "system-id",
-                "--product",
-                "acme-invoice",
-                "--facts",
-                "A.json",
-            ])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap()
-    .trim()
-    .to_string()
+/// A signed update for license `id` (`update --key k.pem --license ID ACTION…`).
+fn update(s: &Scratch, id: &str, action: &[&str]) -> String {
+    let mut args = vec!["update", "--key", "k.pem", "--license", id];
+    args.extend_from_slice(action);
+    s.stdout(&args)
+}
+
+/// Applies `update` (from standard input) on machine A at [`NOW`]; the caller checks the
+/// exit code.
+fn apply(s: &Scratch, update: &str) -> Assert {
+    s.buyer("A.json", NOW)
+        .args(["apply", "-"])
+        .write_stdin(update.to_string())
+        .assert()
+}
+
+/// Applies `update` (as the argument) on machine A at [`NOW`]; the caller checks the exit
+/// code.
+fn apply_arg(s: &Scratch, update: &str) -> Assert {
+    s.buyer("A.json", NOW).args(["apply", update]).assert()
 }
 
 #[test]
@@ -52,28 +55,19 @@ fn typo_names_the_group_and_offers_the_correction_with_a_key() {
         .assert()
         .code(3)
         .stderr(predicate::str::contains("typing mistake in group 2"));
-    let (exit, v, _) = s.json({
-        let mut c = s.cmd();
-        c.args(["inspect", "--json", &bad]);
-        c
-    });
+    let (exit, v, _) = s.run_json(&["inspect", "--json", &bad]);
     assert_eq!(exit, 3);
     assert_eq!(v["verdict"], "typo");
     assert_eq!(v["typos"][0]["group"], 2);
     assert_eq!(v["error"]["code"], "typo");
     // With the key: the correction is offered, and it is the original code.
-    let (exit, v, err) = s.json({
-        let mut c = s.cmd();
-        c.args(["inspect", "--json", "--public-key", "k.pem.pub", &bad]);
-        c
-    });
+    let (exit, v, err) = s.run_json(&["inspect", "--json", "--public-key", "k.pem.pub", &bad]);
     assert_eq!(exit, 3);
     assert_eq!(v["suggestion"], code.as_str());
     assert_eq!(v["error"]["suggestion"], code.as_str());
     assert!(err.contains("did you mean"), "{err}");
     // The same on install.
-    s.buyer("A.json", NOW)
-        .args(["install", "--public-key", "k.pem.pub", &bad])
+    s.install_in("state", "A.json", NOW, &bad)
         .assert()
         .code(3)
         .stderr(predicate::str::contains("group 2"))
@@ -151,16 +145,11 @@ fn bad_signature_and_unknown_key_exit_4() {
     let s = Scratch::with_key();
     let code = s.issue(&["--days", "30"]);
     let forged = tamper(&code);
-    s.buyer("A.json", NOW)
-        .args(["install", "--public-key", "k.pem.pub", &forged])
+    s.install_in("state", "A.json", NOW, &forged)
         .assert()
         .code(4)
         .stderr(predicate::str::contains("altered or forged"));
-    let (exit, v, _) = s.json({
-        let mut c = s.cmd();
-        c.args(["inspect", "--json", "--public-key", "k.pem.pub", &forged]);
-        c
-    });
+    let (exit, v, _) = s.run_json(&["inspect", "--json", "--public-key", "k.pem.pub", &forged]);
     assert_eq!(exit, 4);
     assert_eq!(v["verdict"], "bad_signature");
     assert_eq!(v["signature"], "bad");
@@ -176,12 +165,7 @@ fn bad_signature_and_unknown_key_exit_4() {
         .stdout(predicate::str::contains("\"unknown_key\""))
         .stderr(predicate::str::contains("not one of this product's keys"));
     // A request whose code is not the merchant's.
-    let req = s
-        .cmd()
-        .args(["request", "--code", &code, "--facts", "A.json"])
-        .output()
-        .unwrap()
-        .stdout;
+    let req = s.stdout(&["request", "--code", &code, "--facts", "A.json"]);
     s.cmd()
         .args(["activate", "--key", "other.pem", "-"])
         .write_stdin(req)
@@ -191,24 +175,13 @@ fn bad_signature_and_unknown_key_exit_4() {
 
 #[test]
 fn expired_and_not_yet_valid_exit_5() {
-    let s = Scratch::with_key();
-    let code = s.issue(&["--days", "30"]);
-    s.buyer("A.json", NOW)
-        .args(["install", "--public-key", "k.pem.pub", &code])
-        .assert()
-        .code(0);
-    let (exit, v, _) = s.json({
-        let mut c = s.buyer("A.json", "2027-06-01T00:00:00Z");
-        c.args(["status", "--json"]);
-        c
-    });
+    let (s, code) = Scratch::with_license();
+    let (exit, v, _) = s.status_json("A.json", "2027-06-01T00:00:00Z");
     assert_eq!(exit, 5);
     assert_eq!(v["status"], "expired");
     assert_eq!(v["usable"], false);
     assert_eq!(v["error"]["code"], "expired");
-    s.buyer("A.json", "2027-06-02T00:00:00Z")
-        .arg("status")
-        .assert()
+    s.status("A.json", "2027-06-02T00:00:00Z")
         .code(5)
         .stderr(predicate::str::contains("expired on 2026-12-20"));
     // Inspect, later, says so too (and does not touch the state).
@@ -218,65 +191,34 @@ fn expired_and_not_yet_valid_exit_5() {
         .assert()
         .code(5);
     // An installed expired code is refused.
-    s.cmd()
-        .args([
-            "--state-dir",
-            "fresh",
-            "--facts",
-            "A.json",
-            "--now",
-            "2027-06-01",
-        ])
-        .args(["install", "--public-key", "k.pem.pub", &code])
+    s.install_in("fresh", "A.json", "2027-06-01", &code)
         .assert()
         .code(5)
         .stderr(predicate::str::contains("not installed"));
     // A code that starts later.
     let later = s.issue(&["--starts", "2027-01-01", "--days", "30"]);
-    let (exit, v, _) = s.json({
-        let mut c = s.cmd();
-        c.args([
-            "inspect",
-            "--json",
-            "--public-key",
-            "k.pem.pub",
-            "--now",
-            NOW,
-            &later,
-        ]);
-        c
-    });
+    let (exit, v, _) = s.run_json(&[
+        "inspect",
+        "--json",
+        "--public-key",
+        "k.pem.pub",
+        "--now",
+        NOW,
+        &later,
+    ]);
     assert_eq!(exit, 5);
     assert_eq!(v["verdict"], "not_yet_valid");
     // It can be installed ahead of time; status says when it starts.
-    s.cmd()
-        .args(["--state-dir", "early", "--facts", "A.json", "--now", NOW])
-        .args(["install", "--public-key", "k.pem.pub", &later])
+    s.install_in("early", "A.json", NOW, &later)
         .assert()
         .code(0);
-    s.cmd()
-        .args([
-            "--state-dir",
-            "early",
-            "--facts",
-            "A.json",
-            "--now",
-            NOW,
-            "status",
-        ])
+    s.buyer_in("early", "A.json", NOW)
+        .arg("status")
         .assert()
         .code(5)
         .stderr(predicate::str::contains("starts on 2027-01-01"));
-    s.cmd()
-        .args([
-            "--state-dir",
-            "early",
-            "--facts",
-            "A.json",
-            "--now",
-            "2027-01-02",
-            "status",
-        ])
+    s.buyer_in("early", "A.json", "2027-01-02")
+        .arg("status")
         .assert()
         .code(0);
 }
@@ -284,20 +226,16 @@ fn expired_and_not_yet_valid_exit_5() {
 #[test]
 fn machine_mismatch_exits_6() {
     let s = Scratch::with_key();
-    let code = s.issue(&["--bind-system-id", &sid(&s)]);
-    let (exit, v, _) = s.json({
-        let mut c = s.cmd();
-        c.args([
-            "inspect",
-            "--json",
-            "--public-key",
-            "k.pem.pub",
-            "--facts",
-            "B.json",
-            &code,
-        ]);
-        c
-    });
+    let code = s.issue(&["--bind-system-id", &s.system_id("A.json")]);
+    let (exit, v, _) = s.run_json(&[
+        "inspect",
+        "--json",
+        "--public-key",
+        "k.pem.pub",
+        "--facts",
+        "B.json",
+        &code,
+    ]);
     assert_eq!(exit, 6);
     assert_eq!(v["verdict"], "machine_mismatch");
     assert!(v["message"].as_str().unwrap().contains("B.json"));
@@ -305,113 +243,56 @@ fn machine_mismatch_exits_6() {
 
 #[test]
 fn frozen_released_and_updates() {
-    let s = Scratch::with_key();
-    let code = s.issue(&["--days", "30"]);
+    let (s, code) = Scratch::with_license();
     let id = license_id(&s, &code);
-    s.buyer("A.json", NOW)
-        .args(["install", "--public-key", "k.pem.pub", &code])
-        .assert()
-        .code(0);
 
     // Freeze: signed with sequence 1 from the counter file next to the key.
-    let (exit, u, _) = s.json({
-        let mut c = s.cmd();
-        c.args([
-            "update",
-            "--json",
-            "--key",
-            "k.pem",
-            "--license",
-            &id,
-            "--freeze",
-        ]);
-        c
-    });
+    let (exit, u, _) = s.run_json(&[
+        "update",
+        "--json",
+        "--key",
+        "k.pem",
+        "--license",
+        &id,
+        "--freeze",
+    ]);
     assert_eq!(exit, 0);
     assert_eq!(u["sequence"], 1);
     assert_eq!(u["action"], "freeze");
     let counters: serde_json::Value = serde_json::from_str(&s.read("k.pem.seq.json")).unwrap();
     assert_eq!(counters["last_sequence"][&id], 1);
     let freeze = u["update"].as_str().unwrap().to_string();
-    s.buyer("A.json", NOW)
-        .args(["apply", "-"])
-        .write_stdin(freeze.clone())
-        .assert()
+    apply(&s, &freeze)
         .code(0)
         .stdout(predicate::str::contains("Applied update #1"));
-    let (exit, v, _) = s.json({
-        let mut c = s.buyer("A.json", NOW);
-        c.args(["status", "--json"]);
-        c
-    });
+    let (exit, v, _) = s.status_json("A.json", NOW);
     assert_eq!(exit, 7);
     assert_eq!(v["status"], "frozen");
     assert_eq!(v["licenses"][0]["frozen"], true);
     assert_eq!(v["licenses"][0]["sequence"], 1);
     // Applying the same update again changes nothing.
-    s.buyer("A.json", NOW)
-        .args(["apply", &freeze])
-        .assert()
+    apply_arg(&s, &freeze)
         .code(0)
         .stdout(predicate::str::contains("already applied"));
 
     // Unfreeze (sequence 2), then renew (3): active again, with the new expiry.
     for action in [vec!["--unfreeze"], vec!["--renew", "2027-12-31"]] {
-        let update = s
-            .cmd()
-            .args(["update", "--key", "k.pem", "--license", &id])
-            .args(&action)
-            .assert()
-            .code(0)
-            .get_output()
-            .stdout
-            .clone();
-        s.buyer("A.json", NOW)
-            .args(["apply", "-"])
-            .write_stdin(update)
-            .assert()
-            .code(0);
+        apply(&s, &update(&s, &id, &action)).code(0);
     }
-    let (exit, v, _) = s.json({
-        let mut c = s.buyer("A.json", NOW);
-        c.args(["status", "--json"]);
-        c
-    });
+    let (exit, v, _) = s.status_json("A.json", NOW);
     assert_eq!(exit, 0);
     assert_eq!(v["license"]["expires"], "2027-12-31T00:00:00Z");
     assert_eq!(v["licenses"][0]["sequence"], 3);
 
     // The old freeze cannot be replayed over newer updates.
-    s.buyer("A.json", NOW)
-        .args(["apply", &freeze])
-        .assert()
+    apply_arg(&s, &freeze)
         .code(3)
         .stderr(predicate::str::contains("older"));
 
     // Release (explicit sequence 10): released, exit 7, for good.
-    let release = s
-        .cmd()
-        .args([
-            "update",
-            "--key",
-            "k.pem",
-            "--license",
-            &id,
-            "--release",
-            "--sequence",
-            "10",
-        ])
-        .output()
-        .unwrap()
-        .stdout;
-    s.buyer("A.json", NOW)
-        .args(["apply", "-"])
-        .write_stdin(release)
-        .assert()
-        .code(0);
-    s.buyer("A.json", NOW)
-        .arg("status")
-        .assert()
+    let release = update(&s, &id, &["--release", "--sequence", "10"]);
+    apply(&s, &release).code(0);
+    s.status("A.json", NOW)
         .code(7)
         .stderr(predicate::str::contains("released"));
     let counters: serde_json::Value = serde_json::from_str(&s.read("k.pem.seq.json")).unwrap();
@@ -420,33 +301,16 @@ fn frozen_released_and_updates() {
 
 #[test]
 fn clock_rolled_back_exits_8() {
-    let s = Scratch::with_key();
-    let code = s.issue(&["--days", "30"]);
-    s.buyer("A.json", NOW)
-        .args(["install", "--public-key", "k.pem.pub", &code])
-        .assert()
-        .code(0);
-    s.buyer("A.json", "2026-11-25T12:00:00Z")
-        .arg("status")
-        .assert()
-        .code(0);
+    let (s, code) = Scratch::with_license();
+    s.status("A.json", "2026-11-25T12:00:00Z").code(0);
     // 30 minutes back is within the tolerance.
-    s.buyer("A.json", "2026-11-25T11:30:00Z")
-        .arg("status")
-        .assert()
-        .code(0);
+    s.status("A.json", "2026-11-25T11:30:00Z").code(0);
     // Two hours back is not.
-    let (exit, v, _) = s.json({
-        let mut c = s.buyer("A.json", "2026-11-25T10:00:00Z");
-        c.args(["status", "--json"]);
-        c
-    });
+    let (exit, v, _) = s.status_json("A.json", "2026-11-25T10:00:00Z");
     assert_eq!(exit, 8);
     assert_eq!(v["status"], "clock_rolled_back");
     assert_eq!(v["clock"]["high_water"], "2026-11-25T12:00:00Z");
-    s.buyer("A.json", "2026-11-21T00:00:00Z")
-        .arg("status")
-        .assert()
+    s.status("A.json", "2026-11-21T00:00:00Z")
         .code(8)
         .stderr(predicate::str::contains("set the clock correctly"));
     // Installing with a turned-back clock is refused too.
@@ -459,7 +323,7 @@ fn clock_rolled_back_exits_8() {
 #[test]
 fn wrong_kind_exits_9() {
     let s = Scratch::with_key();
-    let sid = sid(&s);
+    let sid = s.system_id("A.json");
     let code = s.issue(&[]);
     for args in [
         vec!["activate", "--key", "k.pem", sid.as_str()],
@@ -483,11 +347,7 @@ fn wrong_kind_exits_9() {
         );
     }
     // With --json the error is also an object on stdout.
-    let (exit, v, _) = s.json({
-        let mut c = s.cmd();
-        c.args(["activate", "--json", "--key", "k.pem", &sid]);
-        c
-    });
+    let (exit, v, _) = s.run_json(&["activate", "--json", "--key", "k.pem", &sid]);
     assert_eq!(exit, 9);
     assert_eq!(v["error"]["code"], "wrong_kind");
     assert!(v["error"]["message"]
@@ -499,11 +359,7 @@ fn wrong_kind_exits_9() {
 #[test]
 fn no_license_exits_10() {
     let s = Scratch::with_key();
-    let (exit, v, err) = s.json({
-        let mut c = s.buyer("A.json", NOW);
-        c.args(["status", "--json"]);
-        c
-    });
+    let (exit, v, err) = s.status_json("A.json", NOW);
     assert_eq!(exit, 10);
     assert_eq!(v["status"], "no_license");
     assert_eq!(v["error"]["code"], "no_license");
@@ -511,15 +367,10 @@ fn no_license_exits_10() {
     // An update for a license that is not installed.
     let code = s.issue(&[]);
     let id = license_id(&s, &code);
-    let update = s
-        .cmd()
-        .args(["update", "--key", "k.pem", "--license", &id, "--freeze"])
-        .output()
-        .unwrap()
-        .stdout;
+    let freeze = update(&s, &id, &["--freeze"]);
     s.buyer("A.json", NOW)
         .args(["apply", "--public-key", "k.pem.pub", "-"])
-        .write_stdin(update)
+        .write_stdin(freeze)
         .assert()
         .code(10)
         .stderr(predicate::str::contains("not installed"));
@@ -527,30 +378,18 @@ fn no_license_exits_10() {
 
 #[test]
 fn damaged_state_uses_the_backup_then_explains_recovery() {
-    let s = Scratch::with_key();
-    let code = s.issue(&["--days", "30"]);
-    s.buyer("A.json", NOW)
-        .args(["install", "--public-key", "k.pem.pub", &code])
-        .assert()
-        .code(0);
+    let (s, _) = Scratch::with_license();
     // A later status moves the high-water mark: state.bin.bak is the previous copy.
-    s.buyer("A.json", "2026-11-21T00:00:00Z")
-        .arg("status")
-        .assert()
-        .code(0);
+    s.status("A.json", "2026-11-21T00:00:00Z").code(0);
     assert!(s.path("state/state.bin.bak").is_file());
     s.write("state/state.bin", "not a state file");
-    s.buyer("A.json", "2026-11-21T00:00:00Z")
-        .arg("status")
-        .assert()
+    s.status("A.json", "2026-11-21T00:00:00Z")
         .code(0)
         .stderr(predicate::str::contains("damaged"))
         .stderr(predicate::str::contains("state.bin.bak"));
     s.write("state/state.bin", "broken");
     s.write("state/state.bin.bak", "broken too");
-    s.buyer("A.json", "2026-11-21T00:00:00Z")
-        .arg("status")
-        .assert()
+    s.status("A.json", "2026-11-21T00:00:00Z")
         .code(1)
         .stderr(predicate::str::contains("state.bin"))
         .stderr(predicate::str::contains("move both files away"));
@@ -558,12 +397,7 @@ fn damaged_state_uses_the_backup_then_explains_recovery() {
 
 #[test]
 fn inspect_never_changes_the_state() {
-    let s = Scratch::with_key();
-    let code = s.issue(&["--days", "30"]);
-    s.buyer("A.json", NOW)
-        .args(["install", "--public-key", "k.pem.pub", &code])
-        .assert()
-        .code(0);
+    let (s, code) = Scratch::with_license();
     let before = std::fs::read(s.path("state/state.bin")).unwrap();
     s.buyer("A.json", "2026-12-01T00:00:00Z")
         .args(["inspect", "--public-key", "k.pem.pub", &code])
@@ -598,11 +432,7 @@ fn usage_errors_exit_2() {
         .args(["update", "--key", "k.pem", "--license", "0011223344556677"])
         .assert()
         .code(2);
-    let (exit, v, _) = s.json({
-        let mut c = s.cmd();
-        c.args(["status", "--json", "--bogus"]);
-        c
-    });
+    let (exit, v, _) = s.run_json(&["status", "--json", "--bogus"]);
     assert_eq!(exit, 2);
     assert_eq!(v["error"]["code"], "usage");
 }

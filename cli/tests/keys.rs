@@ -7,14 +7,41 @@ use std::process::Command as StdCommand;
 use common::Scratch;
 use predicates::prelude::*;
 
+/// On Unix, the private key file `name` is readable and writable by its owner only.
+fn assert_owner_only(s: &Scratch, name: &str) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(s.path(name))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
+    #[cfg(not(unix))]
+    let _ = (s, name);
+}
+
+/// Runs `openssl ARGS` in the scratch directory, expects success and returns its
+/// standard output.
+fn openssl(s: &Scratch, args: &[&str]) -> String {
+    let out = StdCommand::new("openssl")
+        .args(args)
+        .current_dir(s.dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 #[test]
 fn generate_writes_private_0600_and_public_pem() {
     let s = Scratch::new();
-    let (exit, v, _) = s.json({
-        let mut c = s.cmd();
-        c.args(["keys", "generate", "--json", "--out", "k.pem"]);
-        c
-    });
+    let (exit, v, _) = s.run_json(&["keys", "generate", "--json", "--out", "k.pem"]);
     assert_eq!(exit, 0);
     assert_eq!(v["key_id"].as_str().unwrap().len(), 8);
     assert_eq!(v["public_key"], "k.pem.pub");
@@ -26,15 +53,7 @@ fn generate_writes_private_0600_and_public_pem() {
     );
     assert!(public.starts_with("-----BEGIN PUBLIC KEY-----"), "{public}");
     assert_eq!(v["public_key_pem"], public.as_str());
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(s.path("k.pem"))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
-    }
+    assert_owner_only(&s, "k.pem");
 
     // `keys public` prints the same PEM, for the private or the public file; id on stderr.
     for f in ["k.pem", "k.pem.pub"] {
@@ -48,11 +67,7 @@ fn generate_writes_private_0600_and_public_pem() {
                 v["key_id"].as_str().unwrap()
             )));
     }
-    let (_, pv, _) = s.json({
-        let mut c = s.cmd();
-        c.args(["keys", "public", "--json", "k.pem"]);
-        c
-    });
+    let (_, pv, _) = s.run_json(&["keys", "public", "--json", "k.pem"]);
     assert_eq!(pv["key_id"], v["key_id"]);
     assert_eq!(pv["public_key_pem"], public.as_str());
 }
@@ -81,17 +96,10 @@ fn never_overwrites_without_force() {
         .assert()
         .code(0);
     assert_ne!(s.read("k.pem"), before);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(s.path("k.pem"))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
-    }
+    assert_owner_only(&s, "k.pem");
 }
 
+/// Whether `openssl` is on PATH and runs.
 fn have_openssl() -> bool {
     StdCommand::new("openssl")
         .arg("version")
@@ -107,48 +115,29 @@ fn openssl_interop() {
     }
     let s = Scratch::with_key();
     // OpenSSL's public key of our private key is our .pub file.
-    let out = StdCommand::new("openssl")
-        .args(["pkey", "-in", "k.pem", "-pubout"])
-        .current_dir(s.dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    assert_eq!(
+        openssl(&s, &["pkey", "-in", "k.pem", "-pubout"]),
+        s.read("k.pem.pub")
     );
-    assert_eq!(String::from_utf8(out.stdout).unwrap(), s.read("k.pem.pub"));
 
     // A key made by OpenSSL signs codes, and its OpenSSL public key verifies them.
-    let gen = StdCommand::new("openssl")
-        .args(["genpkey", "-algorithm", "ed25519", "-out", "ossl.pem"])
-        .current_dir(s.dir.path())
-        .output()
-        .unwrap();
-    assert!(gen.status.success());
-    let pubout = StdCommand::new("openssl")
-        .args(["pkey", "-in", "ossl.pem", "-pubout", "-out", "ossl.pub"])
-        .current_dir(s.dir.path())
-        .output()
-        .unwrap();
-    assert!(pubout.status.success());
-    let code = s
-        .cmd()
-        .args([
-            "issue",
-            "--key",
-            "ossl.pem",
-            "--product",
-            "p",
-            "--days",
-            "3",
-        ])
-        .assert()
-        .code(0)
-        .get_output()
-        .stdout
-        .clone();
-    let code = String::from_utf8(code).unwrap();
+    openssl(
+        &s,
+        &["genpkey", "-algorithm", "ed25519", "-out", "ossl.pem"],
+    );
+    openssl(
+        &s,
+        &["pkey", "-in", "ossl.pem", "-pubout", "-out", "ossl.pub"],
+    );
+    let code = s.stdout(&[
+        "issue",
+        "--key",
+        "ossl.pem",
+        "--product",
+        "p",
+        "--days",
+        "3",
+    ]);
     s.cmd()
         .args(["inspect", "--public-key", "ossl.pub", code.trim()])
         .assert()

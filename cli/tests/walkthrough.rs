@@ -24,19 +24,7 @@ fn offline_round_trip() {
     assert!(code.starts_with("KA1-"), "{code}");
 
     // Anyone can inspect it; with the key the signature is checked.
-    let (exit, v, _) = s.json({
-        let mut c = s.cmd();
-        c.args([
-            "inspect",
-            "--json",
-            "--public-key",
-            "k.pem.pub",
-            "--facts",
-            "A.json",
-        ])
-        .args(["--now", NOW, &code]);
-        c
-    });
+    let (exit, v, _) = s.inspect_on_a_json(&code);
     assert_eq!(exit, 0);
     assert_eq!(v["kind"], "authorization_code");
     assert_eq!(v["verdict"], "active");
@@ -51,17 +39,7 @@ fn offline_round_trip() {
         .to_string();
 
     // Human inspect says the same.
-    s.cmd()
-        .args([
-            "inspect",
-            "--public-key",
-            "k.pem.pub",
-            "--facts",
-            "A.json",
-            "--now",
-            NOW,
-            &code,
-        ])
+    s.inspect_on_a(&[], &code)
         .assert()
         .code(0)
         .stdout(predicate::str::contains("Authorization code: active"))
@@ -80,40 +58,17 @@ fn offline_round_trip() {
     assert!(req.starts_with("KR1-"), "{req}");
 
     // The request names machine A's system id for this product.
-    let sid = String::from_utf8(
-        s.cmd()
-            .args([
-                "system-id",
-                "--product",
-                "acme-invoice",
-                "--facts",
-                "A.json",
-            ])
-            .assert()
-            .code(0)
-            .get_output()
-            .stdout
-            .clone(),
-    )
-    .unwrap();
-    let (_, rv, _) = s.json({
-        let mut c = s.cmd();
-        c.args(["inspect", "--json", "req.txt"]);
-        c
-    });
+    let sid = s.system_id("A.json");
+    let (_, rv, _) = s.run_json(&["inspect", "--json", "req.txt"]);
     assert_eq!(rv["kind"], "activation_request");
     assert_eq!(rv["details"]["machine"]["type"], "system_id");
-    assert_eq!(rv["details"]["machine"]["system_id"], sid.trim());
+    assert_eq!(rv["details"]["machine"]["system_id"], sid.as_str());
 
     // The merchant signs a certificate: at most 10 days (before the code's 30).
-    let (exit, av, _) = s.json({
-        let mut c = s.cmd();
-        c.args([
-            "activate", "--json", "--key", "k.pem", "--days", "10", "--now", NOW,
-        ])
-        .args(["--out", "cert.txt", "req.txt"]);
-        c
-    });
+    let (exit, av, _) = s.run_json(&[
+        "activate", "--json", "--key", "k.pem", "--days", "10", "--now", NOW, "--out", "cert.txt",
+        "req.txt",
+    ]);
     assert_eq!(exit, 0);
     assert_eq!(av["license_id"], id.as_str());
     assert_eq!(av["expires"], "2026-11-30T12:00:00Z");
@@ -136,11 +91,7 @@ fn offline_round_trip() {
     assert!(s.path("state/keys.pem").is_file());
 
     // Status: active, without --public-key (the installed keys.pem is used).
-    let (exit, st, _) = s.json({
-        let mut c = s.buyer("A.json", NOW);
-        c.args(["status", "--json"]);
-        c
-    });
+    let (exit, st, _) = s.status_json("A.json", NOW);
     assert_eq!(exit, 0, "{st}");
     assert_eq!(st["status"], "active");
     assert_eq!(st["usable"], true);
@@ -162,18 +113,12 @@ fn offline_round_trip() {
     assert!(st.get("error").is_none());
 
     // And for people.
-    s.buyer("A.json", NOW)
-        .arg("status")
-        .assert()
+    s.status("A.json", NOW)
         .code(0)
         .stdout(predicate::str::contains("Licensed: acme-invoice pro"));
 
     // After expiry, within the 3-day grace: still usable (exit 0), in_grace.
-    let (exit, st, _) = s.json({
-        let mut c = s.buyer("A.json", "2026-12-01T12:00:00Z");
-        c.args(["status", "--json"]);
-        c
-    });
+    let (exit, st, _) = s.status_json("A.json", "2026-12-01T12:00:00Z");
     assert_eq!(exit, 0);
     assert_eq!(st["status"], "in_grace");
     assert_eq!(st["grace_ends"], "2026-12-03T12:00:00Z");
@@ -183,57 +128,28 @@ fn offline_round_trip() {
 fn bound_code_flow() {
     let s = Scratch::with_key();
     // The buyer reads machine A's system id for the product...
-    let sid = String::from_utf8(
-        s.cmd()
-            .args([
-                "system-id",
-                "--product",
-                "acme-invoice",
-                "--facts",
-                "A.json",
-            ])
-            .assert()
-            .code(0)
-            .get_output()
-            .stdout
-            .clone(),
-    )
-    .unwrap();
-    let sid = sid.trim().to_string();
+    let sid = s.system_id("A.json");
     assert!(sid.starts_with("KS1-"), "{sid}");
     // ... and the merchant binds a code to it.
     let code = s.issue(&["--days", "365", "--bind-system-id", &sid]);
 
-    s.buyer("A.json", NOW)
-        .args(["install", "--public-key", "k.pem.pub", &code])
-        .assert()
-        .code(0)
+    s.install(&code)
         .stdout(predicate::str::contains("Installed license"));
-    let (exit, st, _) = s.json({
-        let mut c = s.buyer("A.json", NOW);
-        c.args(["status", "--json"]);
-        c
-    });
+    let (exit, st, _) = s.status_json("A.json", NOW);
     assert_eq!(exit, 0);
     assert_eq!(st["status"], "active");
     assert_eq!(st["licenses"][0]["credential"], "authorization_code");
 
     // The same code on machine B: refused, naming the differing facts and where the
     // facts came from.
-    s.cmd()
-        .args(["--state-dir", "state-b", "--facts", "B.json", "--now", NOW])
-        .args(["install", "--public-key", "k.pem.pub", &code])
+    s.install_in("state-b", "B.json", NOW, &code)
         .assert()
         .code(6)
         .stderr(predicate::str::contains("machine_id"))
         .stderr(predicate::str::contains("B.json"))
         .stderr(predicate::str::contains("not installed"));
     // And the license installed on A, seen with B's facts, is a mismatch.
-    let (exit, st, err) = s.json({
-        let mut c = s.buyer("B.json", NOW);
-        c.args(["status", "--json"]);
-        c
-    });
+    let (exit, st, err) = s.status_json("B.json", NOW);
     assert_eq!(exit, 6);
     assert_eq!(st["status"], "machine_mismatch");
     assert_eq!(st["error"]["code"], "machine_mismatch");
@@ -248,46 +164,17 @@ fn hardware_id_round_trip_and_bound_hardware_code() {
     let s = Scratch::with_key();
     // A code bound to one of machine A's MACs, typed differently.
     let code = s.issue(&["--bind-hardware-id", "MAC:04-7C-16-5E-E3-5D"]);
-    s.buyer("A.json", NOW)
-        .args(["install", "--public-key", "k.pem.pub", &code])
-        .assert()
-        .code(0);
-    s.cmd()
-        .args(["--state-dir", "b", "--facts", "B.json", "--now", NOW])
-        .args(["install", "--public-key", "k.pem.pub", &code])
+    s.install(&code);
+    s.install_in("b", "B.json", NOW, &code)
         .assert()
         .code(6)
         .stderr(predicate::str::contains("mac"));
 
     // An unbound code activated for a hardware id.
     let code = s.issue(&["--days", "30"]);
-    let req = s
-        .cmd()
-        .args([
-            "request",
-            "--code",
-            &code,
-            "--hardware-id",
-            "mac:04:7c:16:5e:e3:5e",
-        ])
-        .args(["--now", NOW, "--facts", "A.json"])
-        .assert()
-        .code(0)
-        .get_output()
-        .stdout
-        .clone();
-    let cert = s
-        .cmd()
-        .args(["activate", "--key", "k.pem", "--now", NOW, "-"])
-        .write_stdin(req)
-        .assert()
-        .code(0)
-        .get_output()
-        .stdout
-        .clone();
-    s.cmd()
-        .args(["--state-dir", "hw", "--facts", "A.json", "--now", NOW])
-        .args(["install", "--public-key", "k.pem.pub", "-"])
+    let req = s.request(&code, "A.json", &["--hardware-id", "mac:04:7c:16:5e:e3:5e"]);
+    let cert = s.stdout_stdin(&["activate", "--key", "k.pem", "--now", NOW, "-"], &req);
+    s.install_in("hw", "A.json", NOW, "-")
         .write_stdin(cert)
         .assert()
         .code(0);
@@ -296,21 +183,8 @@ fn hardware_id_round_trip_and_bound_hardware_code() {
 #[test]
 fn activate_checks_bound_codes_and_caps_expiry() {
     let s = Scratch::with_key();
-    let sid_a = String::from_utf8(
-        s.cmd()
-            .args([
-                "system-id",
-                "--product",
-                "acme-invoice",
-                "--facts",
-                "A.json",
-            ])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
-    let code = s.issue(&["--days", "5", "--bind-system-id", sid_a.trim()]);
+    let sid_a = s.system_id("A.json");
+    let code = s.issue(&["--days", "5", "--bind-system-id", &sid_a]);
     // A request from machine B for a code bound to A: warned at request time, refused by
     // the merchant.
     let req_b = s
@@ -331,22 +205,8 @@ fn activate_checks_bound_codes_and_caps_expiry() {
         .code(6)
         .stderr(predicate::str::contains("bound to another machine"));
     // From machine A: signed, and the certificate never outlives the code.
-    let req_a = s
-        .cmd()
-        .args([
-            "request", "--code", &code, "--facts", "A.json", "--now", NOW,
-        ])
-        .output()
-        .unwrap()
-        .stdout;
-    let (exit, v, _) = s.json({
-        let mut c = s.cmd();
-        c.args([
-            "activate", "--json", "--key", "k.pem", "--days", "30", "--now", NOW, "-",
-        ])
-        .write_stdin(req_a.clone());
-        c
-    });
+    let req_a = s.request(&code, "A.json", &[]);
+    let (exit, v, _) = s.activate_json(&req_a, &["--days", "30"]);
     assert_eq!(exit, 0);
     assert_eq!(v["expires"], "2026-11-25T12:00:00Z");
     assert_eq!(license_id(&s, v["certificate"].as_str().unwrap()).len(), 16);
@@ -360,48 +220,25 @@ fn activate_checks_bound_codes_and_caps_expiry() {
 
     // A perpetual code gets now + N days.
     let perpetual = s.issue(&[]);
-    let req = s
-        .cmd()
-        .args([
-            "request", "--code", &perpetual, "--facts", "A.json", "--now", NOW,
-        ])
-        .output()
-        .unwrap()
-        .stdout;
-    let (_, v, _) = s.json({
-        let mut c = s.cmd();
-        c.args([
-            "activate", "--json", "--key", "k.pem", "--days", "10", "--now", NOW, "-",
-        ])
-        .write_stdin(req.clone());
-        c
-    });
+    let req = s.request(&perpetual, "A.json", &[]);
+    let (_, v, _) = s.activate_json(&req, &["--days", "10"]);
     assert_eq!(v["expires"], "2026-11-30T12:00:00Z");
-    let (_, v, _) = s.json({
-        let mut c = s.cmd();
-        c.args(["activate", "--json", "--key", "k.pem", "--now", NOW, "-"])
-            .write_stdin(req);
-        c
-    });
+    let (_, v, _) = s.activate_json(&req, &[]);
     assert_eq!(v["expires"], serde_json::Value::Null);
 }
 
 #[test]
 fn system_id_explain_and_hardware_id() {
     let s = Scratch::new();
-    let (exit, v, _) = s.json({
-        let mut c = s.cmd();
-        c.args([
-            "system-id",
-            "--json",
-            "--explain",
-            "--product",
-            "p",
-            "--facts",
-            "B.json",
-        ]);
-        c
-    });
+    let (exit, v, _) = s.run_json(&[
+        "system-id",
+        "--json",
+        "--explain",
+        "--product",
+        "p",
+        "--facts",
+        "B.json",
+    ]);
     assert_eq!(exit, 0);
     assert!(v["system_id"].as_str().unwrap().starts_with("KS1-"));
     assert_eq!(v["present"], 4);
@@ -431,17 +268,10 @@ fn system_id_explain_and_hardware_id() {
         .stdout(predicate::str::contains("WD-OTHER-DISK"))
         .stdout(predicate::str::contains("Do not send"));
     // The product salts the code.
-    let a = s
-        .cmd()
-        .args(["system-id", "--product", "a", "--facts", "A.json"])
-        .output()
-        .unwrap();
-    let b = s
-        .cmd()
-        .args(["system-id", "--product", "b", "--facts", "A.json"])
-        .output()
-        .unwrap();
-    assert_ne!(a.stdout, b.stdout);
+    assert_ne!(
+        s.system_id_for("a", "A.json"),
+        s.system_id_for("b", "A.json")
+    );
 
     s.cmd()
         .args(["hardware-id", "mac:00-1a-2B-3c-4d-5e"])
@@ -454,15 +284,11 @@ fn system_id_explain_and_hardware_id() {
         .assert()
         .code(0)
         .stdout("uuid:4c4c4544-003d-4a10-804b-b4c04f4e3732\n");
-    let (exit, v, _) = s.json({
-        let mut c = s.cmd();
-        c.args([
-            "hardware-id",
-            "--json",
-            "fp:04:7C:16:5E:E3:5D|001B_444A||BFEBFBFF00090672",
-        ]);
-        c
-    });
+    let (exit, v, _) = s.run_json(&[
+        "hardware-id",
+        "--json",
+        "fp:04:7C:16:5E:E3:5D|001B_444A||BFEBFBFF00090672",
+    ]);
     assert_eq!(exit, 0);
     assert_eq!(v["hardware_kind"], "fp");
     assert_eq!(v["part_kinds"], serde_json::json!(["mac", "disk", "cpu"]));

@@ -19,6 +19,7 @@ impl Drop for Server {
     }
 }
 
+/// A TCP port on 127.0.0.1 that was free a moment ago.
 fn free_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap().port()
@@ -38,11 +39,25 @@ fn request(port: u16, raw: &str) -> (String, String) {
     (status, text)
 }
 
+/// `GET PATH`; returns (status line, headers+body text).
 fn get(port: u16, path: &str) -> (String, String) {
     request(
         port,
         &format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n"),
     )
+}
+
+/// `web --port PORT --public-key k.pem.pub --dir DIR`.
+fn web_args<'a>(port: &'a str, dir: &'a str) -> [&'a str; 7] {
+    [
+        "web",
+        "--port",
+        port,
+        "--public-key",
+        "k.pem.pub",
+        "--dir",
+        dir,
+    ]
 }
 
 #[test]
@@ -55,15 +70,7 @@ fn serves_page_config_and_refuses_traversal() {
     let port = free_port();
     let child = Command::new(bin())
         .current_dir(s.dir.path())
-        .args([
-            "web",
-            "--port",
-            &port.to_string(),
-            "--public-key",
-            "k.pem.pub",
-            "--dir",
-            "site",
-        ])
+        .args(web_args(&port.to_string(), "site"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -142,17 +149,8 @@ fn serves_page_config_and_refuses_traversal() {
 #[test]
 fn refuses_a_missing_directory() {
     let s = Scratch::with_key();
-    assert_cmd::Command::new(bin())
-        .current_dir(s.dir.path())
-        .args([
-            "web",
-            "--port",
-            "1",
-            "--public-key",
-            "k.pem.pub",
-            "--dir",
-            "nope",
-        ])
+    s.cmd()
+        .args(web_args("1", "nope"))
         .assert()
         .code(1)
         .stderr(predicates::str::contains("does not exist"));

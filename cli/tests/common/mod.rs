@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use assert_cmd::assert::Assert;
 use assert_cmd::Command;
 use serde_json::Value;
 use tempfile::TempDir;
@@ -29,6 +30,9 @@ pub const FACTS_B: &str = r#"{
 /// The time every test runs at, unless it says otherwise.
 pub const NOW: &str = "2026-11-20T12:00:00Z";
 
+/// The product [`Scratch::issue`] issues codes for, and [`Scratch::system_id`] salts with.
+pub const PRODUCT: &str = "acme-invoice";
+
 /// A scratch directory: `A.json`, `B.json`, and after [`Scratch::with_key`], `k.pem` and
 /// `k.pem.pub`. Commands run with it as their working directory.
 pub struct Scratch {
@@ -36,6 +40,7 @@ pub struct Scratch {
 }
 
 impl Scratch {
+    /// With the facts files `A.json` and `B.json` only.
     pub fn new() -> Scratch {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("A.json"), FACTS_A).unwrap();
@@ -53,16 +58,28 @@ impl Scratch {
         s
     }
 
+    /// With a merchant key pair, and a 30-day code issued at [`NOW`] and installed on
+    /// machine A (in `state`); returns the code too.
+    pub fn with_license() -> (Scratch, String) {
+        let s = Scratch::with_key();
+        let code = s.issue(&["--days", "30"]);
+        s.install(&code);
+        (s, code)
+    }
+
+    /// The path of `name` in the scratch directory.
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
+    /// Writes `text` to `name` in the scratch directory; returns its path.
     pub fn write(&self, name: &str, text: &str) -> PathBuf {
         let p = self.path(name);
         std::fs::write(&p, text).unwrap();
         p
     }
 
+    /// The text of `name` in the scratch directory.
     pub fn read(&self, name: &str) -> String {
         std::fs::read_to_string(self.path(name)).unwrap()
     }
@@ -76,31 +93,141 @@ impl Scratch {
 
     /// `keyward --state-dir state --facts FACTS --now NOW …` (a buyer-side command).
     pub fn buyer(&self, facts: &str, now: &str) -> Command {
+        self.buyer_in("state", facts, now)
+    }
+
+    /// `keyward --state-dir STATE_DIR --facts FACTS --now NOW …`: a buyer-side command
+    /// with a state directory of its own (another machine, or a fresh install).
+    pub fn buyer_in(&self, state_dir: &str, facts: &str, now: &str) -> Command {
         let mut c = self.cmd();
-        c.args(["--state-dir", "state", "--facts", facts, "--now", now]);
+        c.args(["--state-dir", state_dir, "--facts", facts, "--now", now]);
         c
     }
 
-    /// Issues a code with `k.pem` and returns it.
+    /// Runs `keyward ARGS`, expects exit 0 and returns its standard output (untrimmed).
+    pub fn stdout(&self, args: &[&str]) -> String {
+        let mut c = self.cmd();
+        c.args(args);
+        ok_stdout(c)
+    }
+
+    /// Like [`Scratch::stdout`], with `input` on standard input.
+    pub fn stdout_stdin(&self, args: &[&str], input: &str) -> String {
+        let mut c = self.cmd();
+        c.args(args).write_stdin(input.to_string());
+        ok_stdout(c)
+    }
+
+    /// Issues a code for [`PRODUCT`] with `k.pem` at [`NOW`] (plus `extra` options),
+    /// expects exit 0 and returns the code.
     pub fn issue(&self, extra: &[&str]) -> String {
-        let out = self
-            .cmd()
-            .args([
-                "issue",
-                "--key",
-                "k.pem",
-                "--product",
-                "acme-invoice",
-                "--now",
-                NOW,
-            ])
-            .args(extra)
+        let mut args = vec![
+            "issue",
+            "--key",
+            "k.pem",
+            "--product",
+            PRODUCT,
+            "--now",
+            NOW,
+        ];
+        args.extend_from_slice(extra);
+        self.stdout(&args).trim().to_string()
+    }
+
+    /// The system identification code of the machine described by `facts` for
+    /// [`PRODUCT`] (trimmed; `system-id` must exit 0).
+    pub fn system_id(&self, facts: &str) -> String {
+        self.system_id_for(PRODUCT, facts)
+    }
+
+    /// The system identification code for `product` of the machine described by `facts`
+    /// (trimmed; `system-id` must exit 0).
+    pub fn system_id_for(&self, product: &str, facts: &str) -> String {
+        self.stdout(&["system-id", "--product", product, "--facts", facts])
+            .trim()
+            .to_string()
+    }
+
+    /// The activation request (`KR1-…`, untrimmed) that machine `facts` makes at [`NOW`]
+    /// for `code` (plus `extra` options); `request` must exit 0.
+    pub fn request(&self, code: &str, facts: &str, extra: &[&str]) -> String {
+        let mut args = vec!["request", "--code", code, "--facts", facts, "--now", NOW];
+        args.extend_from_slice(extra);
+        self.stdout(&args)
+    }
+
+    /// `activate --json --key k.pem --now NOW EXTRA -` with `request` on standard input:
+    /// what [`Scratch::json`] returns.
+    pub fn activate_json(&self, request: &str, extra: &[&str]) -> (i32, Value, String) {
+        let mut args = vec!["activate", "--json", "--key", "k.pem", "--now", NOW];
+        args.extend_from_slice(extra);
+        args.push("-");
+        self.run_json_stdin(&args, request)
+    }
+
+    /// `install --public-key k.pem.pub CREDENTIAL` as the buyer on machine `facts` at
+    /// `now`, with state in `state_dir` (not run yet; `-` reads standard input).
+    pub fn install_in(&self, state_dir: &str, facts: &str, now: &str, credential: &str) -> Command {
+        let mut c = self.buyer_in(state_dir, facts, now);
+        c.args(["install", "--public-key", "k.pem.pub", credential]);
+        c
+    }
+
+    /// Installs `credential` on machine A (state in `state`, at [`NOW`]) and expects
+    /// exit 0; the returned [`Assert`] can check more.
+    pub fn install(&self, credential: &str) -> Assert {
+        self.install_in("state", "A.json", NOW, credential)
             .assert()
             .code(0)
-            .get_output()
-            .stdout
-            .clone();
-        String::from_utf8(out).unwrap().trim().to_string()
+    }
+
+    /// `status` (for people) as the buyer on machine `facts` at `now`; the caller checks
+    /// the exit code.
+    pub fn status(&self, facts: &str, now: &str) -> Assert {
+        self.buyer(facts, now).arg("status").assert()
+    }
+
+    /// `status --json` as the buyer on machine `facts` at `now`: what [`Scratch::json`]
+    /// returns.
+    pub fn status_json(&self, facts: &str, now: &str) -> (i32, Value, String) {
+        let mut c = self.buyer(facts, now);
+        c.args(["status", "--json"]);
+        self.json(c)
+    }
+
+    /// `inspect FLAGS --public-key k.pem.pub --facts A.json --now NOW CREDENTIAL`: the
+    /// full check (signature, machine, time) on machine A (not run yet).
+    pub fn inspect_on_a(&self, flags: &[&str], credential: &str) -> Command {
+        let mut c = self.cmd();
+        c.arg("inspect").args(flags).args([
+            "--public-key",
+            "k.pem.pub",
+            "--facts",
+            "A.json",
+            "--now",
+            NOW,
+            credential,
+        ]);
+        c
+    }
+
+    /// [`Scratch::inspect_on_a`] with `--json`: what [`Scratch::json`] returns.
+    pub fn inspect_on_a_json(&self, credential: &str) -> (i32, Value, String) {
+        self.json(self.inspect_on_a(&["--json"], credential))
+    }
+
+    /// Runs `keyward ARGS`: what [`Scratch::json`] returns.
+    pub fn run_json(&self, args: &[&str]) -> (i32, Value, String) {
+        let mut c = self.cmd();
+        c.args(args);
+        self.json(c)
+    }
+
+    /// Runs `keyward ARGS` with `input` on standard input: what [`Scratch::json`] returns.
+    pub fn run_json_stdin(&self, args: &[&str], input: &str) -> (i32, Value, String) {
+        let mut c = self.cmd();
+        c.args(args).write_stdin(input.to_string());
+        self.json(c)
     }
 
     /// Runs a command and returns (exit code, stdout JSON, stderr).
@@ -114,6 +241,12 @@ impl Scratch {
     }
 }
 
+/// Runs `cmd`, expects exit 0 and returns its standard output as text.
+fn ok_stdout(mut cmd: Command) -> String {
+    let out = cmd.assert().code(0).get_output().stdout.clone();
+    String::from_utf8(out).unwrap()
+}
+
 /// The binary under test.
 pub fn bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_keyward"))
@@ -121,12 +254,7 @@ pub fn bin() -> &'static Path {
 
 /// The license id of a code or certificate, via `inspect --json`.
 pub fn license_id(s: &Scratch, text: &str) -> String {
-    let (_, v, _) = s.json({
-        let mut c = s.cmd();
-        c.args(["inspect", "--json", "-"])
-            .write_stdin(text.to_string());
-        c
-    });
+    let (_, v, _) = s.run_json_stdin(&["inspect", "--json", "-"], text);
     v["details"]["terms"]["license_id"]
         .as_str()
         .unwrap()

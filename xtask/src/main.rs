@@ -8,7 +8,8 @@
 //!   runs every test: Rust, plugin, browser
 //! - `bench`   — benchmarks that print figures
 //! - `demo`    — builds the CLI and runs the README walk-through on this machine
-//! - `lint`    — `cargo fmt --check` and `cargo clippy --all-targets -D warnings`
+//! - `lint`    — `cargo fmt --check`, `cargo clippy --all-targets -D warnings`, and
+//!   `cargo doc` with warnings denied
 //! - `vectors` — regenerates `tests/vectors/` from the fixed test key
 
 use std::path::{Path, PathBuf};
@@ -117,7 +118,11 @@ fn lint() -> Result<(), String> {
         "--",
         "-D",
         "warnings",
-    ]))
+    ]))?;
+    // Docs on every public item, and no broken links in them.
+    run(cargo()
+        .args(["doc", "--workspace", "--no-deps"])
+        .env("RUSTDOCFLAGS", "-D warnings"))
 }
 
 fn bench(_args: &[String]) -> Result<(), String> {

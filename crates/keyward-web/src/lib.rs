@@ -27,7 +27,7 @@
 //!
 //! ## Size
 //!
-//! The page's wasm is kept small: JSON written by hand ([`mod@json`]) rather than serde or
+//! The page's wasm is kept small: JSON written by hand (`json`) rather than serde or
 //! `js_sys` objects, plain strings and numbers across the boundary (no `JsValue`, no
 //! `JsError`), and no standard library in the wasm build: a small allocator of its own
 //! (`heap`) instead of dlmalloc, and a panic handler that traps instead of std's panic

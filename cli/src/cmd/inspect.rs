@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 use keyward_core::{
-    check_clock, evaluate_terms, verdict, Artifact, CodeError, Credential, Error, Kind,
-    LicenseFlags, MachineRef, Status, Timestamp, TrustedKeys, UpdateAction, Verdict,
+    check_clock, evaluate_terms, verdict, Artifact, Credential, Kind, LicenseFlags, MachineRef,
+    Status, Timestamp, TrustedKeys, UpdateAction, Verdict,
 };
 use serde_json::{json, Value};
 
@@ -260,6 +260,7 @@ pub fn run(env: &Env, a: InspectArgs) -> CmdResult {
                         format!("a valid {}", kind_name(Some(art.kind_code())))
                     },
                     suggestion: None,
+                    typos: Vec::new(),
                 };
                 let status = match art {
                     Artifact::AuthorizationCode(c) => Some(evaluate_terms(
@@ -284,25 +285,24 @@ pub fn run(env: &Env, a: InspectArgs) -> CmdResult {
                     code: e.code(),
                     message: e.to_string(),
                     suggestion: e.suggestion().map(str::to_string),
+                    typos: e.typos().to_vec(),
                 },
                 "not_checked",
                 None,
             ),
         },
     };
-    let typos: Vec<Value> = match &structural {
-        Err(Error::Code(CodeError::Typo { groups, .. })) => groups
-            .iter()
-            .map(|g| {
-                json!({
-                    "group": g.group,
-                    "first_position": g.first_position,
-                    "last_position": g.last_position,
-                })
+    let typos: Vec<Value> = v
+        .typos
+        .iter()
+        .map(|g| {
+            json!({
+                "group": g.group,
+                "first_position": g.first_position,
+                "last_position": g.last_position,
             })
-            .collect(),
-        _ => Vec::new(),
-    };
+        })
+        .collect();
     let exit = Exit::for_error_code(v.code);
     let mut message = v.message;
     if exit != Exit::Ok && v.code == "machine_mismatch" {

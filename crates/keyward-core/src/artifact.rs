@@ -2,10 +2,11 @@
 //! keyward (CLI, plugin, page) must agree on.
 
 use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 
 use crate::authcode::AuthorizationCode;
 use crate::cert::ActivationCertificate;
-use crate::error::{CodeError, Error};
+use crate::error::{CodeError, Error, Typo};
 use crate::eval::{check_clock, Context, LicenseFlags, Status};
 use crate::hwid::HardwareId;
 use crate::keys::TrustedKeys;
@@ -176,6 +177,8 @@ pub struct Verdict {
     pub message: String,
     /// A correction, when a typo has exactly one.
     pub suggestion: Option<String>,
+    /// The groups whose check symbol fails, when the verdict is `typo`.
+    pub typos: Vec<Typo>,
 }
 
 /// Judges `input` as found: signatures, typos, and for licenses the status on this machine
@@ -192,11 +195,9 @@ pub fn verdict(
         code: e.code(),
         message: e.to_string(),
         suggestion: e.suggestion().map(String::from),
+        typos: e.typos().to_vec(),
     };
-    let sniffed = strip_armor(input)
-        .ok()
-        .and_then(|b| text::sniff_kind(&b))
-        .map(Kind::code);
+    let sniffed = text::sniff_kind(input).map(Kind::code);
     let parsed = match expected {
         Some(k) => Artifact::parse_expecting(input, k, Some(ctx.trusted)),
         None => Artifact::parse(input, Some(ctx.trusted)),
@@ -220,25 +221,20 @@ pub fn verdict(
                         .map_or("hardware identification code", Kind::name)
                 ),
                 suggestion: None,
+                typos: Vec::new(),
             }
         }
     };
-    if let Err(c) = check_clock(ctx.now, high_water, &ctx.policy) {
-        let s = Status::from(c);
-        return Verdict {
-            kind,
-            code: s.code(),
-            message: s.describe(),
-            suggestion: None,
-        };
-    }
-    match credential.evaluate(&LicenseFlags::default(), ctx) {
-        Ok(s) => Verdict {
-            kind,
-            code: s.code(),
-            message: s.describe(),
-            suggestion: None,
-        },
-        Err(e) => err(e, kind),
+    let status = match check_clock(ctx.now, high_water, &ctx.policy) {
+        Err(c) => Status::from(c),
+        // Artifact::parse verified the signature already.
+        Ok(_) => credential.evaluate_verified(&LicenseFlags::default(), ctx),
+    };
+    Verdict {
+        kind,
+        code: status.code(),
+        message: status.describe(),
+        suggestion: None,
+        typos: Vec::new(),
     }
 }

@@ -156,6 +156,14 @@ impl Error {
         }
     }
 
+    /// The groups whose check symbol fails, when this is a typo (else empty).
+    pub fn typos(&self) -> &[Typo] {
+        match self {
+            Error::Code(CodeError::Typo { groups, .. }) => groups,
+            _ => &[],
+        }
+    }
+
     /// The offered correction, when a typo has exactly one.
     pub fn suggestion(&self) -> Option<&str> {
         match self {

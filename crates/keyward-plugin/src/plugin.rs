@@ -6,9 +6,9 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use keyward_core::{
-    raw, verdict, ActivationRequest, Applied, Artifact, AuthorizationCode, CodeError, Credential,
-    Error, HardwareId, Kind, LicenseId, LicenseState, MachineFacts, MachineRef, Policy, PublicKey,
-    Status, SystemIdCode, Timestamp, TrustedKeys, Typo, Verdict, DAY,
+    verdict, ActivationRequest, Applied, Artifact, AuthorizationCode, Credential, Error,
+    HardwareId, Kind, LicenseId, LicenseState, MachineFacts, MachineRef, Policy, PublicKey, Status,
+    SystemIdCode, Timestamp, TrustedKeys, Typo, Verdict, DAY,
 };
 
 /// What the plugin needs from the outside world: exactly the WIT `host` interface.
@@ -176,6 +176,7 @@ impl Plugin {
                     code: f.code,
                     message: f.message,
                     suggestion: None,
+                    typos: Vec::new(),
                 },
                 typos: Vec::new(),
             };
@@ -188,14 +189,7 @@ impl Plugin {
             policy: self.policy,
         };
         let verdict = verdict(text, expected, &ctx, s.state.high_water);
-        // The groups come from the text layer alone: cheap, and no second correction search.
-        let typos = match verdict.code {
-            "typo" => match raw::decode(text) {
-                Err(Error::Code(CodeError::Typo { groups, .. })) => groups,
-                _ => Vec::new(),
-            },
-            _ => Vec::new(),
-        };
+        let typos = verdict.typos.clone();
         Inspection { verdict, typos }
     }
 

@@ -18,6 +18,7 @@ use std::process::{Command, ExitCode};
 mod demo;
 mod plugin;
 mod vectors;
+mod wasm_opt;
 mod web;
 
 fn main() -> ExitCode {
@@ -45,6 +46,14 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Cargo's target directory (respects `CARGO_TARGET_DIR`).
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|p| if p.is_relative() { root().join(p) } else { p })
+        .unwrap_or_else(|| root().join("target"))
 }
 
 /// The workspace root.

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use crate::{cargo, ensure_wasm_target, root, run};
+use crate::{cargo, ensure_wasm_target, run, target_dir, wasm_opt};
 
 const TARGET: &str = "wasm32-unknown-unknown";
 /// The only package the component may import from (its `types` and `host` interfaces).
@@ -38,7 +38,8 @@ pub fn build(release: bool) -> Result<PathBuf, String> {
         }
         run(&mut cmd)
     };
-    if cargo_build(Some(FAST_CRYPTO)).is_err() {
+    let fast = cargo_build(Some(FAST_CRYPTO)).is_ok();
+    if !fast {
         eprintln!(
             "xtask: building the plugin with 64-bit field arithmetic failed; building the portable (slower) variant"
         );
@@ -49,6 +50,18 @@ pub fn build(release: bool) -> Result<PathBuf, String> {
         .join(TARGET)
         .join(if release { "release" } else { "debug" })
         .join("keyward_plugin.wasm");
+    let module_path = if release {
+        let optimized = module_path.with_extension("opt.wasm");
+        let wide = if fast {
+            &["--enable-wide-arithmetic"][..]
+        } else {
+            &[]
+        };
+        wasm_opt::optimize(&module_path, &optimized, wide)?;
+        optimized
+    } else {
+        module_path
+    };
     let module =
         std::fs::read(&module_path).map_err(|e| format!("{}: {e}", module_path.display()))?;
     let component = wit_component::ComponentEncoder::default()
@@ -128,12 +141,4 @@ fn check_imports(component: &[u8]) -> Result<(), String> {
             "the plugin component imports {foreign:?}: only keyward's own interfaces are allowed (no WASI)"
         ))
     }
-}
-
-/// Cargo's target directory (respects `CARGO_TARGET_DIR`).
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|p| if p.is_relative() { root().join(p) } else { p })
-        .unwrap_or_else(|| root().join("target"))
 }

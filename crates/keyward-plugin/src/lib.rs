@@ -27,9 +27,10 @@ mod plugin;
 
 pub use plugin::{Failure, Host, Inspection, Plugin};
 
+/// keyward-heap instead of dlmalloc: 6 KB smaller (see that crate).
 #[cfg(target_arch = "wasm32")]
 #[global_allocator]
-static ALLOC: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
+static HEAP: keyward_heap::Heap = keyward_heap::Heap::new();
 
 /// A panic is a bug; in the component it becomes a trap, which the host reports as an error
 /// and answers by starting a fresh instance.

@@ -30,7 +30,7 @@
 //! The page's wasm is kept small: JSON written by hand (`json`) rather than serde or
 //! `js_sys` objects, plain strings and numbers across the boundary (no `JsValue`, no
 //! `JsError`), and no standard library in the wasm build: a small allocator of its own
-//! (`heap`) instead of dlmalloc, and a panic handler that traps instead of std's panic
+//! (keyward-heap) instead of dlmalloc, and a panic handler that traps instead of std's panic
 //! machinery. Natively (tests) it is an ordinary std crate.
 #![cfg_attr(all(target_arch = "wasm32", not(test)), no_std)]
 #![deny(missing_docs)]
@@ -42,9 +42,11 @@
 extern crate alloc;
 
 pub mod check;
-// The page's allocator (in the wasm build only; its bookkeeping is tested natively).
-#[cfg(any(test, all(target_arch = "wasm32", not(target_feature = "atomics"))))]
-mod heap;
+
+/// keyward-heap instead of dlmalloc (see that crate).
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[global_allocator]
+static HEAP: keyward_heap::Heap = keyward_heap::Heap::new();
 mod json;
 
 use alloc::string::{String, ToString};

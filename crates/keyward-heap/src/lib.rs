@@ -1,16 +1,30 @@
-//! The page's memory allocator, in place of the standard library's (dlmalloc, about 7 KB of
-//! the wasm): blocks of a power-of-two size, each size with its own free list, cut from
-//! memory the module grows. Nothing is merged or given back, which suits the page: it checks
-//! short texts again and again, and the same sizes come back each time.
+//! # keyward-heap
 //!
-//! The bookkeeping ([`Bins`]) is plain Rust, tested natively; only the wasm build installs
-//! it as the global allocator (wasm32 without threads).
+//! The memory allocator of keyward's wasm builds (the plugin and the activation page), in
+//! place of dlmalloc (about 6 KB of each module): blocks of a power-of-two size, each size
+//! with its own free list, cut from memory the module grows. Nothing is merged or given back,
+//! which suits both: they check short texts again and again, and the same sizes come back
+//! each time. The plugin's host also caps its memory and starts a fresh instance after any
+//! trap, out-of-memory included.
+//!
+//! The bookkeeping ([`Bins`]) is plain Rust, tested natively; [`Heap`], the global
+//! allocator, exists on single-threaded wasm32 only:
+//!
+//! ```text
+//! #[global_allocator]
+//! static HEAP: keyward_heap::Heap = keyward_heap::Heap::new();
+//! ```
+#![no_std]
+#![deny(missing_docs)]
+
+#[cfg(test)]
+extern crate std;
 
 use core::alloc::Layout;
 use core::ptr;
 
 /// The wasm page: memory grows by whole pages.
-pub(crate) const PAGE: usize = 64 * 1024;
+pub const PAGE: usize = 64 * 1024;
 
 /// The smallest block: room for the free list's link, and aligned for any primitive.
 const MIN_BLOCK: usize = 16;
@@ -19,7 +33,7 @@ const MIN_BLOCK: usize = 16;
 const CLASSES: usize = usize::BITS as usize;
 
 /// Free lists and the unused end of the memory grown so far.
-pub(crate) struct Bins {
+pub struct Bins {
     /// The first free block of each class; each free block holds the address of the next.
     free: [*mut u8; CLASSES],
     /// Where the next new block may start.
@@ -28,8 +42,15 @@ pub(crate) struct Bins {
     end: usize,
 }
 
+impl Default for Bins {
+    fn default() -> Bins {
+        Bins::new()
+    }
+}
+
 impl Bins {
-    pub(crate) const fn new() -> Bins {
+    /// No memory yet.
+    pub const fn new() -> Bins {
         Bins {
             free: [ptr::null_mut(); CLASSES],
             next: 0,
@@ -50,7 +71,7 @@ impl Bins {
     /// # Safety
     ///
     /// What `grow` returns must be memory this allocator alone may use, page-aligned.
-    pub(crate) unsafe fn alloc(
+    pub unsafe fn alloc(
         &mut self,
         layout: Layout,
         grow: impl FnMut(usize) -> Option<usize>,
@@ -95,7 +116,7 @@ impl Bins {
     /// # Safety
     ///
     /// `block` came from [`Bins::alloc`] with the same layout and is not used any more.
-    pub(crate) unsafe fn dealloc(&mut self, block: *mut u8, layout: Layout) {
+    pub unsafe fn dealloc(&mut self, block: *mut u8, layout: Layout) {
         let class = Self::class(layout);
         // SAFETY: the block is at least MIN_BLOCK bytes, aligned, and ours again.
         unsafe { block.cast::<*mut u8>().write(self.free[class]) };
@@ -103,10 +124,13 @@ impl Bins {
     }
 
     /// Whether a block for `old` also serves `new` (the same class).
-    pub(crate) fn fits(old: Layout, new: Layout) -> bool {
+    pub fn fits(old: Layout, new: Layout) -> bool {
         Self::class(old) == Self::class(new)
     }
 }
+
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+pub use global::Heap;
 
 #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
 mod global {
@@ -116,13 +140,24 @@ mod global {
 
     use super::{Bins, PAGE};
 
-    struct Heap(UnsafeCell<Bins>);
+    /// The global allocator over [`Bins`] and `memory.grow`, for single-threaded wasm32.
+    pub struct Heap(UnsafeCell<Bins>);
+
+    impl Default for Heap {
+        fn default() -> Heap {
+            Heap::new()
+        }
+    }
+
+    impl Heap {
+        /// An empty heap, for a `#[global_allocator]` static.
+        pub const fn new() -> Heap {
+            Heap(UnsafeCell::new(Bins::new()))
+        }
+    }
 
     // SAFETY: wasm32 without the atomics feature has a single thread.
     unsafe impl Sync for Heap {}
-
-    #[global_allocator]
-    static HEAP: Heap = Heap(UnsafeCell::new(Bins::new()));
 
     fn grow(pages: usize) -> Option<usize> {
         let before = core::arch::wasm32::memory_grow(0, pages);
@@ -162,6 +197,7 @@ mod global {
 mod tests {
     use super::*;
     use std::alloc::{alloc, dealloc};
+    use std::vec::Vec;
 
     /// Memory for the tests: `pages` pages, handed out by `grow` from the start.
     struct Arena {

@@ -114,6 +114,9 @@ fn test(_args: &[String]) -> Result<(), String> {
     web::build()?;
     run(cargo().args(["test", "--workspace", "--all-targets"]))?;
     run(cargo().args(["test", "--workspace", "--doc"]))?;
+    // Once more with keyward-web's own features, as in the page's wasm: in the workspace
+    // run, the CLI's features (keyward-core's `messages`) are unified into it.
+    run(cargo().args(["test", "-p", "keyward-web"]))?;
     web::test()?;
     Ok(())
 }

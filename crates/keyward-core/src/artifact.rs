@@ -137,7 +137,7 @@ impl Artifact {
             Some(found) => Err(Error::WrongKind { expected, found }),
             None => Err(Error::InvalidInput {
                 field: "input",
-                reason: alloc::format!(
+                reason: words!(
                     "this is a hardware identification code, not {}",
                     expected.a_name()
                 ),
@@ -214,12 +214,16 @@ pub fn verdict(
             return Verdict {
                 kind,
                 code: "valid",
-                message: alloc::format!(
-                    "a valid {}",
-                    other
-                        .kind()
-                        .map_or("hardware identification code", Kind::name)
-                ),
+                message: if cfg!(feature = "messages") {
+                    words!(
+                        "a valid {}",
+                        other
+                            .kind()
+                            .map_or("hardware identification code", Kind::name)
+                    )
+                } else {
+                    String::from("valid")
+                },
                 suggestion: None,
                 typos: Vec::new(),
             }

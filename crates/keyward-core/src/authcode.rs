@@ -24,8 +24,9 @@ impl LicenseId {
             return None;
         }
         let mut out = [0u8; 8];
-        for (i, o) in out.iter_mut().enumerate() {
-            *o = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
+        let digit = |b: u8| char::from(b).to_digit(16).map(|d| d as u8);
+        for (o, pair) in out.iter_mut().zip(s.as_bytes().chunks_exact(2)) {
+            *o = digit(pair[0])? << 4 | digit(pair[1])?;
         }
         Some(LicenseId(out))
     }
@@ -33,10 +34,8 @@ impl LicenseId {
 
 impl fmt::Display for LicenseId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in self.0 {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
+        let mut hex = [0u8; 16];
+        f.write_str(crate::text::hex_into(&self.0, &mut hex))
     }
 }
 
@@ -101,7 +100,7 @@ impl LicenseTerms {
         if self.seats == 0 || self.seats > MAX_SEATS {
             return Err(Error::InvalidInput {
                 field: "seats",
-                reason: alloc::format!("must be 1 to {MAX_SEATS}, got {}", self.seats),
+                reason: words!("must be 1 to {MAX_SEATS}, got {}", self.seats),
             });
         }
         self.not_before = self.not_before.floor_minute();
@@ -110,21 +109,16 @@ impl LicenseTerms {
             if e <= self.not_before {
                 return Err(Error::InvalidInput {
                     field: "expires",
-                    reason: alloc::format!(
-                        "must be after the start ({}), got {}",
-                        self.not_before,
-                        e
-                    ),
+                    reason: words!("must be after the start ({}), got {}", self.not_before, e),
                 });
             }
             self.expires = Some(e);
         }
-        self.features.sort_unstable();
-        self.features.dedup();
+        crate::text::sort_dedup(&mut self.features);
         if self.features.len() > MAX_FEATURES {
             return Err(Error::InvalidInput {
                 field: "feature",
-                reason: alloc::format!("at most {MAX_FEATURES} features"),
+                reason: words!("at most {MAX_FEATURES} features"),
             });
         }
         for f in &self.features {

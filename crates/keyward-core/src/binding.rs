@@ -69,11 +69,10 @@ impl Binding {
             .iter()
             .map(|(k, v)| (*k, part_digest(*k, v)))
             .collect();
-        parts.sort_unstable();
-        parts.dedup();
+        crate::text::sort_dedup(&mut parts);
         if parts.len() > MAX_PARTS {
             return Err(Error::InvalidHardwareId {
-                reason: alloc::format!(
+                reason: words!(
                     "a fingerprint may have at most {MAX_PARTS} parts, this one has {}",
                     parts.len()
                 ),
@@ -258,9 +257,7 @@ fn check_k(k: u8, n: usize) -> Result<(), Error> {
     if k == 0 || k as usize > n {
         return Err(Error::InvalidInput {
             field: "tolerance",
-            reason: alloc::format!(
-                "must be between 1 and {n} (the number of bound facts), got {k}"
-            ),
+            reason: words!("must be between 1 and {n} (the number of bound facts), got {k}"),
         });
     }
     Ok(())

@@ -1,7 +1,7 @@
 //! The activation certificate (激活证书 / 许可文件): one license bound to one machine,
 //! signed by the merchant, carried back to the buyer as armoured text.
 
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use crate::authcode::LicenseTerms;
@@ -51,7 +51,7 @@ impl ActivationCertificate {
     pub fn encode(&self) -> String {
         let t = &self.terms;
         let mut headers: Vec<(&str, String)> = alloc::vec![
-            ("License", alloc::format!("{}", t.license_id)),
+            ("License", t.license_id.to_string()),
             ("Product", t.product.clone()),
         ];
         if !t.sku.is_empty() {
@@ -67,7 +67,7 @@ impl ActivationCertificate {
                 crate::text::join(t.features.iter().map(String::as_str), ", "),
             ));
         }
-        headers.push(("Key", alloc::format!("{}", self.key_id)));
+        headers.push(("Key", self.key_id.to_string()));
         signed::armor(
             "ACTIVATION CERTIFICATE",
             &headers,

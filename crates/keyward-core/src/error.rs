@@ -138,11 +138,7 @@ impl Error {
     /// Stable machine-readable code: the same string in the CLI's JSON, WIT and the page.
     pub fn code(&self) -> &'static str {
         match self {
-            Error::Code(CodeError::Typo { .. }) => "typo",
-            Error::Code(CodeError::Empty) => "empty",
-            Error::Code(CodeError::UnknownPrefix) => "not_a_keyward_code",
-            Error::Code(CodeError::UnsupportedVersion { .. }) => "unsupported_version",
-            Error::Code(_) => "malformed",
+            Error::Code(e) => e.code(),
             Error::Malformed { .. } => "malformed",
             Error::BadArmor { .. } => "malformed",
             Error::WrongKind { .. } => "wrong_kind",
@@ -173,12 +169,41 @@ impl Error {
     }
 }
 
+impl CodeError {
+    /// Stable machine-readable code, as [`Error::code`].
+    pub fn code(&self) -> &'static str {
+        match self {
+            CodeError::Typo { .. } => "typo",
+            CodeError::Empty => "empty",
+            CodeError::UnknownPrefix => "not_a_keyward_code",
+            CodeError::UnsupportedVersion { .. } => "unsupported_version",
+            _ => "malformed",
+        }
+    }
+}
+
 impl From<CodeError> for Error {
     fn from(e: CodeError) -> Self {
         Error::Code(e)
     }
 }
 
+/// Without the `messages` feature an error displays as its stable code (see [`words!`]).
+#[cfg(not(feature = "messages"))]
+impl fmt::Display for CodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+#[cfg(not(feature = "messages"))]
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+#[cfg(feature = "messages")]
 impl fmt::Display for CodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -244,6 +269,7 @@ impl fmt::Display for CodeError {
     }
 }
 
+#[cfg(feature = "messages")]
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -185,10 +185,17 @@ impl Status {
         }
     }
 
-    /// A sentence for people.
+    /// A sentence for people (without the `messages` feature: the stable code).
+    #[cfg(not(feature = "messages"))]
+    pub fn describe(&self) -> String {
+        String::from(self.code())
+    }
+
+    /// A sentence for people (without the `messages` feature: the stable code).
+    #[cfg(feature = "messages")]
     pub fn describe(&self) -> String {
         let until = |l: &LicenseSummary| match l.expires {
-            Some(e) => alloc::format!(
+            Some(e) => words!(
                 "until {} ({} days left)",
                 e.to_date(),
                 l.days_left.unwrap_or(0)
@@ -196,7 +203,7 @@ impl Status {
             None => String::from("with no expiry"),
         };
         match self {
-            Status::Active { license } => alloc::format!(
+            Status::Active { license } => words!(
                 "licensed: {}{}{}{}, {}",
                 license.product,
                 if license.sku.is_empty() { "" } else { " " },
@@ -204,38 +211,38 @@ impl Status {
                 if license.trial { " (trial)" } else { "" },
                 until(license)
             ),
-            Status::InGrace { license, grace_ends } => alloc::format!(
+            Status::InGrace { license, grace_ends } => words!(
                 "the license of {} expired on {}; it keeps working until {} — renew it",
                 license.product,
                 license.expires.map(|e| e.to_date()).unwrap_or_default(),
                 grace_ends.to_date()
             ),
-            Status::NotYetValid { license } => alloc::format!(
+            Status::NotYetValid { license } => words!(
                 "the license of {} starts on {}",
                 license.product,
                 license.not_before.to_rfc3339()
             ),
-            Status::Expired { license } => alloc::format!(
+            Status::Expired { license } => words!(
                 "the license of {} expired on {}: renew it and apply the renewal",
                 license.product,
                 license.expires.map(|e| e.to_date()).unwrap_or_default()
             ),
-            Status::Frozen { license } => alloc::format!(
+            Status::Frozen { license } => words!(
                 "the license of {} is frozen by the merchant (for example an unpaid renewal): contact the merchant",
                 license.product
             ),
-            Status::Released { license } => alloc::format!(
+            Status::Released { license } => words!(
                 "the license of {} was released (ended) by the merchant",
                 license.product
             ),
-            Status::MachineMismatch { license, mismatch } => alloc::format!(
+            Status::MachineMismatch { license, mismatch } => words!(
                 "the license of {} is for another machine: {} of the required {} machine facts match; differing: {}",
                 license.product,
                 mismatch.matched,
                 mismatch.required,
                 crate::text::join(mismatch.differing.iter().copied(), ", ")
             ),
-            Status::ClockRolledBack { now, high_water } => alloc::format!(
+            Status::ClockRolledBack { now, high_water } => words!(
                 "the system clock ({now}) is earlier than a time already seen ({high_water}): set the clock correctly"
             ),
             Status::NoLicense => String::from("no license is installed"),

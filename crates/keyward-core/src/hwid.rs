@@ -142,13 +142,13 @@ fn normalize_mac(s: &str) -> Result<String, Error> {
         .filter(|c| !matches!(c, ':' | '-' | '.' | ' '))
         .collect();
     if hex.len() != 12 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err(bad(alloc::format!(
+        return Err(bad(words!(
             "\"{s}\" is not a MAC address: expected 12 hexadecimal digits such as 00:1A:2B:3C:4D:5E"
         )));
     }
     let hex = hex.to_ascii_uppercase();
     if hex == "000000000000" || hex == "FFFFFFFFFFFF" {
-        return Err(bad(alloc::format!(
+        return Err(bad(words!(
             "\"{s}\" is not a device's MAC address (all zeros or broadcast)"
         )));
     }
@@ -169,7 +169,7 @@ fn normalize_uuid(s: &str) -> Result<String, Error> {
         .filter(|&c| c != '-')
         .collect();
     if hex.len() != 32 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err(bad(alloc::format!(
+        return Err(bad(words!(
             "\"{s}\" is not a UUID: expected 32 hexadecimal digits such as 4c4c4544-003d-4a10-804b-b4c04f4e3732"
         )));
     }
@@ -177,24 +177,25 @@ fn normalize_uuid(s: &str) -> Result<String, Error> {
     if hex.bytes().all(|b| b == b'0') || hex.bytes().all(|b| b == b'f') {
         return Err(bad("an all-zero or all-F UUID does not identify a device"));
     }
-    Ok(alloc::format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    ))
+    // 8-4-4-4-12 digits.
+    let mut out = String::with_capacity(36);
+    for (i, c) in hex.chars().enumerate() {
+        if matches!(i, 8 | 12 | 16 | 20) {
+            out.push('-');
+        }
+        out.push(c);
+    }
+    Ok(out)
 }
 
 fn normalize_serial(what: &str, s: &str) -> Result<String, Error> {
     let v: String = s.chars().filter(|c| !c.is_whitespace()).collect();
     let v = v.to_ascii_uppercase();
     if v.is_empty() {
-        return Err(bad(alloc::format!("the {what} is empty")));
+        return Err(bad(words!("the {what} is empty")));
     }
     if v.len() > MAX_SERIAL_LEN {
-        return Err(bad(alloc::format!(
+        return Err(bad(words!(
             "the {what} is {} characters long; at most {MAX_SERIAL_LEN} are allowed",
             v.len()
         )));
@@ -203,7 +204,7 @@ fn normalize_serial(what: &str, s: &str) -> Result<String, Error> {
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | ':' | '+')))
     {
-        return Err(bad(alloc::format!(
+        return Err(bad(words!(
             "the {what} contains \"{c}\"; serial numbers use letters, digits and - _ . / : +"
         )));
     }
@@ -212,14 +213,14 @@ fn normalize_serial(what: &str, s: &str) -> Result<String, Error> {
 
 fn normalize_fingerprint(s: &str) -> Result<String, Error> {
     if s.len() > MAX_FINGERPRINT_LEN {
-        return Err(bad(alloc::format!(
+        return Err(bad(words!(
             "the fingerprint is {} bytes long; at most {MAX_FINGERPRINT_LEN} are allowed",
             s.len()
         )));
     }
     let parts: Vec<&str> = s.split('|').collect();
     if parts.len() != 4 {
-        return Err(bad(alloc::format!(
+        return Err(bad(words!(
             "a fingerprint has four parts MAC|disk|board|cpu separated by '|', this one has {}",
             parts.len()
         )));
@@ -231,8 +232,7 @@ fn normalize_fingerprint(s: &str) -> Result<String, Error> {
             .filter(|x| !x.is_empty())
             .map(f)
             .collect::<Result<Vec<_>, _>>()?;
-        items.sort_unstable();
-        items.dedup();
+        crate::text::sort_dedup(&mut items);
         Ok(crate::text::join(items.iter().map(String::as_str), ","))
     };
     let macs = list(parts[0], &normalize_mac)?;
@@ -248,7 +248,15 @@ fn normalize_fingerprint(s: &str) -> Result<String, Error> {
     if macs.is_empty() && disks.is_empty() && board.is_empty() && cpu.is_empty() {
         return Err(bad("every part of the fingerprint is empty"));
     }
-    Ok(alloc::format!("{macs}|{disks}|{board}|{cpu}"))
+    Ok(crate::text::cat(&[
+        &macs[..],
+        "|",
+        &disks,
+        "|",
+        &board,
+        "|",
+        &cpu,
+    ]))
 }
 
 impl HardwareId {
@@ -285,8 +293,8 @@ impl HardwareId {
             HardwareKind::Disk => normalize_serial("disk serial", value)?,
             HardwareKind::Fingerprint => normalize_fingerprint(value)?,
             HardwareKind::Custom => {
-                if value.is_empty() || value.chars().count() > MAX_SERIAL_LEN {
-                    return Err(bad(alloc::format!(
+                if value.is_empty() || crate::text::char_count(value) > MAX_SERIAL_LEN {
+                    return Err(bad(words!(
                         "a custom id must be 1 to {MAX_SERIAL_LEN} characters"
                     )));
                 }
@@ -348,14 +356,16 @@ fn guess(s: &str) -> Result<(HardwareKind, &str), Error> {
     if normalize_uuid(s).is_ok() {
         return Ok((HardwareKind::Uuid, s));
     }
-    Err(bad(alloc::format!(
+    Err(bad(words!(
         "cannot tell what kind of identifier \"{s}\" is: write it as mac:…, sn:…, uuid:…, disk:…, fp:MAC|disk|board|cpu or custom:…"
     )))
 }
 
 impl fmt::Display for HardwareId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.kind.prefix(), self.value)
+        f.write_str(self.kind.prefix())?;
+        f.write_str(":")?;
+        f.write_str(&self.value)
     }
 }
 

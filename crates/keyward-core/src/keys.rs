@@ -25,10 +25,8 @@ pub struct KeyId(pub [u8; 4]);
 
 impl fmt::Display for KeyId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in self.0 {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
+        let mut hex = [0u8; 8];
+        f.write_str(crate::text::hex_into(&self.0, &mut hex))
     }
 }
 
@@ -86,9 +84,7 @@ impl PublicKey {
         let mut keys = TrustedKeys::from_pem(pem)?.keys;
         match keys.len() {
             1 => Ok(keys.remove(0)),
-            n => Err(invalid(alloc::format!(
-                "expected one public key, found {n}"
-            ))),
+            n => Err(invalid(words!("expected one public key, found {n}"))),
         }
     }
 

@@ -53,6 +53,25 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+/// `format!` for the words of a message or reason. Without the `messages` feature (the
+/// activation page, which words every message itself, in two languages, from the stable
+/// codes and structured values) it makes an empty string and none of the English sentences
+/// are compiled in; the `format!` in the dead branch keeps the arguments type-checked.
+macro_rules! words {
+    ($($arg:tt)*) => {{
+        #[cfg(feature = "messages")]
+        let words = alloc::format!($($arg)*);
+        #[cfg(not(feature = "messages"))]
+        let words = {
+            if false {
+                drop(alloc::format!($($arg)*));
+            }
+            alloc::string::String::new()
+        };
+        words
+    }};
+}
+
 mod artifact;
 mod authcode;
 mod binding;

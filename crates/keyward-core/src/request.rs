@@ -1,7 +1,7 @@
 //! The activation request (激活请求): unsigned; carried by the buyer from an offline machine
 //! to the merchant (paste, file, QR).
 
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use crate::authcode::AuthorizationCode;
@@ -65,7 +65,7 @@ impl ActivationRequest {
             }
             MachineRef::Hardware(h) => {
                 w.u8(2);
-                let t = alloc::format!("{h}");
+                let t = h.to_string();
                 w.varint(t.len() as u64);
                 w.bytes(t.as_bytes());
             }
@@ -90,7 +90,7 @@ impl ActivationRequest {
                 let s = core::str::from_utf8(r.take(n)?)
                     .map_err(|_| r.err("hardware id is not UTF-8"))?;
                 let h = HardwareId::parse(s).map_err(|_| r.err("invalid hardware id"))?;
-                if alloc::format!("{h}") != s {
+                if h.to_string() != s {
                     return Err(r.err("hardware id not in normal form"));
                 }
                 MachineRef::Hardware(h)

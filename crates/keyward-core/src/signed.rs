@@ -230,15 +230,19 @@ pub(crate) fn encode_text<A: SignedArtifact>(a: &A) -> String {
 
 /// Wraps a code in armour with the given header lines.
 pub(crate) fn armor(title: &str, headers: &[(&str, String)], kind: Kind, bytes: &[u8]) -> String {
-    let mut s = alloc::format!("-----BEGIN KEYWARD {title}-----\n");
+    let mut s = crate::text::cat(&["-----BEGIN KEYWARD ", title, "-----\n"]);
     for (k, v) in headers {
         // Header values are for reading only; keep them on one line.
         let v: String = v.chars().filter(|c| !c.is_control()).collect();
-        s.push_str(&alloc::format!("{k}: {v}\n"));
+        s.push_str(&crate::text::cat(&[k, ": ", &v, "\n"]));
     }
     s.push('\n');
     s.push_str(&text::encode_groups(kind, bytes, 6));
-    s.push_str(&alloc::format!("\n-----END KEYWARD {title}-----\n"));
+    s.push_str(&crate::text::cat(&[
+        "\n-----END KEYWARD ",
+        title,
+        "-----\n",
+    ]));
     s
 }
 

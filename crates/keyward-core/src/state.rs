@@ -234,7 +234,7 @@ impl LicenseState {
         if self.entries.len() >= MAX_ENTRIES {
             return Err(Error::InvalidInput {
                 field: "state",
-                reason: alloc::format!("at most {MAX_ENTRIES} licenses can be installed"),
+                reason: words!("at most {MAX_ENTRIES} licenses can be installed"),
             });
         }
         self.entries.push(Entry {
@@ -255,7 +255,7 @@ impl LicenseState {
             .find(|e| e.credential.license_id() == update.license_id())
             .ok_or_else(|| Error::InvalidInput {
                 field: "update",
-                reason: alloc::format!(
+                reason: words!(
                     "it is for license {}, which is not installed on this machine",
                     update.license_id()
                 ),
@@ -266,7 +266,7 @@ impl LicenseState {
             }
             return Err(Error::InvalidInput {
                 field: "update",
-                reason: alloc::format!(
+                reason: words!(
                     "it is older (number {}) than one already applied (number {}); nothing changed",
                     update.sequence(),
                     entry.sequence

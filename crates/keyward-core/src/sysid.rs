@@ -83,18 +83,17 @@ impl SystemIdCode {
     pub fn compute(product: &str, facts: &MachineFacts) -> SystemIdCode {
         let board = match (&facts.product_uuid, &facts.board_serial) {
             (None, None) => None,
-            (u, s) => Some(alloc::format!(
-                "{}|{}",
-                u.as_deref().unwrap_or("").to_ascii_lowercase(),
-                s.as_deref().unwrap_or("")
-            )),
+            (u, s) => Some(crate::text::cat(&[
+                &u.as_deref().unwrap_or("").to_ascii_lowercase()[..],
+                "|",
+                s.as_deref().unwrap_or(""),
+            ])),
         };
         let macs = if facts.macs.is_empty() {
             None
         } else {
             let mut m: Vec<String> = facts.macs.iter().map(|s| s.to_ascii_lowercase()).collect();
-            m.sort_unstable();
-            m.dedup();
+            crate::text::sort_dedup(&mut m);
             Some(crate::text::join(m.iter().map(String::as_str), ","))
         };
         let values = [

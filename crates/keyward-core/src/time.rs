@@ -105,13 +105,31 @@ impl Timestamp {
     /// `2026-11-20T08:00:00Z`.
     pub fn to_rfc3339(self) -> String {
         let (y, mo, d, h, mi, s) = to_civil(self.0);
-        alloc::format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+        let mut out = String::with_capacity(20);
+        for (n, width, after) in [
+            (y, 4, "-"),
+            (mo, 2, "-"),
+            (d, 2, "T"),
+            (h, 2, ":"),
+            (mi, 2, ":"),
+            (s, 2, "Z"),
+        ] {
+            push_digits(&mut out, n, width);
+            out.push_str(after);
+        }
+        out
     }
 
     /// `2026-11-20`.
     pub fn to_date(self) -> String {
         let (y, mo, d, ..) = to_civil(self.0);
-        alloc::format!("{y:04}-{mo:02}-{d:02}")
+        let mut out = String::with_capacity(10);
+        push_digits(&mut out, y, 4);
+        out.push('-');
+        push_digits(&mut out, mo, 2);
+        out.push('-');
+        push_digits(&mut out, d, 2);
+        out
     }
 }
 
@@ -167,6 +185,26 @@ fn from_civil(y: u64, mo: u64, d: u64, h: u64, mi: u64, s: u64) -> Option<Timest
     Some(Timestamp(
         days as u64 * DAY + h * 3600 + mi * 60 + s.min(59),
     ))
+}
+
+/// `n` in decimal, with leading zeros to at least `width` digits (core::fmt's padding is
+/// several KB in WebAssembly builds).
+fn push_digits(out: &mut String, n: u64, width: usize) {
+    let mut digits = [b'0'; 20];
+    let mut i = digits.len();
+    let mut rest = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let start = i.min(digits.len().saturating_sub(width));
+    for &d in &digits[start..] {
+        out.push(char::from(d));
+    }
 }
 
 fn to_civil(t: u64) -> (u64, u64, u64, u64, u64, u64) {

@@ -79,7 +79,7 @@ pub(crate) fn check_str(
     if s.len() < min || s.len() > max {
         return Err(Error::InvalidInput {
             field,
-            reason: alloc::format!(
+            reason: words!(
                 "must be {min} to {max} characters long, got {} (\"{s}\")",
                 s.len()
             ),
@@ -88,7 +88,7 @@ pub(crate) fn check_str(
     if !cs.allows(s) {
         return Err(Error::InvalidInput {
             field,
-            reason: alloc::format!("may contain only {}, got \"{s}\"", cs.describe()),
+            reason: words!("may contain only {}, got \"{s}\"", cs.describe()),
         });
     }
     Ok(())

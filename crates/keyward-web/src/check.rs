@@ -549,11 +549,19 @@ impl Report {
             }
             Error::Malformed { .. } => self.reason = Some("contents"),
             Error::BadArmor { reason } => {
-                self.reason = Some(if reason.contains("more than one BEGIN") {
+                // A byte search: `str::contains` brings the standard library's large
+                // substring searcher into the wasm.
+                let has = |needle: &str| {
+                    reason
+                        .as_bytes()
+                        .windows(needle.len())
+                        .any(|w| w == needle.as_bytes())
+                };
+                self.reason = Some(if has("more than one BEGIN") {
                     "armor_two_begins"
-                } else if reason.contains("without BEGIN") {
+                } else if has("without BEGIN") {
                     "armor_end_without_begin"
-                } else if reason.contains("END line is missing") {
+                } else if has("END line is missing") {
                     "armor_end_missing"
                 } else {
                     "armor"

@@ -132,6 +132,14 @@ pub fn init(public_keys_pem: &str) -> String {
     };
     let checker = match Checker::new(&pems) {
         Ok(c) => c,
+        // The merchant's config is wrong: say which way, in English (the page shows it
+        // under its own sentence). The core is built without its message sentences here,
+        // so the reason is put in words by hand.
+        Err(keyward_core::Error::InvalidKey { reason }) if !reason.is_empty() => {
+            let mut message = String::from("invalid key: ");
+            message.push_str(&reason);
+            return error(&message);
+        }
         Err(e) => return error(&e.to_string()),
     };
     let mut j = Json::new();

@@ -108,5 +108,5 @@ pub use request::{ActivationRequest, MachineRef};
 pub use state::{Applied, Credential, Entry, LicenseState, MAX_ENTRIES};
 pub use sysid::{Fact, SystemIdCode};
 pub use text::{sniff_kind, Kind, MAX_TEXT_LEN};
-pub use time::{Timestamp, DAY, MINUTE};
+pub use time::{push_digits, Timestamp, DAY, MINUTE};
 pub use update::{SignedUpdate, UpdateAction};

@@ -187,9 +187,16 @@ fn from_civil(y: u64, mo: u64, d: u64, h: u64, mi: u64, s: u64) -> Option<Timest
     ))
 }
 
-/// `n` in decimal, with leading zeros to at least `width` digits (core::fmt's padding is
-/// several KB in WebAssembly builds).
-fn push_digits(out: &mut String, n: u64, width: usize) {
+/// Appends `n` in decimal, with leading zeros to at least `width` digits, without
+/// `core::fmt` (whose number formatting and padding are several KB in WebAssembly builds).
+///
+/// ```
+/// let mut s = String::from("day ");
+/// keyward_core::push_digits(&mut s, 7, 2);
+/// keyward_core::push_digits(&mut s, 2026, 2);
+/// assert_eq!(s, "day 072026");
+/// ```
+pub fn push_digits(out: &mut String, n: u64, width: usize) {
     let mut digits = [b'0'; 20];
     let mut i = digits.len();
     let mut rest = n;

@@ -86,21 +86,7 @@ impl Json {
 
     /// A whole number, in decimal.
     pub(crate) fn num(&mut self, n: u64) -> &mut Json {
-        let mut digits = [0u8; 20];
-        let mut i = digits.len();
-        let mut n = n;
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        let out = self.value();
-        for &d in &digits[i..] {
-            out.push(char::from(d));
-        }
+        keyward_core::push_digits(self.value(), n, 1);
         self
     }
 

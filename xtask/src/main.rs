@@ -56,6 +56,23 @@ pub fn target_dir() -> PathBuf {
         .unwrap_or_else(|| root().join("target"))
 }
 
+/// `CARGO_ENCODED_RUSTFLAGS` for a wasm build: `flags`, plus path remapping so the panic
+/// locations compiled into the module name crates as `name-version/src/…` rather than this
+/// machine's cargo registry path (the same bytes whoever builds, and a little smaller).
+pub fn wasm_rustflags(flags: &[&str]) -> String {
+    let mut all: Vec<String> = flags.iter().map(|f| f.to_string()).collect();
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    if let Some(home) = cargo_home {
+        let registry = home.join("registry/src");
+        for entry in std::fs::read_dir(&registry).into_iter().flatten().flatten() {
+            all.push(format!("--remap-path-prefix={}/=", entry.path().display()));
+        }
+    }
+    all.join("\x1f")
+}
+
 /// The workspace root.
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -15,8 +15,11 @@ const OWN_PACKAGE: &str = "keyward:plugin/";
 /// which keyward-host enables in wasmtime) its 64-bit arithmetic is about a quarter faster,
 /// and the module is a little smaller. Rust calls the target feature unstable (it warns);
 /// if a toolchain refuses it, the build falls back to the portable variant.
-const FAST_CRYPTO: &str =
-    "--cfg\x1fcurve25519_dalek_bits=\"64\"\x1f-Ctarget-feature=+wide-arithmetic";
+const FAST_CRYPTO: &[&str] = &[
+    "--cfg",
+    "curve25519_dalek_bits=\"64\"",
+    "-Ctarget-feature=+wide-arithmetic",
+];
 /// The file keyward-host embeds (see its build.rs).
 const DIST_NAME: &str = "keyward-plugin.wasm";
 
@@ -25,25 +28,23 @@ const DIST_NAME: &str = "keyward-plugin.wasm";
 /// profile (bigger and slower, quicker to build).
 pub fn build(release: bool) -> Result<PathBuf, String> {
     ensure_wasm_target()?;
-    let cargo_build = |rustflags: Option<&str>| {
+    let cargo_build = |rustflags: &[&str]| {
         let mut cmd = cargo();
         cmd.args(["build", "-p", "keyward-plugin", "--lib", "--target", TARGET]);
         if release {
             cmd.arg("--release");
         }
-        if let Some(flags) = rustflags {
-            // Applies to the wasm target only (with --target, never to build scripts), and
-            // cargo keys artifacts by their flags, so other wasm builds are not disturbed.
-            cmd.env("CARGO_ENCODED_RUSTFLAGS", flags);
-        }
+        // Applies to the wasm target only (with --target, never to build scripts), and
+        // cargo keys artifacts by their flags, so other wasm builds are not disturbed.
+        cmd.env("CARGO_ENCODED_RUSTFLAGS", crate::wasm_rustflags(rustflags));
         run(&mut cmd)
     };
-    let fast = cargo_build(Some(FAST_CRYPTO)).is_ok();
+    let fast = cargo_build(FAST_CRYPTO).is_ok();
     if !fast {
         eprintln!(
             "xtask: building the plugin with 64-bit field arithmetic failed; building the portable (slower) variant"
         );
-        cargo_build(None)?;
+        cargo_build(&[])?;
     }
     let target = target_dir();
     let module_path = target

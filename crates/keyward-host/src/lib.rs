@@ -229,10 +229,38 @@ impl License {
 
 fn refused<T>(r: Result<T, wit::Error>) -> Result<T, Error> {
     r.map_err(|e| Error::Refused {
-        code: e.code,
+        code: code(e.code).into(),
         message: e.message,
         suggestion: e.suggestion,
     })
+}
+
+/// A WIT error code as keyward-core and the CLI spell it (snake_case).
+fn code(c: wit::ErrorCode) -> &'static str {
+    use wit::ErrorCode as C;
+    match c {
+        C::Empty => "empty",
+        C::NotAKeywardCode => "not_a_keyward_code",
+        C::UnsupportedVersion => "unsupported_version",
+        C::Typo => "typo",
+        C::Malformed => "malformed",
+        C::WrongKind => "wrong_kind",
+        C::UnknownKey => "unknown_key",
+        C::BadSignature => "bad_signature",
+        C::InvalidInput => "invalid_input",
+        C::InvalidHardwareId => "invalid_hardware_id",
+        C::InvalidKey => "invalid_key",
+        C::MarketplaceCode => "marketplace_code",
+        C::CorruptState => "corrupt_state",
+        C::MachineMismatch => "machine_mismatch",
+        C::Expired => "expired",
+        C::Released => "released",
+        C::ClockRolledBack => "clock_rolled_back",
+        C::NotInitialized => "not_initialized",
+        C::AlreadyInitialized => "already_initialized",
+        C::StateNotSaved => "state_not_saved",
+        C::NoRandomness => "no_randomness",
+    }
 }
 
 /// Configures a [`License`]; see [`License::builder`].

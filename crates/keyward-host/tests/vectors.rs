@@ -49,6 +49,17 @@ fn license_at(high_water: u64) -> (tempfile::TempDir, License) {
     (dir, l)
 }
 
+/// What native keyward-core judges the vectors with: the vectors' time, default policy.
+fn context<'a>(trusted: &'a TrustedKeys, facts: &'a keyward_core::MachineFacts) -> Context<'a> {
+    Context {
+        trusted,
+        facts,
+        hardware_ids: &[],
+        now: Timestamp(vectors_now()),
+        policy: Policy::default(),
+    }
+}
+
 #[test]
 fn every_vector_gets_the_same_verdict_through_the_plugin() {
     let v = vectors();
@@ -95,13 +106,7 @@ fn every_vector_gets_the_same_verdict_through_the_plugin() {
         );
 
         // And the very same verdict (message included) as keyward-core natively.
-        let ctx = Context {
-            trusted: &trusted,
-            facts: &facts,
-            hardware_ids: &[],
-            now: Timestamp(vectors_now()),
-            policy: Policy::default(),
-        };
+        let ctx = context(&trusted, &facts);
         let native = keyward_core::verdict(
             input,
             expected.map(core_kind),
@@ -109,6 +114,65 @@ fn every_vector_gets_the_same_verdict_through_the_plugin() {
             Timestamp(hw.unwrap_or(default_hw)),
         );
         assert_eq!(got.message, native.message, "{name}: message");
+    }
+}
+
+/// A refusal crosses the WIT boundary as an `error-code` case: `activate` of every vector
+/// that is not a usable authorization code is refused with the very code (and the
+/// correction) native keyward-core gives for it.
+#[test]
+fn refusals_carry_keyward_core_codes() {
+    let v = vectors();
+    let trusted = TrustedKeys::from_pem(v["public_keys"][0].as_str().expect("key")).expect("key");
+    let facts = this_machine();
+    let mut codes = std::collections::BTreeSet::new();
+    for case in v["cases"].as_array().expect("cases") {
+        let name = case["name"].as_str().expect("name");
+        let input = case["input"].as_str().expect("input");
+        let ctx = context(&trusted, &facts);
+        let hw = case["high_water"]
+            .as_str()
+            .map(ts)
+            .unwrap_or_else(|| ts(v["high_water"].as_str().expect("high_water")));
+        let native = keyward_core::verdict(
+            input,
+            Some(CoreKind::AuthorizationCode),
+            &ctx,
+            Timestamp(hw),
+        );
+        let is_error = !matches!(
+            native.code,
+            "valid" | "active" | "in_grace" | "not_yet_valid" | "frozen" | "no_license"
+        );
+        if !is_error || native.code == "machine_mismatch" || native.code == "clock_rolled_back" {
+            continue; // statuses: `activate` judges those against its own state
+        }
+        let (_dir, l) = license_at(hw);
+        match l.activate(input) {
+            Err(keyward_host::Error::Refused {
+                code, suggestion, ..
+            }) => {
+                assert_eq!(code, native.code, "{name}");
+                assert_eq!(suggestion, native.suggestion, "{name}: suggestion");
+                codes.insert(code);
+            }
+            other => panic!(
+                "{name}: expected a refusal with {}, got {other:?}",
+                native.code
+            ),
+        }
+    }
+    for expected in [
+        "typo",
+        "malformed",
+        "wrong_kind",
+        "unknown_key",
+        "bad_signature",
+    ] {
+        assert!(
+            codes.contains(expected),
+            "no vector refused with {expected}: {codes:?}"
+        );
     }
 }
 

@@ -96,9 +96,36 @@ mod component {
         }
     }
 
-    fn error(f: Failure) -> wit::Error {
+    /// A refusal for WIT, its stable code as the `error-code` case. Every code the plugin
+    /// produces has its case (checked by `every_refusal_has_its_own_case` below); `malformed`
+    /// stands in should a future keyward-core add a code before the WIT does.
+    pub(crate) fn error(f: Failure) -> wit::Error {
+        use wit::ErrorCode as C;
+        let code = match f.code {
+            "empty" => C::Empty,
+            "not_a_keyward_code" => C::NotAKeywardCode,
+            "unsupported_version" => C::UnsupportedVersion,
+            "typo" => C::Typo,
+            "wrong_kind" => C::WrongKind,
+            "unknown_key" => C::UnknownKey,
+            "bad_signature" => C::BadSignature,
+            "invalid_input" => C::InvalidInput,
+            "invalid_hardware_id" => C::InvalidHardwareId,
+            "invalid_key" => C::InvalidKey,
+            "marketplace_code" => C::MarketplaceCode,
+            "corrupt_state" => C::CorruptState,
+            "machine_mismatch" => C::MachineMismatch,
+            "expired" => C::Expired,
+            "released" => C::Released,
+            "clock_rolled_back" => C::ClockRolledBack,
+            "not_initialized" => C::NotInitialized,
+            "already_initialized" => C::AlreadyInitialized,
+            "state_not_saved" => C::StateNotSaved,
+            "no_randomness" => C::NoRandomness,
+            _ => C::Malformed,
+        };
         wit::Error {
-            code: f.code.into(),
+            code,
             message: f.message,
             suggestion: f.suggestion,
         }
@@ -254,6 +281,113 @@ mod component {
         fn reload() {
             PLUGIN.lock().reload()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloc::string::String;
+    use alloc::vec::Vec;
+
+    use keyward_core::{ClockRollback, CodeError, Error, KeyId, Kind, Status, Timestamp};
+
+    use crate::bindings::keyward::plugin::types::ErrorCode as C;
+    use crate::component::error;
+    use crate::plugin::Failure;
+
+    /// Every stable code a refusal can carry gets its own WIT case: keyward-core's errors,
+    /// the statuses that stop an action, and the plugin's own.
+    #[test]
+    fn every_refusal_has_its_own_case() {
+        let kind = Kind::AuthorizationCode;
+        let core = [
+            Error::Code(CodeError::Empty),
+            Error::Code(CodeError::UnknownPrefix),
+            Error::Code(CodeError::UnsupportedVersion { kind, version: 9 }),
+            Error::Code(CodeError::Typo {
+                kind,
+                groups: Vec::new(),
+                suggestion: None,
+                missing_or_extra: false,
+            }),
+            Error::Code(CodeError::BadLength { kind, symbols: 3 }),
+            Error::Malformed {
+                kind,
+                offset: 0,
+                reason: "test",
+            },
+            Error::WrongKind {
+                expected: kind,
+                found: Kind::SystemId,
+            },
+            Error::UnknownKey {
+                key_id: KeyId([1; 4]),
+            },
+            Error::BadSignature { kind },
+            Error::InvalidInput {
+                field: "test",
+                reason: String::new(),
+            },
+            Error::InvalidHardwareId {
+                reason: String::new(),
+            },
+            Error::InvalidKey {
+                reason: String::new(),
+            },
+            Error::MarketplaceCode,
+            Error::CorruptState { reason: "test" },
+            Error::BadArmor { reason: "test" },
+        ];
+        let mut failures: Vec<Failure> = core.into_iter().map(Failure::from).collect();
+        let rollback = Status::from(ClockRollback {
+            now: Timestamp(1),
+            high_water: Timestamp(2),
+        });
+        failures.push(Failure::from_status(&rollback));
+        for code in [
+            "machine_mismatch",
+            "expired",
+            "released",
+            "not_initialized",
+            "already_initialized",
+            "state_not_saved",
+            "no_randomness",
+        ] {
+            failures.push(Failure {
+                code,
+                message: String::from("m"),
+                suggestion: None,
+            });
+        }
+        let mut seen = Vec::new();
+        for f in failures {
+            let code = f.code;
+            let case = error(f);
+            assert_eq!(
+                matches!(case.code, C::Malformed),
+                code == "malformed",
+                "{code} has no case of its own"
+            );
+            // The case is the code itself (its Rust name is the code in CamelCase).
+            let name = alloc::format!("{:?}", case.code);
+            let name = name.trim_start_matches("ErrorCode::");
+            let camel: String = code
+                .split('_')
+                .map(|w| {
+                    let mut c = w.chars();
+                    c.next()
+                        .map(|f| f.to_ascii_uppercase())
+                        .into_iter()
+                        .chain(c)
+                        .collect::<String>()
+                })
+                .collect();
+            assert_eq!(name, camel, "{code}");
+            seen.push(code);
+        }
+        seen.sort_unstable();
+        seen.dedup();
+        assert_eq!(seen.len(), 21, "{seen:?}");
     }
 }
 

@@ -58,7 +58,7 @@ impl Failure {
     }
 
     /// A status that refuses an activation becomes the error, with the status's code.
-    fn from_status(s: &Status) -> Self {
+    pub(crate) fn from_status(s: &Status) -> Self {
         Failure::new(s.code(), s.describe())
     }
 

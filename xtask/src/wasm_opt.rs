@@ -37,7 +37,13 @@ pub fn optimize(input: &Path, output: &Path, extra: &[&str]) -> Result<(), Strin
         .arg(&wasm_opt)
         .args(RUST_DEFAULT_FEATURES)
         .args(extra)
-        .args(["-Oz", "--strip-debug", "--strip-producers"])
+        // target_features tells tools what the code uses; nothing reads it at run time.
+        .args([
+            "-Oz",
+            "--strip-debug",
+            "--strip-producers",
+            "--strip-target-features",
+        ])
         .arg(input)
         .arg("-o")
         .arg(&tmp))?;

@@ -7,7 +7,7 @@
 //! each time. The plugin's host also caps its memory and starts a fresh instance after any
 //! trap, out-of-memory included.
 //!
-//! The bookkeeping ([`Bins`]) is plain Rust, tested natively; [`Heap`], the global
+//! The bookkeeping ([`Bins`]) is plain Rust, tested natively; `Heap`, the global
 //! allocator, exists on single-threaded wasm32 only:
 //!
 //! ```text

@@ -183,13 +183,13 @@ impl LicenseTerms {
         let license_id = LicenseId(r.array()?);
         let flags = r.u8()?;
         if flags & !(F_TRIAL | F_PERPETUAL | F_BINDING | F_INSTANCE | F_ORDER) != 0 {
-            return Err(r.err("unknown flags"));
+            return Err(r.err(said!("unknown flags")));
         }
         let product = r.str(1, MAX_PRODUCT, Charset::Ident)?;
         let sku = r.str(0, MAX_PRODUCT, Charset::Ident)?;
         let seats = r.varint_max(MAX_SEATS as u64)? as u32;
         if seats == 0 {
-            return Err(r.err("zero seats"));
+            return Err(r.err(said!("zero seats")));
         }
         // Minutes; bounded so seconds never overflow.
         const MAX_MINUTES: u64 = u64::MAX / MINUTE / 4;
@@ -197,7 +197,7 @@ impl LicenseTerms {
         let expires = if flags & F_PERPETUAL == 0 {
             let d = r.varint_max(MAX_MINUTES)?;
             if d == 0 {
-                return Err(r.err("zero validity"));
+                return Err(r.err(said!("zero validity")));
             }
             Some(Timestamp((nb + d) * MINUTE))
         } else {

@@ -202,22 +202,23 @@ impl Binding {
         let b = match tag {
             1 => {
                 let packed: [u8; PACKED_LEN] = r.array()?;
-                let code =
-                    SystemIdCode::from_packed(&packed).ok_or(r.err("invalid system id binding"))?;
+                let code = SystemIdCode::from_packed(&packed)
+                    .ok_or(r.err(said!("invalid system id binding")))?;
                 Binding::System { code, tolerance }
             }
             2 => {
-                let kind = HardwareKind::from_tag(r.u8()?).ok_or(r.err("unknown hardware kind"))?;
+                let kind =
+                    HardwareKind::from_tag(r.u8()?).ok_or(r.err(said!("unknown hardware kind")))?;
                 let n = r.u8()? as usize;
                 if n == 0 || n > MAX_PARTS {
-                    return Err(r.err("invalid number of hardware parts"));
+                    return Err(r.err(said!("invalid number of hardware parts")));
                 }
                 let mut parts: Vec<(PartKind, [u8; 8])> = Vec::with_capacity(n);
                 for _ in 0..n {
-                    let k = PartKind::from_tag(r.u8()?).ok_or(r.err("unknown part kind"))?;
+                    let k = PartKind::from_tag(r.u8()?).ok_or(r.err(said!("unknown part kind")))?;
                     let d: [u8; 8] = r.array()?;
                     if parts.last().is_some_and(|last| *last >= (k, d)) {
-                        return Err(r.err("hardware parts not in canonical order"));
+                        return Err(r.err(said!("hardware parts not in canonical order")));
                     }
                     parts.push((k, d));
                 }
@@ -227,10 +228,10 @@ impl Binding {
                     tolerance,
                 }
             }
-            _ => return Err(r.err("unknown binding kind")),
+            _ => return Err(r.err(said!("unknown binding kind"))),
         };
         if tolerance == 0 || tolerance as usize > b.parts_count() {
-            return Err(r.err("binding tolerance out of range"));
+            return Err(r.err(said!("binding tolerance out of range")));
         }
         Ok(b)
     }

@@ -108,7 +108,7 @@ impl SignedArtifact for ActivationCertificate {
     fn read_body(r: &mut Reader<'_>) -> Result<Self, Error> {
         let key_id = KeyId(r.array()?);
         let (terms, binding) = LicenseTerms::read(r)?;
-        let binding = binding.ok_or(r.err("a certificate must be bound to a machine"))?;
+        let binding = binding.ok_or(r.err(said!("a certificate must be bound to a machine")))?;
         let nonce = r.array()?;
         let issued = Timestamp(r.varint_max(u64::MAX / MINUTE / 4)? * MINUTE);
         Ok(ActivationCertificate {

@@ -175,7 +175,9 @@ fn normalize_uuid(s: &str) -> Result<String, Error> {
     }
     let hex = hex.to_ascii_lowercase();
     if hex.bytes().all(|b| b == b'0') || hex.bytes().all(|b| b == b'f') {
-        return Err(bad("an all-zero or all-F UUID does not identify a device"));
+        return Err(bad(said!(
+            "an all-zero or all-F UUID does not identify a device"
+        )));
     }
     // 8-4-4-4-12 digits.
     let mut out = String::with_capacity(36);
@@ -246,7 +248,7 @@ fn normalize_fingerprint(s: &str) -> Result<String, Error> {
         c => normalize_serial("CPU id", c)?,
     };
     if macs.is_empty() && disks.is_empty() && board.is_empty() && cpu.is_empty() {
-        return Err(bad("every part of the fingerprint is empty"));
+        return Err(bad(said!("every part of the fingerprint is empty")));
     }
     Ok(crate::text::cat(&[
         &macs[..],
@@ -264,7 +266,9 @@ impl HardwareId {
     /// a MAC, a UUID or a fingerprint are recognised; anything else must say its kind.
     pub fn parse(input: &str) -> Result<HardwareId, Error> {
         if input.len() > MAX_FINGERPRINT_LEN + 16 {
-            return Err(bad("far too long for a hardware identification code"));
+            return Err(bad(said!(
+                "far too long for a hardware identification code"
+            )));
         }
         let folded: String = input.chars().map(fold_char).collect();
         let s = folded.trim();
@@ -299,7 +303,7 @@ impl HardwareId {
                     )));
                 }
                 if value.chars().any(|c| c.is_control()) {
-                    return Err(bad("a custom id cannot contain control characters"));
+                    return Err(bad(said!("a custom id cannot contain control characters")));
                 }
                 value.to_string()
             }

@@ -53,6 +53,18 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+/// A fixed reason's words: the text with the `messages` feature, an empty string without it
+/// (see [`words!`]).
+macro_rules! said {
+    ($text:literal) => {
+        if cfg!(feature = "messages") {
+            $text
+        } else {
+            ""
+        }
+    };
+}
+
 /// `format!` for the words of a message or reason. Without the `messages` feature (the
 /// activation page, which words every message itself, in two languages, from the stable
 /// codes and structured values) it makes an empty string and none of the English sentences

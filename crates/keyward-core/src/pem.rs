@@ -35,9 +35,9 @@ pub(crate) fn blocks(text: &str, label: &str) -> Result<Vec<Vec<u8>>, &'static s
     // the wasm builds carry no string-slicing panic.
     while let Some(start) = crate::text::find(rest, &begin) {
         let body = rest.get(start + begin.len()..).unwrap_or_default();
-        let stop = crate::text::find(body, &end).ok_or("a PEM block has no END line")?;
+        let stop = crate::text::find(body, &end).ok_or(said!("a PEM block has no END line"))?;
         let base64 = body.get(..stop).unwrap_or_default();
-        out.push(decode_base64(base64).ok_or("a PEM block is not valid base64")?);
+        out.push(decode_base64(base64).ok_or(said!("a PEM block is not valid base64"))?);
         rest = body.get(stop + end.len()..).unwrap_or_default();
     }
     Ok(out)

@@ -83,19 +83,21 @@ impl ActivationRequest {
         let machine = match r.u8()? {
             1 => {
                 let p: [u8; PACKED_LEN] = r.array()?;
-                MachineRef::System(SystemIdCode::from_packed(&p).ok_or(r.err("invalid system id"))?)
+                MachineRef::System(
+                    SystemIdCode::from_packed(&p).ok_or(r.err(said!("invalid system id")))?,
+                )
             }
             2 => {
                 let n = r.varint_max(MAX_FINGERPRINT_LEN as u64 + 16)? as usize;
                 let s = core::str::from_utf8(r.take(n)?)
-                    .map_err(|_| r.err("hardware id is not UTF-8"))?;
-                let h = HardwareId::parse(s).map_err(|_| r.err("invalid hardware id"))?;
+                    .map_err(|_| r.err(said!("hardware id is not UTF-8")))?;
+                let h = HardwareId::parse(s).map_err(|_| r.err(said!("invalid hardware id")))?;
                 if h.to_string() != s {
-                    return Err(r.err("hardware id not in normal form"));
+                    return Err(r.err(said!("hardware id not in normal form")));
                 }
                 MachineRef::Hardware(h)
             }
-            _ => return Err(r.err("unknown machine kind")),
+            _ => return Err(r.err(said!("unknown machine kind"))),
         };
         let nonce = r.array()?;
         let created = Timestamp(r.varint_max(u64::MAX / MINUTE / 4)? * MINUTE);

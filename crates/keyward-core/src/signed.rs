@@ -119,7 +119,7 @@ pub(crate) fn from_bytes<A: SignedArtifact>(bytes: &[u8]) -> Result<A, Error> {
         return Err(Error::Malformed {
             kind: A::KIND,
             offset: 0,
-            reason: "non-canonical encoding",
+            reason: said!("non-canonical encoding"),
         });
     }
     Ok(a)

@@ -276,7 +276,7 @@ impl LicenseState {
         if entry.flags.released {
             return Err(Error::InvalidInput {
                 field: "update",
-                reason: "the license was released; it cannot be changed any more".into(),
+                reason: said!("the license was released; it cannot be changed any more").into(),
             });
         }
         match update.action() {

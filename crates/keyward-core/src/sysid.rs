@@ -202,7 +202,7 @@ impl SystemIdCode {
             return Err(Error::Malformed {
                 kind: Kind::SystemId,
                 offset: 0,
-                reason: "no machine facts at all",
+                reason: said!("no machine facts at all"),
             });
         }
         Ok(SystemIdCode { facts })

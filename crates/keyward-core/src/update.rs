@@ -133,7 +133,7 @@ impl SignedArtifact for SignedUpdate {
         let license_id = LicenseId(r.array()?);
         let sequence = r.varint_max(u32::MAX as u64)? as u32;
         if sequence == 0 {
-            return Err(r.err("sequence number 0"));
+            return Err(r.err(said!("sequence number 0")));
         }
         const MAX_MINUTES: u64 = u64::MAX / MINUTE / 4;
         let action = match r.u8()? {
@@ -143,7 +143,7 @@ impl SignedArtifact for SignedUpdate {
             2 => UpdateAction::Freeze,
             3 => UpdateAction::Unfreeze,
             4 => UpdateAction::Release,
-            _ => return Err(r.err("unknown update action")),
+            _ => return Err(r.err(said!("unknown update action"))),
         };
         let issued = Timestamp(r.varint_max(MAX_MINUTES)? * MINUTE);
         Ok(SignedUpdate {

@@ -116,7 +116,7 @@ impl<'a> Reader<'a> {
 
     pub fn take(&mut self, n: usize) -> Result<&'a [u8], Error> {
         if self.buf.len() - self.pos < n {
-            return Err(self.err("unexpected end"));
+            return Err(self.err(said!("unexpected end")));
         }
         let s = &self.buf[self.pos..self.pos + n];
         self.pos += n;
@@ -138,23 +138,23 @@ impl<'a> Reader<'a> {
         for i in 0..10 {
             let b = self.u8()?;
             if i == 9 && b > 1 {
-                return Err(self.err("integer too large"));
+                return Err(self.err(said!("integer too large")));
             }
             v |= ((b & 0x7f) as u64) << (7 * i);
             if b & 0x80 == 0 {
                 if b == 0 && i > 0 {
-                    return Err(self.err("non-canonical integer"));
+                    return Err(self.err(said!("non-canonical integer")));
                 }
                 return Ok(v);
             }
         }
-        Err(self.err("integer too large"))
+        Err(self.err(said!("integer too large")))
     }
 
     pub fn varint_max(&mut self, max: u64) -> Result<u64, Error> {
         let v = self.varint()?;
         if v > max {
-            return Err(self.err("number out of range"));
+            return Err(self.err(said!("number out of range")));
         }
         Ok(v)
     }
@@ -162,19 +162,20 @@ impl<'a> Reader<'a> {
     pub fn str(&mut self, min: usize, max: usize, cs: Charset) -> Result<String, Error> {
         let len = self.u8()? as usize;
         if len < min || len > max {
-            return Err(self.err("text field of invalid length"));
+            return Err(self.err(said!("text field of invalid length")));
         }
         let bytes = self.take(len)?;
-        let s = core::str::from_utf8(bytes).map_err(|_| self.err("text field is not UTF-8"))?;
+        let s =
+            core::str::from_utf8(bytes).map_err(|_| self.err(said!("text field is not UTF-8")))?;
         if !cs.allows(s) {
-            return Err(self.err("text field has characters that are not allowed"));
+            return Err(self.err(said!("text field has characters that are not allowed")));
         }
         Ok(String::from(s))
     }
 
     pub fn finish(&self) -> Result<(), Error> {
         if self.pos != self.buf.len() {
-            return Err(self.err("trailing bytes"));
+            return Err(self.err(said!("trailing bytes")));
         }
         Ok(())
     }
@@ -190,13 +191,13 @@ pub(crate) fn read_sorted_strs(
 ) -> Result<Vec<String>, Error> {
     let n = r.u8()? as usize;
     if n > max_count {
-        return Err(r.err("too many entries in a list"));
+        return Err(r.err(said!("too many entries in a list")));
     }
     let mut out: Vec<String> = Vec::with_capacity(n);
     for _ in 0..n {
         let s = r.str(min, max, cs)?;
         if out.last().is_some_and(|p| p.as_str() >= s.as_str()) {
-            return Err(r.err("list not in canonical order"));
+            return Err(r.err(said!("list not in canonical order")));
         }
         out.push(s);
     }

@@ -41,6 +41,17 @@
 //! assert_eq!(parsed.terms().features, ["export"]);
 //! # Ok::<(), keyward_core::Error>(())
 //! ```
+//!
+//! ## Cargo features
+//!
+//! - `std` (default): `std::error::Error` for the errors.
+//! - `fast` (default): precomputed Ed25519 basepoint tables, for native builds; about 8 KB
+//!   more in wasm, which leaves it off.
+//! - `messages` (default): errors and statuses in English sentences. Without it (the
+//!   activation page, which words its own messages in Chinese and English from the stable
+//!   codes and structured values) they display as their stable codes, and the sentences are
+//!   not compiled in.
+//! - `serde`: `Serialize` for verdicts, statuses and the other result types (the CLI's JSON).
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -125,6 +125,16 @@ pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, CliError> {
     Ok(buf)
 }
 
+/// How long a command waits for another keyward process to finish changing the state.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// An exclusive hold on a state directory (an OS file lock on `DIR/state.lock`), released
+/// when dropped. Every command that changes the state holds it from reading the state to
+/// writing it back, so keyward processes running at once never lose each other's changes.
+pub struct StateLock {
+    _file: File,
+}
+
 /// The buyer's state directory.
 pub struct Store {
     dir: PathBuf,
@@ -239,6 +249,50 @@ impl Store {
         }
         b.create(&self.dir)
             .map_err(|e| CliError::io("create the state directory", &self.dir, &e))
+    }
+
+    /// `DIR/state.lock`: what [`Store::lock`] locks (empty; never removed).
+    pub fn lock_path(&self) -> PathBuf {
+        self.dir.join("state.lock")
+    }
+
+    /// Takes the directory's lock (creating the directory if needed), waiting up to 30
+    /// seconds for another keyward process that holds it.
+    pub fn lock(&self) -> Result<StateLock, CliError> {
+        self.ensure_dir()?;
+        let path = self.lock_path();
+        let mut o = OpenOptions::new();
+        o.write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            o.mode(MODE_PRIVATE);
+        }
+        let file = o
+            .open(&path)
+            .map_err(|e| CliError::io("open the state lock", &path, &e))?;
+        let start = std::time::Instant::now();
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(StateLock { _file: file }),
+                Err(fs::TryLockError::WouldBlock) if start.elapsed() < LOCK_WAIT => {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(fs::TryLockError::WouldBlock) => {
+                    return Err(CliError::other(
+                        "state_busy",
+                        format!(
+                            "another keyward process has been changing the license state in {} for over {} seconds: wait for it to finish (or stop it) and try again",
+                            self.dir.display(),
+                            LOCK_WAIT.as_secs()
+                        ),
+                    ))
+                }
+                Err(fs::TryLockError::Error(e)) => {
+                    return Err(CliError::io("lock the license state", &path, &e))
+                }
+            }
+        }
     }
 
     /// Saves the state atomically; the current `state.bin`, if it is valid, becomes

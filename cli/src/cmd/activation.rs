@@ -344,6 +344,7 @@ pub fn install(env: &Env, a: InstallArgs) -> CmdResult {
     let facts = env.facts()?;
     let now = env.now();
     let ctx = context(&trusted, &facts.facts, now, env.policy());
+    let _lock = store.lock()?;
     let mut state = store.load()?.state;
     if let Err(rb) = state.observe(&ctx) {
         return Err(CliError::status(

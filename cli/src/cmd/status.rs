@@ -23,6 +23,13 @@ pub struct StatusArgs {
 /// Runs `keyward status`.
 pub fn run(env: &Env, a: StatusArgs) -> CmdResult {
     let store = env.store()?;
+    // `status` writes the clock's high-water mark back; with nothing stored it writes
+    // nothing (and creates no directory).
+    let _lock = if store.dir().exists() {
+        Some(store.lock()?)
+    } else {
+        None
+    };
     let loaded = store.load()?;
     let mut state = loaded.state;
     let trusted = match buyer_keys(&store, a.public_key.as_ref())? {

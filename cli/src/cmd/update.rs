@@ -211,6 +211,7 @@ pub fn apply(env: &Env, a: ApplyArgs) -> CmdResult {
             ))
         }
     };
+    let _lock = store.lock()?;
     let mut state = store.load()?.state;
     let id = update.license_id();
     if !state

@@ -20,6 +20,17 @@ pub const STATE_FILE: &str = "state.bin";
 pub const BACKUP_FILE: &str = "state.bin.bak";
 /// Where a damaged state file is moved (kept for support, never read again).
 pub const DAMAGED_FILE: &str = "state.bin.damaged";
+/// Locked while the state is being changed, by keyward-host and the `keyward` CLI alike.
+pub const LOCK_FILE: &str = "state.lock";
+
+/// How long a change waits for another process that holds the state directory's lock.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// An exclusive hold on the state directory (an OS file lock on `state.lock`), released
+/// when dropped.
+pub(crate) struct DirLock {
+    _file: File,
+}
 
 /// Larger than any valid state (64 licenses of at most 16 KiB each): a bigger file is damage
 /// and is not read into memory.
@@ -172,6 +183,40 @@ impl StateFiles {
                     ),
                 );
                 None
+            }
+        }
+    }
+
+    /// Takes the state directory's lock (the one the `keyward` CLI takes too), waiting up
+    /// to 30 seconds for another process that holds it.
+    pub(crate) fn lock_dir(&self) -> Result<DirLock, crate::Error> {
+        let io = |path: &Path, source: std::io::Error| crate::Error::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        fs::create_dir_all(&self.dir).map_err(|e| io(&self.dir, e))?;
+        let path = self.dir.join(LOCK_FILE);
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| io(&path, e))?;
+        let start = std::time::Instant::now();
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(DirLock { _file: file }),
+                Err(fs::TryLockError::WouldBlock) if start.elapsed() < LOCK_WAIT => {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(fs::TryLockError::WouldBlock) => return Err(io(
+                    &path,
+                    std::io::Error::new(
+                        ErrorKind::WouldBlock,
+                        "another process has been changing the license state for over 30 seconds",
+                    ),
+                )),
+                Err(fs::TryLockError::Error(e)) => return Err(io(&path, e)),
             }
         }
     }

@@ -37,6 +37,9 @@
 //!   written atomically (temporary file, fsync, rename) with the previous copy kept as
 //!   `state.bin.bak`. A damaged or missing file falls back to the copy and is reported by
 //!   [`License::state_notices`]; nothing crashes and a valid license is not dropped silently.
+//!   Every change (`activate`, `install`, `apply`, `deactivate`) is made under the state
+//!   directory's lock (`state.lock`, which the CLI takes too) on the state as it is on disk,
+//!   so programs sharing the directory never lose each other's changes.
 //! - **Compilation** happens once: the compiled component is cached in the cache directory
 //!   (default `<state dir>/cache`), under a name that hashes the plugin, this crate and
 //!   wasmtime's settings, and is checked against its SHA-256 before it is loaded.
@@ -67,7 +70,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, SystemTime};
 
 pub use error::Error;
-pub use files::{NoticeKind, StateNotice, BACKUP_FILE, STATE_FILE};
+pub use files::{NoticeKind, StateNotice, BACKUP_FILE, LOCK_FILE, STATE_FILE};
 pub use keyward_core::MachineFacts;
 pub use sandbox::CacheUse;
 pub use types::{Applied, ClockRollback, Kind, LicenseSummary, Mismatch, Status, Typo, Verdict};
@@ -119,6 +122,16 @@ impl License {
         self.sandbox.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Runs a call that changes the state under the state directory's lock (which the
+    /// `keyward` CLI and other programs using keyward-host take too), after reading the
+    /// state file again: a change another process made meanwhile is built on, never lost.
+    fn changing<R>(&self, call: impl FnOnce(&mut Sandbox) -> Result<R, Error>) -> Result<R, Error> {
+        let _lock = self.shared.files.lock_dir()?;
+        let mut sandbox = self.sandbox();
+        sandbox.call(|p, s| p.call_reload(s))?;
+        call(&mut sandbox)
+    }
+
     /// The best status among the installed licenses, now. Warm calls are answered from the
     /// plugin's cache (a clock read and a comparison).
     pub fn status(&self) -> Result<Status, Error> {
@@ -138,7 +151,7 @@ impl License {
     /// Activates with an authorization code (bound to this machine, or unbound), offline:
     /// verified, its binding checked, installed. Returns the status it gives.
     pub fn activate(&self, code: &str) -> Result<Status, Error> {
-        refused(self.sandbox().call(|p, s| p.call_activate(s, code))?).map(Status::from)
+        refused(self.changing(|sb| sb.call(|p, s| p.call_activate(s, code)))?).map(Status::from)
     }
 
     /// Makes an activation request for the most recently installed authorization code,
@@ -161,12 +174,13 @@ impl License {
 
     /// Installs an activation certificate (the merchant's answer to a request).
     pub fn install(&self, certificate: &str) -> Result<Status, Error> {
-        refused(self.sandbox().call(|p, s| p.call_install(s, certificate))?).map(Status::from)
+        refused(self.changing(|sb| sb.call(|p, s| p.call_install(s, certificate)))?)
+            .map(Status::from)
     }
 
     /// Applies a signed update: renewal, freeze, unfreeze or release.
     pub fn apply(&self, update: &str) -> Result<Applied, Error> {
-        refused(self.sandbox().call(|p, s| p.call_apply(s, update))?).map(Applied::from)
+        refused(self.changing(|sb| sb.call(|p, s| p.call_apply(s, update)))?).map(Applied::from)
     }
 
     /// This machine's system identification code (系统识别码) for the product.
@@ -193,15 +207,12 @@ impl License {
 
     /// Removes every installed license from this machine. Returns how many were removed.
     pub fn deactivate(&self) -> Result<u32, Error> {
-        refused(self.sandbox().call(|p, s| p.call_deactivate(s, None))?)
+        refused(self.changing(|sb| sb.call(|p, s| p.call_deactivate(s, None)))?)
     }
 
     /// Removes one license (16 hex digits). Returns 1 if it was installed, else 0.
     pub fn deactivate_license(&self, license_id: &str) -> Result<u32, Error> {
-        refused(
-            self.sandbox()
-                .call(|p, s| p.call_deactivate(s, Some(license_id)))?,
-        )
+        refused(self.changing(|sb| sb.call(|p, s| p.call_deactivate(s, Some(license_id))))?)
     }
 
     /// Reads the state file again (after another program, such as the `keyward` CLI,

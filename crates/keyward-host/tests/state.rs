@@ -193,3 +193,48 @@ fn state_is_written_atomically_with_private_permissions() {
     }
     assert_eq!(license_ids(&l).as_deref(), Some("a000000000000001"));
 }
+
+/// Two programs on one state directory (here two `License`s, as two processes would have):
+/// each change is made under the directory's lock on the state as it is on disk, so
+/// neither loses the other's licenses.
+#[test]
+fn two_programs_on_one_state_directory_lose_nothing() {
+    let now = vectors_now();
+    let clock = TestClock::new(now);
+    let dir = tempfile::tempdir().expect("dir");
+    let a = license(dir.path(), this_machine(), &clock);
+    let b = license(dir.path(), this_machine(), &clock);
+    // Both have loaded the (empty) state before either changes it.
+    assert_eq!(a.status().expect("a").state, "no_license");
+    assert_eq!(b.status().expect("b").state, "no_license");
+    a.activate(&unbound_code(1, now, Some(30)))
+        .expect("a activates 1");
+    b.activate(&unbound_code(2, now, Some(30)))
+        .expect("b activates 2");
+    a.activate(&unbound_code(3, now, Some(30)))
+        .expect("a activates 3");
+    let stored = std::fs::read(dir.path().join(keyward_host::STATE_FILE)).expect("state");
+    let state = keyward_core::LicenseState::from_bytes(&stored).expect("valid state");
+    assert_eq!(state.entries.len(), 3, "every activation kept");
+    assert!(dir.path().join(keyward_host::LOCK_FILE).exists());
+
+    // Two threads, each with its own License, activating at once.
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().to_path_buf();
+    std::thread::scope(|scope| {
+        for t in 0..2u8 {
+            let path = &path;
+            let clock = &clock;
+            scope.spawn(move || {
+                let l = license(path, this_machine(), clock);
+                for i in 0..4u8 {
+                    l.activate(&unbound_code(10 + t * 4 + i, now, Some(30)))
+                        .expect("activates");
+                }
+            });
+        }
+    });
+    let stored = std::fs::read(path.join(keyward_host::STATE_FILE)).expect("state");
+    let state = keyward_core::LicenseState::from_bytes(&stored).expect("valid state");
+    assert_eq!(state.entries.len(), 8, "every activation kept");
+}

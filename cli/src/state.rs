@@ -1,8 +1,8 @@
 //! Files on disk: atomic writes, and the buyer's state directory (`state.bin`, its backup
 //! `state.bin.bak`, and the trusted keys `keys.pem`).
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{ErrorKind, Write};
+use std::fs::{self, File};
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use keyward_core::{LicenseState, TrustedKeys};
@@ -14,76 +14,15 @@ pub const MODE_PRIVATE: u32 = 0o600;
 /// File mode for files anyone may read (public keys, codes).
 pub const MODE_PUBLIC: u32 = 0o644;
 
-fn open_new(path: &Path, mode: u32) -> std::io::Result<File> {
-    let mut o = OpenOptions::new();
-    o.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        o.mode(mode);
-    }
-    #[cfg(not(unix))]
-    let _ = mode;
-    o.open(path)
-}
-
-/// Flushes a directory's entries to disk (so a rename survives a crash). A no-op where
-/// directories cannot be opened (Windows).
-fn sync_dir(dir: &Path) {
-    #[cfg(unix)]
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
-}
-
-fn parent_of(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
-}
-
-/// A fresh temporary name next to `path` (same directory, so the rename is atomic).
-fn temp_name(path: &Path, attempt: u32) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "file".to_string());
-    parent_of(path).join(format!(".{name}.tmp-{}-{attempt}", std::process::id()))
-}
-
-/// Writes `bytes` to `path` atomically: a temporary file in the same directory is written
-/// and fsynced, then renamed over `path`, then the directory is fsynced. Readers see the old
-/// file or the new one, never a half-written one.
+/// Writes `bytes` to `path` atomically ([`keyward_files::write_atomic`]): readers see the
+/// old file or the new one, never a half-written one.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), CliError> {
-    let dir = parent_of(path);
-    let mut attempt = 0;
-    let (tmp, mut file) = loop {
-        let tmp = temp_name(path, attempt);
-        match open_new(&tmp, mode) {
-            Ok(f) => break (tmp, f),
-            Err(e) if e.kind() == ErrorKind::AlreadyExists && attempt < 16 => attempt += 1,
-            Err(e) => return Err(CliError::io("create a file in", &dir, &e)),
-        }
-    };
-    let result = file
-        .write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .and_then(|()| fs::rename(&tmp, path));
-    drop(file);
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(CliError::io("write", path, &e));
-    }
-    sync_dir(&dir);
-    Ok(())
+    keyward_files::write_atomic(path, bytes, mode).map_err(|e| CliError::io("write", path, &e))
 }
 
 /// Writes `bytes` to `path`, which must not exist yet (no overwrite, even by a race).
 pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), CliError> {
-    let mut f = open_new(path, mode).map_err(|e| {
+    keyward_files::write_new(path, bytes, mode).map_err(|e| {
         if e.kind() == ErrorKind::AlreadyExists {
             CliError::other(
                 "file_exists",
@@ -93,14 +32,9 @@ pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), CliError> {
                 ),
             )
         } else {
-            CliError::io("create", path, &e)
+            CliError::io("write", path, &e)
         }
-    })?;
-    f.write_all(bytes)
-        .and_then(|()| f.sync_all())
-        .map_err(|e| CliError::io("write", path, &e))?;
-    sync_dir(&parent_of(path));
-    Ok(())
+    })
 }
 
 /// Reads a whole file with a size limit, so a wrong path (a disk image, /dev/zero) does not
@@ -123,16 +57,6 @@ pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, CliError> {
         ));
     }
     Ok(buf)
-}
-
-/// How long a command waits for another keyward process to finish changing the state.
-const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
-
-/// An exclusive hold on a state directory (an OS file lock on `DIR/state.lock`), released
-/// when dropped. Every command that changes the state holds it from reading the state to
-/// writing it back, so keyward processes running at once never lose each other's changes.
-pub struct StateLock {
-    _file: File,
 }
 
 /// The buyer's state directory.
@@ -240,59 +164,27 @@ impl Store {
     }
 
     fn ensure_dir(&self) -> Result<(), CliError> {
-        let mut b = fs::DirBuilder::new();
-        b.recursive(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::DirBuilderExt;
-            b.mode(0o700);
-        }
-        b.create(&self.dir)
+        keyward_files::create_private_dir(&self.dir)
             .map_err(|e| CliError::io("create the state directory", &self.dir, &e))
     }
 
-    /// `DIR/state.lock`: what [`Store::lock`] locks (empty; never removed).
-    pub fn lock_path(&self) -> PathBuf {
-        self.dir.join("state.lock")
-    }
-
-    /// Takes the directory's lock (creating the directory if needed), waiting up to 30
-    /// seconds for another keyward process that holds it.
-    pub fn lock(&self) -> Result<StateLock, CliError> {
-        self.ensure_dir()?;
-        let path = self.lock_path();
-        let mut o = OpenOptions::new();
-        o.write(true).create(true).truncate(false);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            o.mode(MODE_PRIVATE);
-        }
-        let file = o
-            .open(&path)
-            .map_err(|e| CliError::io("open the state lock", &path, &e))?;
-        let start = std::time::Instant::now();
-        loop {
-            match file.try_lock() {
-                Ok(()) => return Ok(StateLock { _file: file }),
-                Err(fs::TryLockError::WouldBlock) if start.elapsed() < LOCK_WAIT => {
-                    std::thread::sleep(std::time::Duration::from_millis(10));
-                }
-                Err(fs::TryLockError::WouldBlock) => {
-                    return Err(CliError::other(
-                        "state_busy",
-                        format!(
-                            "another keyward process has been changing the license state in {} for over {} seconds: wait for it to finish (or stop it) and try again",
-                            self.dir.display(),
-                            LOCK_WAIT.as_secs()
-                        ),
-                    ))
-                }
-                Err(fs::TryLockError::Error(e)) => {
-                    return Err(CliError::io("lock the license state", &path, &e))
-                }
+    /// Takes the state directory's lock (creating the directory if needed; see
+    /// [`keyward_files::lock_dir`]), waiting up to 30 seconds for another keyward process
+    /// that holds it.
+    pub fn lock(&self) -> Result<keyward_files::DirLock, CliError> {
+        keyward_files::lock_dir(&self.dir).map_err(|e| match e {
+            keyward_files::LockError::Busy { .. } => CliError::other(
+                "state_busy",
+                format!(
+                    "another keyward process has been changing the license state in {} for over {} seconds: wait for it to finish (or stop it) and try again",
+                    self.dir.display(),
+                    keyward_files::LOCK_WAIT.as_secs()
+                ),
+            ),
+            keyward_files::LockError::Io { path, source } => {
+                CliError::io("lock the license state", &path, &source)
             }
-        }
+        })
     }
 
     /// Saves the state atomically; the current `state.bin`, if it is valid, becomes

@@ -9,8 +9,8 @@
 //! - `bench`   — benchmarks that print figures
 //! - `demo`    — builds the CLI and runs the README walk-through on this machine
 //! - `lint`    — `cargo fmt --check`, `cargo clippy --all-targets -D warnings`,
-//!   `cargo doc` with warnings denied, and clippy of keyward-machine and the CLI for Windows
-//!   and macOS
+//!   `cargo doc` with warnings denied, and clippy of keyward-machine, keyward-files and
+//!   the CLI for Windows and macOS
 //! - `vectors` — regenerates `tests/vectors/` from the fixed test key
 
 use std::path::{Path, PathBuf};
@@ -172,6 +172,8 @@ fn lint() -> Result<(), String> {
             "keyward-machine",
             "-p",
             "keyward-cli",
+            "-p",
+            "keyward-files",
             "--target",
             target,
             "--",

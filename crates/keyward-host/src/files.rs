@@ -6,10 +6,9 @@
 //! misbehaving plugin cannot replace a good file with garbage). Parsing is cheap; the
 //! signatures inside are the plugin's business.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{ErrorKind, Read, Write};
+use std::fs::{self, File};
+use std::io::{ErrorKind, Read};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
 use keyward_core::LicenseState;
@@ -21,16 +20,7 @@ pub const BACKUP_FILE: &str = "state.bin.bak";
 /// Where a damaged state file is moved (kept for support, never read again).
 pub const DAMAGED_FILE: &str = "state.bin.damaged";
 /// Locked while the state is being changed, by keyward-host and the `keyward` CLI alike.
-pub const LOCK_FILE: &str = "state.lock";
-
-/// How long a change waits for another process that holds the state directory's lock.
-const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
-
-/// An exclusive hold on the state directory (an OS file lock on `state.lock`), released
-/// when dropped.
-pub(crate) struct DirLock {
-    _file: File,
-}
+pub use keyward_files::LOCK_FILE;
 
 /// Larger than any valid state (64 licenses of at most 16 KiB each): a bigger file is damage
 /// and is not read into memory.
@@ -92,8 +82,6 @@ struct Inner {
     /// Set when the file could not be read: writing would replace a file never seen.
     refuse_writes: bool,
 }
-
-static TEMP_COUNTER: AtomicU32 = AtomicU32::new(0);
 
 impl StateFiles {
     pub(crate) fn new(dir: &Path) -> Self {
@@ -189,36 +177,14 @@ impl StateFiles {
 
     /// Takes the state directory's lock (the one the `keyward` CLI takes too), waiting up
     /// to 30 seconds for another process that holds it.
-    pub(crate) fn lock_dir(&self) -> Result<DirLock, crate::Error> {
-        let io = |path: &Path, source: std::io::Error| crate::Error::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        fs::create_dir_all(&self.dir).map_err(|e| io(&self.dir, e))?;
-        let path = self.dir.join(LOCK_FILE);
-        let file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| io(&path, e))?;
-        let start = std::time::Instant::now();
-        loop {
-            match file.try_lock() {
-                Ok(()) => return Ok(DirLock { _file: file }),
-                Err(fs::TryLockError::WouldBlock) if start.elapsed() < LOCK_WAIT => {
-                    std::thread::sleep(std::time::Duration::from_millis(10));
-                }
-                Err(fs::TryLockError::WouldBlock) => return Err(io(
-                    &path,
-                    std::io::Error::new(
-                        ErrorKind::WouldBlock,
-                        "another process has been changing the license state for over 30 seconds",
-                    ),
-                )),
-                Err(fs::TryLockError::Error(e)) => return Err(io(&path, e)),
-            }
-        }
+    pub(crate) fn lock_dir(&self) -> Result<keyward_files::DirLock, crate::Error> {
+        keyward_files::lock_dir(&self.dir).map_err(|e| match e {
+            keyward_files::LockError::Io { path, source } => crate::Error::Io { path, source },
+            busy @ keyward_files::LockError::Busy { .. } => crate::Error::Io {
+                path: self.dir.join(LOCK_FILE),
+                source: std::io::Error::new(ErrorKind::WouldBlock, busy.to_string()),
+            },
+        })
     }
 
     /// Saves a blob: checked, written to a temporary file, flushed, the current file kept as
@@ -254,18 +220,8 @@ impl StateFiles {
     }
 
     fn write_main(&self, bytes: &[u8]) -> Result<(), String> {
-        let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-        let tmp = self
-            .dir
-            .join(format!(".{STATE_FILE}.tmp-{}-{n}", std::process::id()));
-        let result = write_synced(&tmp, bytes)
-            .and_then(|()| fs::rename(&tmp, &self.path))
-            .map_err(|e| format!("{}: {e}", self.path.display()));
-        if result.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        sync_dir(&self.dir);
-        result
+        keyward_files::write_atomic(&self.path, bytes, 0o600)
+            .map_err(|e| format!("{}: {e}", self.path.display()))
     }
 }
 
@@ -289,27 +245,4 @@ fn read_valid(path: &Path) -> Result<Option<Vec<u8>>, Problem> {
             other => other.to_string(),
         })),
     }
-}
-
-fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut o = OpenOptions::new();
-    o.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        o.mode(0o600);
-    }
-    let mut f = o.open(path)?;
-    f.write_all(bytes)?;
-    f.sync_all()
-}
-
-/// Makes a rename durable (unix); a no-op where directories cannot be opened.
-fn sync_dir(dir: &Path) {
-    #[cfg(unix)]
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
 }

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 mod demo;
+mod node;
 mod plugin;
 mod vectors;
 mod wasm_opt;
@@ -84,9 +85,14 @@ pub fn root() -> PathBuf {
 
 /// Runs a command in the workspace root, failing with its name if it fails.
 pub fn run(cmd: &mut Command) -> Result<(), String> {
-    eprintln!("xtask: running {cmd:?}");
+    run_in(&root(), cmd)
+}
+
+/// Like [`run`], in `dir` instead of the workspace root.
+pub fn run_in(dir: &Path, cmd: &mut Command) -> Result<(), String> {
+    eprintln!("xtask: running {cmd:?} in {}", dir.display());
     let status = cmd
-        .current_dir(root())
+        .current_dir(dir)
         .status()
         .map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
     if status.success() {

@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::{root, run, web};
+use crate::{node, root, run};
 
 /// The wasm features rustc's `wasm32-unknown-unknown` target uses by default: wasm-opt may
 /// use these and no others, so its output runs wherever the input ran.
@@ -66,7 +66,7 @@ fn size(path: &Path) -> Result<u64, String> {
 /// Installs the pinned binaryen package (and Node.js if needed); returns the path of its
 /// `wasm-opt` script.
 fn ensure_binaryen() -> Result<PathBuf, String> {
-    web::ensure_node()?;
+    node::ensure_node()?;
     let source = root().join("xtask/binaryen");
     let dir = crate::target_dir().join("tools/binaryen");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -79,7 +79,7 @@ fn ensure_binaryen() -> Result<PathBuf, String> {
             std::fs::write(&to, &wanted).map_err(|e| format!("{}: {e}", to.display()))?;
         }
     }
-    web::npm_ci(&dir)?;
+    node::npm_ci(&dir)?;
     let script = dir.join("node_modules/binaryen/bin/wasm-opt");
     if script.exists() {
         Ok(script)

@@ -8,7 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::{cargo, ensure_wasm_target, root, run, target_dir, wasm_opt, wasm_rustflags};
+use crate::node::{apt_install, has_node, npm_ci};
+use crate::{cargo, ensure_wasm_target, root, run, run_in, target_dir, wasm_opt, wasm_rustflags};
 
 const TARGET: &str = "wasm32-unknown-unknown";
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -127,74 +128,4 @@ fn install_test_deps() -> Result<(), String> {
     }
     apt_install(&packages)?;
     npm_ci(&browser_tests_dir())
-}
-
-/// Whether Node.js and npm are on the PATH.
-pub fn has_node() -> bool {
-    let works = |tool: &str| {
-        Command::new(tool)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    works("node") && works("npm")
-}
-
-/// Installs Node.js and npm from Debian when they are missing.
-pub fn ensure_node() -> Result<(), String> {
-    if has_node() {
-        return Ok(());
-    }
-    apt_install(&["nodejs", "npm"])
-}
-
-/// `apt-get install` of `packages` (none: nothing to do), never asking a question.
-fn apt_install(packages: &[&str]) -> Result<(), String> {
-    if packages.is_empty() {
-        return Ok(());
-    }
-    // CI has no terminal: never let a package ask a question.
-    run(Command::new("apt-get")
-        .arg("update")
-        .env("DEBIAN_FRONTEND", "noninteractive"))
-    .map_err(|e| {
-        format!("{e}\nxtask needs {packages:?}: install them with your package manager")
-    })?;
-    run(Command::new("apt-get")
-        .args(["install", "-y", "--no-install-recommends"])
-        .args(packages)
-        .env("DEBIAN_FRONTEND", "noninteractive"))
-}
-
-/// `npm ci` (or `npm install` without a lock file) in `dir`, unless what is installed is
-/// already as new as `package-lock.json` (npm records what it installed).
-pub fn npm_ci(dir: &Path) -> Result<(), String> {
-    let modified = |p: PathBuf| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    let installed = modified(dir.join("node_modules/.package-lock.json"));
-    if installed.is_none() || installed < modified(dir.join("package-lock.json")) {
-        let how = if dir.join("package-lock.json").exists() {
-            "ci"
-        } else {
-            "install"
-        };
-        run_in(
-            dir,
-            Command::new("npm").args([how, "--no-audit", "--no-fund"]),
-        )?;
-    }
-    Ok(())
-}
-
-/// Like [`run`], in `dir` instead of the workspace root.
-fn run_in(dir: &Path, cmd: &mut Command) -> Result<(), String> {
-    eprintln!("xtask: running {cmd:?} in {}", dir.display());
-    let status = cmd
-        .current_dir(dir)
-        .status()
-        .map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("{cmd:?} failed with {status}"))
-    }
 }

@@ -57,7 +57,7 @@ impl AllowedHosts {
         if host == "localhost" && (everywhere || ip.is_loopback()) {
             return true;
         }
-        self.names.iter().any(|n| *n == host)
+        self.names.contains(&host)
     }
 
     /// A name of this server, for messages: the listening address.

@@ -131,7 +131,7 @@ impl CliError {
         CliError::new(
             status.code(),
             Exit::for_status_code(status.code()),
-            format!("{}{extra}", crate::output::describe(status)),
+            format!("{}{extra}", status.describe()),
         )
     }
 }

@@ -11,10 +11,10 @@ use keyward_core::{
 use serde_json::json;
 
 use crate::cmd::inspect::{machine_json, sniff};
-use crate::cmd::issue::MAX_DAYS;
+use crate::cmd::spec::MAX_DAYS;
 use crate::env::{context, load_merchant_key, load_trusted, random_bytes, read_input, Env};
 use crate::exit::{CliError, CmdResult, Exit};
-use crate::output::{binding_json, describe_binding, print_json, sentence, status_json, time_json};
+use crate::output::{binding_json, describe_binding, emit_json, sentence, status_json, time_json};
 use crate::state::{write_atomic, Store, MODE_PUBLIC};
 
 /// `keyward request …`
@@ -76,7 +76,7 @@ fn write_or_print(out: Option<&PathBuf>, text: &str, json_mode: bool) -> Result<
         Some(p) => write_atomic(p, text.as_bytes(), MODE_PUBLIC),
         None => {
             if !json_mode {
-                out!("{text}");
+                out!("{text}")?;
             }
             Ok(())
         }
@@ -134,7 +134,7 @@ pub fn request(env: &Env, a: RequestArgs) -> CmdResult {
     write_or_print(a.out.as_ref(), &req_text, env.json)?;
     let t = req.code.terms();
     if env.json {
-        print_json(&json!({
+        emit_json(&json!({
             "request": req_text,
             "license_id": t.license_id.to_string(),
             "product": t.product,
@@ -142,7 +142,7 @@ pub fn request(env: &Env, a: RequestArgs) -> CmdResult {
             "nonce": crate::env::hex(&req.nonce),
             "created": req.created.to_rfc3339(),
             "out": a.out.as_ref().map(|p| p.display().to_string()),
-        }));
+        }))?;
     } else {
         let machine = match &req.machine {
             MachineRef::System(s) => format!("this machine (system identification code {s})"),
@@ -262,14 +262,14 @@ pub fn activate(env: &Env, a: ActivateArgs) -> CmdResult {
     write_or_print(a.out.as_ref(), &cert_text, env.json)?;
     let t = cert.terms();
     if env.json {
-        print_json(&json!({
+        emit_json(&json!({
             "certificate": cert_text,
             "license_id": t.license_id.to_string(),
             "key_id": cert.key_id().to_string(),
             "expires": time_json(t.expires),
             "binding": binding_json(cert.binding()),
             "out": a.out.as_ref().map(|p| p.display().to_string()),
-        }));
+        }))?;
     } else {
         errln!(
             "Signed an activation certificate for license {} ({}), {}; bound to {}. Send it back to the buyer, who installs it with `keyward install --public-key <your key>.pub`.{}",
@@ -380,20 +380,20 @@ pub fn install(env: &Env, a: InstallArgs) -> CmdResult {
         .map(|l| l.license_id.to_string())
         .unwrap_or_default();
     if env.json {
-        print_json(&json!({
+        emit_json(&json!({
             "installed": true,
             "license_id": id,
             "credential": credential_kind.code(),
             "state_dir": store.dir().display().to_string(),
             "status": status_json(&status),
-        }));
+        }))?;
     } else {
         outln!(
             "Installed license {id} ({}) in {}.",
             credential_kind.name(),
             store.dir().display()
-        );
-        outln!("{}", sentence(&crate::output::describe(&status)));
+        )?;
+        outln!("{}", sentence(&status.describe()))?;
     }
     Ok(Exit::Ok)
 }

@@ -9,10 +9,10 @@ use keyward_core::{MerchantKey, Timestamp};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use crate::cmd::issue::{issue_one, Bind, Expiry, Spec};
+use crate::cmd::spec::{issue_one, Bind, Expiry, Spec};
 use crate::env::{parse_time, read_input, Env};
 use crate::exit::{CliError, CmdResult, Exit};
-use crate::output::{error_json, print_json};
+use crate::output::{emit_json, error_json};
 use crate::state::{read_limited, write_atomic, MODE_PUBLIC};
 
 /// Largest batch file read.
@@ -382,7 +382,7 @@ pub fn run(
             errln!("keyward: {}", e.message);
             v["error"] = error_json(&e);
         }
-        print_json(&v);
+        emit_json(&v)?;
     } else {
         for (n, e) in &failed {
             errln!("keyward: {name} line {n}: {}", e.message);

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use crate::env::{context, hex, load_trusted, parse_time, read_input, Env};
 use crate::exit::{CliError, CmdResult, Exit};
 use crate::output::{
-    binding_json, describe_binding, error_json, line, print_json, print_terms, sentence,
+    binding_json, describe_binding, emit_json, error_json, line, print_terms, sentence,
     status_json, terms_json, time_json,
 };
 
@@ -121,42 +121,42 @@ pub fn machine_json(m: &MachineRef) -> Value {
 }
 
 /// Prints an artifact's contents for people.
-pub fn print_details(a: &Artifact) {
+pub fn print_details(a: &Artifact) -> Result<(), CliError> {
     match a {
         Artifact::AuthorizationCode(c) => {
-            print_terms(c.terms());
-            line("bound to", &describe_binding(c.binding()));
-            line("signed by", &format!("key {}", c.key_id()));
+            print_terms(c.terms())?;
+            line("bound to", &describe_binding(c.binding()))?;
+            line("signed by", &format!("key {}", c.key_id()))?;
         }
         Artifact::ActivationCertificate(c) => {
-            print_terms(c.terms());
-            line("bound to", &describe_binding(Some(c.binding())));
-            line("issued", &c.issued().to_rfc3339());
-            line("signed by", &format!("key {}", c.key_id()));
+            print_terms(c.terms())?;
+            line("bound to", &describe_binding(Some(c.binding())))?;
+            line("issued", &c.issued().to_rfc3339())?;
+            line("signed by", &format!("key {}", c.key_id()))?;
         }
         Artifact::SignedUpdate(u) => {
-            line("license", &u.license_id().to_string());
+            line("license", &u.license_id().to_string())?;
             let action = match u.action() {
                 UpdateAction::Renew { expires } => format!("renew until {expires}"),
                 UpdateAction::Freeze => "freeze".to_string(),
                 UpdateAction::Unfreeze => "unfreeze".to_string(),
                 UpdateAction::Release => "release (end the license)".to_string(),
             };
-            line("action", &action);
-            line("sequence", &u.sequence().to_string());
-            line("issued", &u.issued().to_rfc3339());
-            line("signed by", &format!("key {}", u.key_id()));
+            line("action", &action)?;
+            line("sequence", &u.sequence().to_string())?;
+            line("issued", &u.issued().to_rfc3339())?;
+            line("signed by", &format!("key {}", u.key_id()))?;
         }
         Artifact::SystemId(s) => {
-            line("code", &s.encode());
+            line("code", &s.encode())?;
             let present: Vec<String> = keyward_core::Fact::ALL
                 .into_iter()
                 .map(|f| format!("{f} {}", if s.fact(f) != 0 { "yes" } else { "no" }))
                 .collect();
-            line("facts", &present.join(", "));
+            line("facts", &present.join(", "))?;
         }
         Artifact::ActivationRequest(r) => {
-            print_terms(r.code.terms());
+            print_terms(r.code.terms())?;
             match &r.machine {
                 MachineRef::System(s) => {
                     line("machine", &format!("system identification code {s}"))
@@ -164,16 +164,17 @@ pub fn print_details(a: &Artifact) {
                 MachineRef::Hardware(h) => {
                     line("machine", &format!("hardware identification code {h}"))
                 }
-            }
-            line("created", &r.created.to_rfc3339());
-            line("code signed", &format!("key {}", r.code.key_id()));
+            }?;
+            line("created", &r.created.to_rfc3339())?;
+            line("code signed", &format!("key {}", r.code.key_id()))?;
         }
         Artifact::HardwareId(h) => {
-            line("normal form", &h.to_string());
+            line("normal form", &h.to_string())?;
             let parts: Vec<&str> = h.parts().iter().map(|(k, _)| k.code()).collect();
-            line("parts", &parts.join(", "));
+            line("parts", &parts.join(", "))?;
         }
     }
+    Ok(())
 }
 
 fn kind_name(kind: Option<&str>) -> &'static str {
@@ -329,32 +330,29 @@ pub fn run(env: &Env, a: InspectArgs) -> CmdResult {
         if let Some(e) = &error {
             out["error"] = error_json(e);
         }
-        print_json(&out);
+        emit_json(&out)?;
     } else {
         outln!(
             "{}: {}",
             sentence(kind_name(v.kind)),
             v.code.replace('_', " ")
-        );
+        )?;
         if exit == Exit::Ok {
-            outln!("  {}", sentence(&message));
+            outln!("  {}", sentence(&message))?;
         }
         if let Some(s) = &status {
             if a.public_key.is_none() {
-                outln!(
-                    "  Unverified status on this machine: {}",
-                    crate::output::describe(s)
-                );
+                outln!("  Unverified status on this machine: {}", s.describe())?;
             }
         }
         if let Ok(art) = &structural {
-            print_details(art);
+            print_details(art)?;
         }
         if signature == "not_checked" && structural.is_ok() {
-            outln!("  (signature not checked: give --public-key FILE to check it)");
+            outln!("  (signature not checked: give --public-key FILE to check it)")?;
         }
         if let Some(s) = &v.suggestion {
-            outln!("  did you mean {s}");
+            outln!("  did you mean {s}")?;
         }
     }
     if let Some(e) = &error {

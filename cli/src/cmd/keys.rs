@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::env::{load_trusted, random_bytes, Env};
 use crate::exit::{CliError, CmdResult, Exit};
-use crate::output::{line, print_json};
+use crate::output::{emit_json, line};
 use crate::state::{write_atomic, write_new, MODE_PRIVATE, MODE_PUBLIC};
 
 /// `keyward keys …`
@@ -81,28 +81,28 @@ fn generate(env: &Env, out: &Path, force: bool) -> CmdResult {
     }
     let id = key.public().id().to_string();
     if env.json {
-        print_json(&json!({
+        emit_json(&json!({
             "key_id": id,
             "private_key": out.display().to_string(),
             "public_key": pub_out.display().to_string(),
             "public_key_pem": public_pem,
-        }));
+        }))?;
     } else {
-        outln!("Generated merchant key {id}.");
+        outln!("Generated merchant key {id}.")?;
         line(
             "private key",
             &format!(
                 "{} (mode 0600) — keep it secret and backed up: whoever has it can issue licenses",
                 out.display()
             ),
-        );
+        )?;
         line(
             "public key",
             &format!(
                 "{} — ship it with your software and the activation page (keyward install --public-key, keyward web --public-key)",
                 pub_out.display()
             ),
-        );
+        )?;
     }
     Ok(Exit::Ok)
 }
@@ -115,13 +115,13 @@ fn public(env: &Env, file: &Path) -> CmdResult {
         .map(|k| json!({ "key_id": k.id().to_string(), "public_key_pem": k.to_pem() }))
         .collect();
     if env.json {
-        print_json(&json!({
+        emit_json(&json!({
             "key_id": keys.keys().first().map(|k| k.id().to_string()),
             "public_key_pem": pem,
             "keys": list,
-        }));
+        }))?;
     } else {
-        out!("{pem}");
+        out!("{pem}")?;
         for k in keys.keys() {
             errln!("key id: {}", k.id());
         }

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use crate::cmd::inspect::details_json;
 use crate::env::{read_input, Env};
 use crate::exit::{CliError, CmdResult, Exit};
-use crate::output::print_json;
+use crate::output::emit_json;
 
 /// `keyward system-id …`
 #[derive(Args)]
@@ -95,24 +95,24 @@ pub fn system_id(env: &Env, a: SystemIdArgs) -> CmdResult {
         })
         .collect();
     if env.json {
-        print_json(&json!({
+        emit_json(&json!({
             "system_id": code.encode(),
             "product": a.product,
             "present": code.present(),
             "facts_source": facts.source,
             "facts": list,
-        }));
+        }))?;
         return Ok(Exit::Ok);
     }
-    outln!("{code}");
+    outln!("{code}")?;
     if a.explain {
-        outln!();
+        outln!()?;
         outln!(
             "{} of 5 facts found ({}), salted with product {:?}:",
             code.present(),
             facts.source,
             a.product
-        );
+        )?;
         for f in Fact::ALL {
             let (about, value) = fact_inputs(f, &facts.facts);
             let present = code.fact(f) != 0;
@@ -120,23 +120,23 @@ pub fn system_id(env: &Env, a: SystemIdArgs) -> CmdResult {
                 "  {:<11} {:<8} {about}",
                 f.code(),
                 if present { "present" } else { "absent" }
-            );
+            )?;
             if a.show_values {
                 outln!(
                     "  {:<11} {:<8} value: {}",
                     "",
                     "",
                     value.as_deref().unwrap_or("-")
-                );
+                )?;
             }
         }
-        outln!();
+        outln!()?;
         if a.show_values {
-            outln!("The values above are shown to you, this machine's user, only: the code holds salted hashes of them, never the values. Do not send the values to anyone.");
+            outln!("The values above are shown to you, this machine's user, only: the code holds salted hashes of them, never the values. Do not send the values to anyone.")?;
         } else {
-            outln!("The code holds only salted hashes of these facts; no raw value leaves this machine.");
+            outln!("The code holds only salted hashes of these facts; no raw value leaves this machine.")?;
         }
-        outln!("A license bound to this code keeps working while a majority of the present facts stay the same.");
+        outln!("A license bound to this code keeps working while a majority of the present facts stay the same.")?;
     } else if a.product.is_empty() {
         errln!("note: this code is product-neutral; give --product P when the merchant asks for the code for product P");
     }
@@ -148,9 +148,9 @@ pub fn hardware_id(env: &Env, a: HardwareIdArgs) -> CmdResult {
     let text = read_input(&a.code)?;
     let id = HardwareId::parse(&text)?;
     if env.json {
-        print_json(&details_json(&Artifact::HardwareId(id)));
+        emit_json(&details_json(&Artifact::HardwareId(id)))?;
     } else {
-        outln!("{id}");
+        outln!("{id}")?;
         let parts: Vec<&str> = id.parts().iter().map(|(k, _)| k.code()).collect();
         errln!(
             "a valid {} identifier ({} part{}: {})",

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use crate::cmd::activation::buyer_keys;
 use crate::env::{context, Env};
 use crate::exit::{CliError, CmdResult, Exit};
-use crate::output::{error_json, line, print_json, sentence, status_json, time_json};
+use crate::output::{emit_json, error_json, line, sentence, status_json, time_json};
 
 /// `keyward status …`
 #[derive(Args)]
@@ -61,7 +61,7 @@ pub fn run(env: &Env, a: StatusArgs) -> CmdResult {
             .iter()
             .map(|e| {
                 let (code, message) = match e.credential.evaluate(&e.flags, &ctx) {
-                    Ok(s) => (s.code(), crate::output::describe(&s)),
+                    Ok(s) => (s.code(), s.describe()),
                     Err(err) => (err.code(), err.to_string()),
                 };
                 let (kind, product) = match &e.credential {
@@ -105,13 +105,13 @@ pub fn run(env: &Env, a: StatusArgs) -> CmdResult {
         if let Some(e) = &error {
             v["error"] = error_json(e);
         }
-        print_json(&v);
+        emit_json(&v)?;
     } else {
-        outln!("{}", sentence(&crate::output::describe(&status)));
+        outln!("{}", sentence(&status.describe()))?;
         if let Some(l) = status.license() {
-            line("license", &l.license_id.to_string());
+            line("license", &l.license_id.to_string())?;
             if !l.features.is_empty() {
-                line("features", &l.features.join(", "));
+                line("features", &l.features.join(", "))?;
             }
             line(
                 "machine",
@@ -120,13 +120,13 @@ pub fn run(env: &Env, a: StatusArgs) -> CmdResult {
                 } else {
                     "not bound to a machine"
                 },
-            );
+            )?;
         }
         if licenses.len() > 1 {
             line(
                 "installed",
                 &format!("{} licenses in {}", licenses.len(), store.dir().display()),
-            );
+            )?;
         }
     }
     if let Some(e) = &error {

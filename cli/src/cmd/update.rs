@@ -16,7 +16,7 @@ use crate::cmd::activation::buyer_keys;
 use crate::cmd::inspect::sniff;
 use crate::env::{context, load_merchant_key, parse_time, read_input, Env};
 use crate::exit::{CliError, CmdResult, Exit};
-use crate::output::{print_json, sentence, status_json, time_json};
+use crate::output::{emit_json, sentence, status_json, time_json};
 use crate::state::{read_limited, write_atomic, MODE_PRIVATE, MODE_PUBLIC};
 
 /// `keyward update …`
@@ -150,7 +150,7 @@ pub fn update(env: &Env, a: UpdateArgs) -> CmdResult {
         _ => None,
     };
     if env.json {
-        print_json(&json!({
+        emit_json(&json!({
             "update": text,
             "license_id": id,
             "sequence": sequence,
@@ -158,10 +158,10 @@ pub fn update(env: &Env, a: UpdateArgs) -> CmdResult {
             "expires": time_json(expires),
             "key_id": u.key_id().to_string(),
             "out": a.out.as_ref().map(|p| p.display().to_string()),
-        }));
+        }))?;
     } else {
         if a.out.is_none() {
-            outln!("{text}");
+            outln!("{text}")?;
         }
         let what = match u.action() {
             UpdateAction::Renew { expires } => format!("renew until {expires}"),
@@ -247,29 +247,29 @@ pub fn apply(env: &Env, a: ApplyArgs) -> CmdResult {
         .and_then(|e| e.credential.evaluate(&e.flags, &ctx).ok());
     let fresh = applied == Applied::Applied;
     if env.json {
-        print_json(&json!({
+        emit_json(&json!({
             "applied": fresh,
             "already_applied": !fresh,
             "license_id": id.to_string(),
             "sequence": update.sequence(),
             "action": update.action().code(),
             "status": status.as_ref().map(status_json),
-        }));
+        }))?;
     } else {
         if fresh {
             outln!(
                 "Applied update #{} ({}) to license {id}.",
                 update.sequence(),
                 update.action().code()
-            );
+            )?;
         } else {
             outln!(
                 "Update #{} was already applied to license {id}: nothing changed.",
                 update.sequence()
-            );
+            )?;
         }
         if let Some(s) = &status {
-            outln!("{}", sentence(&crate::output::describe(s)));
+            outln!("{}", sentence(&s.describe()))?;
         }
     }
     Ok(Exit::Ok)

@@ -81,6 +81,11 @@ impl Env {
         }
     }
 
+    /// The `--facts` file, if given.
+    pub fn facts_path(&self) -> Option<&Path> {
+        self.facts_path.as_deref()
+    }
+
     /// The state directory: `--state-dir`, or the OS data directory + `keyward`.
     pub fn store(&self) -> Result<Store, CliError> {
         let dir = match &self.state_dir {

@@ -15,6 +15,7 @@ mod env;
 mod exit;
 mod output;
 mod state;
+mod trust;
 mod usage;
 
 use std::path::PathBuf;

@@ -3,11 +3,13 @@
 
 use std::fmt;
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use keyward_core::{Binding, HardwareKind, LicenseSummary, LicenseTerms, Status, Timestamp};
 use serde_json::{json, Value};
 
-use crate::exit::CliError;
+use crate::exit::{CliError, Exit};
+use crate::state::{write_atomic, write_new};
 
 /// Writes (part of) a result on standard output and flushes it, so that a failed write
 /// (a full disk, a closed pipe) is an error here, never a result silently lost. Every
@@ -241,4 +243,66 @@ pub fn sentence(s: &str) -> String {
         Some(f) => f.to_uppercase().chain(c).collect(),
         None => String::new(),
     }
+}
+
+/// A file a command writes its result to (`--out FILE`), checked before the command does
+/// anything: it is never one of the command's inputs (the same file, however it is
+/// named: compared by file identity), and an existing file is only replaced with
+/// `--force` (atomically, so readers see the old file or the new one).
+pub struct OutFile {
+    path: PathBuf,
+    force: bool,
+}
+
+impl OutFile {
+    /// Checks `path` against the command's `inputs` (paths that do not exist are ignored)
+    /// and, without `force`, refuses an existing file.
+    pub fn check(path: &Path, force: bool, inputs: &[&Path]) -> Result<OutFile, CliError> {
+        for input in inputs {
+            if same_file::is_same_file(path, input).unwrap_or(false) {
+                return Err(CliError::new(
+                    "output_is_input",
+                    Exit::Usage,
+                    format!(
+                        "--out {} is the same file as the input {}: writing the result there would destroy the input; choose another --out file",
+                        path.display(),
+                        input.display()
+                    ),
+                ));
+            }
+        }
+        if !force && std::fs::symlink_metadata(path).is_ok() {
+            return Err(exists_error(path));
+        }
+        Ok(OutFile {
+            path: path.to_path_buf(),
+            force,
+        })
+    }
+
+    /// The path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes the result: atomically over an existing file with `--force`, else only as a
+    /// new file (an existing file, even one created since the check, is refused).
+    pub fn write(&self, bytes: &[u8], mode: u32) -> Result<(), CliError> {
+        if self.force {
+            write_atomic(&self.path, bytes, mode)
+        } else {
+            write_new(&self.path, bytes, mode)
+        }
+    }
+}
+
+/// The error for an output file that exists.
+pub fn exists_error(path: &Path) -> CliError {
+    CliError::other(
+        "file_exists",
+        format!(
+            "{} already exists and was left unchanged: choose another --out file, or add --force to replace it",
+            path.display()
+        ),
+    )
 }

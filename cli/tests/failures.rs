@@ -3,7 +3,7 @@
 mod common;
 
 use assert_cmd::assert::Assert;
-use common::{license_id, Scratch, NOW};
+use common::{license_id, Scratch, NOW, PRODUCT_FILE};
 use keyward_core::raw;
 use predicates::prelude::*;
 
@@ -33,7 +33,7 @@ fn update(s: &Scratch, id: &str, action: &[&str]) -> String {
 /// exit code.
 fn apply(s: &Scratch, update: &str) -> Assert {
     s.buyer("A.json", NOW)
-        .args(["apply", "-"])
+        .args(["apply", "--public-key", "k.pem.pub", "-"])
         .write_stdin(update.to_string())
         .assert()
 }
@@ -41,7 +41,9 @@ fn apply(s: &Scratch, update: &str) -> Assert {
 /// Applies `update` (as the argument) on machine A at [`NOW`]; the caller checks the exit
 /// code.
 fn apply_arg(s: &Scratch, update: &str) -> Assert {
-    s.buyer("A.json", NOW).args(["apply", update]).assert()
+    s.buyer("A.json", NOW)
+        .args(["apply", "--public-key", "k.pem.pub", update])
+        .assert()
 }
 
 #[test]
@@ -165,7 +167,7 @@ fn bad_signature_and_unknown_key_exit_4() {
         .stdout(predicate::str::contains("\"unknown_key\""))
         .stderr(predicate::str::contains("not one of this product's keys"));
     // A request whose code is not the merchant's.
-    let req = s.stdout(&["request", "--code", &code, "--facts", "A.json"]);
+    let req = s.request(&code, "A.json", &[]);
     s.cmd()
         .args(["activate", "--key", "other.pem", "-"])
         .write_stdin(req)
@@ -213,12 +215,12 @@ fn expired_and_not_yet_valid_exit_5() {
         .assert()
         .code(0);
     s.buyer_in("early", "A.json", NOW)
-        .arg("status")
+        .args(["status", "--product-file", PRODUCT_FILE])
         .assert()
         .code(5)
         .stderr(predicate::str::contains("starts on 2027-01-01"));
     s.buyer_in("early", "A.json", "2027-01-02")
-        .arg("status")
+        .args(["status", "--product-file", PRODUCT_FILE])
         .assert()
         .code(0);
 }
@@ -315,7 +317,7 @@ fn clock_rolled_back_exits_8() {
         .stderr(predicate::str::contains("set the clock correctly"));
     // Installing with a turned-back clock is refused too.
     s.buyer("A.json", "2026-11-21T00:00:00Z")
-        .args(["install", &code])
+        .args(["install", "--public-key", "k.pem.pub", &code])
         .assert()
         .code(8);
 }
@@ -327,7 +329,13 @@ fn wrong_kind_exits_9() {
     let code = s.issue(&[]);
     for args in [
         vec!["activate", "--key", "k.pem", sid.as_str()],
-        vec!["request", "--code", sid.as_str()],
+        vec![
+            "request",
+            "--public-key",
+            "k.pem.pub",
+            "--code",
+            sid.as_str(),
+        ],
         vec!["install", "--public-key", "k.pem.pub", sid.as_str()],
         vec!["apply", "--public-key", "k.pem.pub", code.as_str()],
         vec!["inspect", "--expect", "authorization_code", sid.as_str()],

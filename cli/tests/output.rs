@@ -111,3 +111,111 @@ fn an_argument_that_is_not_utf8_is_a_usage_error_naming_it() {
         "{v}"
     );
 }
+
+#[test]
+fn out_never_writes_over_an_input_nor_an_existing_file_without_force() {
+    let s = Scratch::with_key();
+    let csv = "product,seats\nacme,2\n";
+    s.write("b.csv", csv);
+    // The batch input as its own output, however it is named (also a hard link).
+    std::fs::hard_link(s.path("b.csv"), s.path("link.csv")).unwrap();
+    for out in ["b.csv", "./b.csv", "link.csv"] {
+        for force in [false, true] {
+            let mut c = s.cmd();
+            c.args(["issue", "--key", "k.pem", "--batch", "b.csv", "--out", out]);
+            if force {
+                c.arg("--force");
+            }
+            let (exit, v, _) = s.json({
+                c.arg("--json");
+                c
+            });
+            assert_eq!(exit, 2, "{out} {v}");
+            assert_eq!(v["error"]["code"], "output_is_input");
+            assert_eq!(s.read("b.csv"), csv);
+        }
+    }
+    // The key as the output of the command that reads it.
+    for args in [
+        vec![
+            "issue",
+            "--key",
+            "k.pem",
+            "--product",
+            "p",
+            "--out",
+            "k.pem",
+            "--force",
+        ],
+        vec![
+            "update",
+            "--key",
+            "k.pem",
+            "--license",
+            "0123456789abcdef",
+            "--freeze",
+            "--out",
+            "k.pem",
+            "--force",
+        ],
+    ] {
+        s.cmd()
+            .args(&args)
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains("same file as the input"));
+    }
+    assert!(s.read("k.pem").contains("PRIVATE KEY"));
+
+    // An existing output: refused without --force, for every command with --out.
+    let code = s.issue(&[]);
+    let req = s.request(&code, "A.json", &[]);
+    s.write("req.txt", &req);
+    let id = common::license_id(&s, &code);
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["issue", "--key", "k.pem", "--product", "p"],
+        vec!["issue", "--key", "k.pem", "--batch", "b.csv"],
+        vec![
+            "request",
+            "--public-key",
+            "k.pem.pub",
+            "--facts",
+            "A.json",
+            "--code",
+            &code,
+        ],
+        vec!["activate", "--key", "k.pem", "req.txt"],
+        vec!["update", "--key", "k.pem", "--license", &id, "--freeze"],
+        vec![
+            "keys",
+            "product-file",
+            "--product",
+            "p",
+            "--public-key",
+            "k.pem.pub",
+        ],
+        vec!["keys", "generate"],
+    ];
+    for args in &commands {
+        s.write("out.txt", "precious\n");
+        s.cmd()
+            .args(args)
+            .args(["--out", "out.txt"])
+            .assert()
+            .code(1)
+            .stderr(predicates::str::contains("already exists"))
+            .stderr(predicates::str::contains("--force"));
+        assert_eq!(s.read("out.txt"), "precious\n", "{args:?}");
+    }
+    // A refused update did not use up a sequence number.
+    assert!(!s.path("k.pem.seq.json").exists());
+    for args in &commands {
+        s.write("out.txt", "precious\n");
+        s.cmd()
+            .args(args)
+            .args(["--out", "out.txt", "--force"])
+            .assert()
+            .code(0);
+        assert_ne!(s.read("out.txt"), "precious\n", "{args:?}");
+    }
+}

@@ -12,8 +12,8 @@ use serde_json::{json, Map, Value};
 use crate::cmd::spec::{issue_one, Bind, Expiry, Spec};
 use crate::env::{parse_time, read_input, Env};
 use crate::exit::{CliError, CmdResult, Exit};
-use crate::output::{emit_json, error_json};
-use crate::state::{read_limited, write_atomic, MODE_PUBLIC};
+use crate::output::{emit_json, error_json, OutFile};
+use crate::state::{read_limited, MODE_PUBLIC};
 
 /// Largest batch file read.
 const MAX_BATCH_FILE: u64 = 256 * 1024 * 1024;
@@ -288,9 +288,10 @@ pub fn run(
     env: &Env,
     key: &MerchantKey,
     input: &Path,
-    out: &Path,
+    out_file: &OutFile,
     default_starts: Option<Timestamp>,
 ) -> CmdResult {
+    let out = out_file.path();
     let name = input.display().to_string();
     let text = if name == "-" {
         read_input("-")?
@@ -350,7 +351,7 @@ pub fn run(
         bar.inc(1);
     }
     bar.finish_and_clear();
-    write_atomic(out, lines.as_bytes(), MODE_PUBLIC)?;
+    out_file.write(lines.as_bytes(), MODE_PUBLIC)?;
     let failed_lines: Vec<u64> = failed.iter().map(|(n, _)| *n).collect();
     let summary = format!(
         "{issued} code{} issued, {} row{} failed; results in {}",

@@ -1,8 +1,6 @@
 //! `keyward inspect`: explain any pasted text — what it is, whether it is valid, what it
 //! grants, and for typos which group is wrong (with the correction, given a key).
 
-use std::path::PathBuf;
-
 use clap::Args;
 use keyward_core::{
     check_clock, evaluate_terms, verdict, Artifact, Credential, Kind, LicenseFlags, MachineRef,
@@ -10,19 +8,21 @@ use keyward_core::{
 };
 use serde_json::{json, Value};
 
-use crate::env::{context, hex, load_trusted, parse_time, read_input, Env};
+use crate::env::{context, hex, parse_time, read_input, Env};
 use crate::exit::{CliError, CmdResult, Exit};
 use crate::output::{
     binding_json, describe_binding, emit_json, error_json, line, print_terms, sentence,
     status_json, terms_json, time_json,
 };
+use crate::trust::TrustArgs;
 
 /// `keyward inspect …`
 #[derive(Args)]
 pub struct InspectArgs {
-    /// The merchant's public key(s): checks signatures and offers corrections for typos.
-    #[arg(long, value_name = "FILE")]
-    public_key: Option<PathBuf>,
+    /// The merchant's keys (`--public-key FILE`, repeatable, or `--product-file FILE`):
+    /// checks signatures and offers corrections for typos.
+    #[command(flatten)]
+    trust: TrustArgs,
     /// Judge the input as if given where only this kind is accepted (authorization_code,
     /// system_id, activation_request, activation_certificate, signed_update).
     #[arg(long, value_name = "KIND", value_parser = parse_kind)]
@@ -200,17 +200,20 @@ fn credential_of(a: &Artifact) -> Option<Credential> {
 pub fn run(env: &Env, a: InspectArgs) -> CmdResult {
     let text = read_input(&a.input)?;
     let now = env.now();
-    let high_water = match a.high_water {
-        Some(h) => h,
+    // No mark when nothing was seen: no state, or a state that never saw a time.
+    let seen = match a.high_water {
+        Some(h) => Some(h),
         None => env
             .store()
             .and_then(|s| s.load())
+            .ok()
             .map(|l| l.state.high_water)
-            .unwrap_or_default(),
+            .filter(|h| h.0 != 0),
     };
+    let high_water = seen.unwrap_or_default();
     let facts = env.facts()?;
-    let trusted = a.public_key.as_deref().map(load_trusted).transpose()?;
-    let keys = trusted.as_ref().map(|(k, _)| k);
+    let trusted = a.trust.load_optional()?;
+    let keys = trusted.as_ref().map(|t| &t.keys);
     let empty = TrustedKeys::new();
     let ctx = context(keys.unwrap_or(&empty), &facts.facts, now, env.policy());
 
@@ -325,7 +328,7 @@ pub fn run(env: &Env, a: InspectArgs) -> CmdResult {
             "details": structural.as_ref().ok().map(details_json),
             "status": status.as_ref().map(status_json),
             "now": now.to_rfc3339(),
-            "high_water": high_water.to_rfc3339(),
+            "high_water": time_json(seen),
         });
         if let Some(e) = &error {
             out["error"] = error_json(e);
@@ -341,7 +344,7 @@ pub fn run(env: &Env, a: InspectArgs) -> CmdResult {
             outln!("  {}", sentence(&message))?;
         }
         if let Some(s) = &status {
-            if a.public_key.is_none() {
+            if keys.is_none() {
                 outln!("  Unverified status on this machine: {}", s.describe())?;
             }
         }

@@ -10,8 +10,8 @@ use crate::cmd::batch;
 use crate::cmd::spec::{issue_one, Bind, Expiry, Spec, MAX_DAYS};
 use crate::env::{load_merchant_key, parse_time, Env};
 use crate::exit::{CliError, CmdResult, Exit};
-use crate::output::{binding_json, describe_binding, emit_json, terms_json};
-use crate::state::{write_atomic, MODE_PUBLIC};
+use crate::output::{binding_json, describe_binding, emit_json, terms_json, OutFile};
+use crate::state::MODE_PUBLIC;
 
 /// `keyward issue …`
 #[derive(Args)]
@@ -71,20 +71,29 @@ pub struct IssueArgs {
     /// Issue one code per line of a JSONL file or row of a CSV file (`-`: standard input).
     #[arg(long, value_name = "IN", requires = "out")]
     batch: Option<PathBuf>,
-    /// Write the code (or, with --batch, the JSONL results) to this file, atomically.
+    /// Write the code (or, with --batch, the JSONL results) to this file; never over an
+    /// input, nor over an existing file without --force.
     #[arg(long, value_name = "OUT")]
     out: Option<PathBuf>,
+    /// Replace the --out file if it exists.
+    #[arg(long, requires = "out")]
+    force: bool,
 }
 
 /// Runs `keyward issue`.
 pub fn run(env: &Env, a: IssueArgs) -> CmdResult {
+    let mut inputs = vec![a.key.as_path()];
+    inputs.extend(a.batch.as_deref());
+    let out = a
+        .out
+        .as_deref()
+        .map(|p| OutFile::check(p, a.force, &inputs))
+        .transpose()?;
     let key = load_merchant_key(&a.key)?;
     if let Some(input) = &a.batch {
-        let out = a
-            .out
-            .as_deref()
+        let out = out
             .ok_or_else(|| CliError::new("usage", Exit::Usage, "--batch needs --out OUT.jsonl"))?;
-        return batch::run(env, &key, input, out, a.starts);
+        return batch::run(env, &key, input, &out, a.starts);
     }
     let spec = Spec {
         product: a.product.unwrap_or_default(),
@@ -109,8 +118,8 @@ pub fn run(env: &Env, a: IssueArgs) -> CmdResult {
     };
     let code = issue_one(&key, &spec, env.now())?;
     let text = code.encode();
-    if let Some(out) = &a.out {
-        write_atomic(out, format!("{text}\n").as_bytes(), MODE_PUBLIC)?;
+    if let Some(out) = &out {
+        out.write(format!("{text}\n").as_bytes(), MODE_PUBLIC)?;
     }
     let t = code.terms();
     if env.json {

@@ -12,12 +12,12 @@ use keyward_core::{
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::cmd::activation::buyer_keys;
 use crate::cmd::inspect::sniff;
 use crate::env::{context, load_merchant_key, parse_time, read_input, Env};
 use crate::exit::{CliError, CmdResult, Exit};
-use crate::output::{emit_json, sentence, status_json, time_json};
+use crate::output::{emit_json, sentence, status_json, time_json, OutFile};
 use crate::state::{read_limited, write_atomic, MODE_PRIVATE, MODE_PUBLIC};
+use crate::trust::TrustArgs;
 
 /// `keyward update …`
 #[derive(Args)]
@@ -45,17 +45,20 @@ pub struct UpdateArgs {
     /// Use this sequence number instead of the counter's next one.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     sequence: Option<u32>,
-    /// Write the update to this file instead of standard output.
+    /// Write the update to this file instead of standard output (never over an existing
+    /// file without --force).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Replace the --out file if it exists.
+    #[arg(long, requires = "out")]
+    force: bool,
 }
 
 /// `keyward apply …`
 #[derive(Args)]
 pub struct ApplyArgs {
-    /// The merchant's public key(s) [default: the keys stored by `install`].
-    #[arg(long, value_name = "FILE")]
-    public_key: Option<PathBuf>,
+    #[command(flatten)]
+    trust: TrustArgs,
     /// The signed update (text, a file holding it, or `-`).
     #[arg(value_name = "UPDATE", allow_hyphen_values = true)]
     input: String,
@@ -96,6 +99,12 @@ fn load_counters(path: &Path) -> Result<Counters, CliError> {
 
 /// Runs `keyward update`.
 pub fn update(env: &Env, a: UpdateArgs) -> CmdResult {
+    let cpath = counter_path(&a.key);
+    let out = a
+        .out
+        .as_deref()
+        .map(|p| OutFile::check(p, a.force, &[a.key.as_path(), cpath.as_path()]))
+        .transpose()?;
     let key = load_merchant_key(&a.key)?;
     let license = LicenseId::parse(&a.license).ok_or_else(|| {
         CliError::new(
@@ -113,7 +122,6 @@ pub fn update(env: &Env, a: UpdateArgs) -> CmdResult {
         (None, false, true, _) => UpdateAction::Unfreeze,
         _ => UpdateAction::Release,
     };
-    let cpath = counter_path(&a.key);
     let mut counters = load_counters(&cpath)?;
     let id = license.to_string();
     let last = counters.last_sequence.get(&id).copied().unwrap_or(0);
@@ -142,8 +150,8 @@ pub fn update(env: &Env, a: UpdateArgs) -> CmdResult {
     let counter_json = serde_json::to_vec_pretty(&counters)
         .map_err(|e| CliError::other("internal", format!("cannot encode the counters: {e}")))?;
     write_atomic(&cpath, &counter_json, MODE_PRIVATE)?;
-    if let Some(p) = &a.out {
-        write_atomic(p, format!("{text}\n").as_bytes(), MODE_PUBLIC)?;
+    if let Some(f) = &out {
+        f.write(format!("{text}\n").as_bytes(), MODE_PUBLIC)?;
     }
     let expires = match u.action() {
         UpdateAction::Renew { expires } => Some(expires),
@@ -176,14 +184,9 @@ pub fn update(env: &Env, a: UpdateArgs) -> CmdResult {
 
 /// Runs `keyward apply`.
 pub fn apply(env: &Env, a: ApplyArgs) -> CmdResult {
+    let trust = a.trust.load("apply")?;
+    let trusted = trust.keys;
     let store = env.store()?;
-    let trusted = buyer_keys(&store, a.public_key.as_ref())?.ok_or_else(|| {
-        CliError::new(
-            "no_keys",
-            Exit::Other,
-            "no trusted public key: give the merchant's public key with --public-key FILE",
-        )
-    })?;
     let text = read_input(&a.input)?;
     if let Some(k) = sniff(&text) {
         if k != Kind::SignedUpdate.code() {

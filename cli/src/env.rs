@@ -67,8 +67,15 @@ impl Env {
     pub fn facts(&self) -> Result<Facts, CliError> {
         match &self.facts_path {
             Some(p) => {
-                let facts = keyward_machine::from_json_file(p)
-                    .map_err(|e| CliError::new("invalid_facts", Exit::Malformed, e.to_string()))?;
+                let facts = keyward_machine::from_json_file(p).map_err(|e| match e {
+                    // A file that cannot be read is I/O, as everywhere (exit 1).
+                    keyward_machine::FactsError::Read { ref error, .. }
+                        if error.kind() != std::io::ErrorKind::InvalidData =>
+                    {
+                        CliError::other("io", e.to_string())
+                    }
+                    _ => CliError::new("invalid_facts", Exit::Malformed, e.to_string()),
+                })?;
                 Ok(Facts {
                     facts,
                     source: format!("machine facts from {}", p.display()),

@@ -13,6 +13,7 @@ mod macros;
 mod cmd;
 mod env;
 mod exit;
+mod kinds;
 mod output;
 mod state;
 mod trust;

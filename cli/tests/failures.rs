@@ -444,3 +444,126 @@ fn usage_errors_exit_2() {
     assert_eq!(exit, 2);
     assert_eq!(v["error"]["code"], "usage");
 }
+
+/// The same failure gives the same code and exit code whatever the command
+/// (`cli/src/exit.rs`'s one table).
+#[test]
+fn one_exit_code_per_failure_class_across_commands() {
+    let s = Scratch::with_key();
+    let sid = s.system_id("A.json");
+    let code = s.issue(&[]);
+    let mac = "mac:00:11:22:33:44:55";
+    let bind_sys = [
+        "issue",
+        "--key",
+        "k.pem",
+        "--product",
+        "p",
+        "--bind-system-id",
+    ];
+    let bind_hw = [
+        "issue",
+        "--key",
+        "k.pem",
+        "--product",
+        "p",
+        "--bind-hardware-id",
+    ];
+    let keys = ["--public-key", "k.pem.pub"];
+    let request = [&["request"][..], &keys[..], &["--code"][..]].concat();
+    let request_hw = [
+        &["request"][..],
+        &keys[..],
+        &["--code", &code, "--hardware-id"][..],
+    ]
+    .concat();
+    let install = [&["install"][..], &keys[..]].concat();
+    let apply = [&["apply"][..], &keys[..]].concat();
+    let activate = ["activate", "--key", "k.pem"];
+    let cases: Vec<(&str, u8, Vec<Vec<&str>>)> = vec![
+        // A valid hardware id where a keyward artifact belongs.
+        (
+            "wrong_kind",
+            9,
+            vec![
+                [&request[..], &[mac]].concat(),
+                [&activate[..], &[mac]].concat(),
+                [&install[..], &[mac]].concat(),
+                [&apply[..], &[mac]].concat(),
+                [&bind_sys[..], &[mac]].concat(),
+            ],
+        ),
+        // A system id where a hardware id belongs.
+        (
+            "wrong_kind",
+            9,
+            vec![
+                vec!["hardware-id", &sid],
+                [&request_hw[..], &[sid.as_str()]].concat(),
+                [&bind_hw[..], &[sid.as_str()]].concat(),
+            ],
+        ),
+        // A hardware id that is not valid.
+        (
+            "invalid_hardware_id",
+            3,
+            vec![
+                vec!["hardware-id", "mac:zz"],
+                vec!["inspect", "mac:zz"],
+                [&request_hw[..], &["mac:zz"]].concat(),
+                [&bind_hw[..], &["mac:zz"]].concat(),
+                [&install[..], &["mac:zz"]].concat(),
+            ],
+        ),
+        // A --facts file that does not exist: I/O.
+        (
+            "io",
+            1,
+            vec![
+                vec!["system-id", "--facts", "nope.json"],
+                [&request[..], &[code.as_str(), "--facts", "nope.json"]].concat(),
+                [&install[..], &[code.as_str(), "--facts", "nope.json"]].concat(),
+                vec![
+                    "status",
+                    "--public-key",
+                    "k.pem.pub",
+                    "--product",
+                    "p",
+                    "--facts",
+                    "nope.json",
+                ],
+                vec!["inspect", &code, "--facts", "nope.json"],
+            ],
+        ),
+        // A key file that does not exist: I/O.
+        (
+            "io",
+            1,
+            vec![
+                vec!["issue", "--key", "nope.pem", "--product", "p"],
+                vec!["activate", "--key", "nope.pem", "KR1-"],
+                vec![
+                    "update",
+                    "--key",
+                    "nope.pem",
+                    "--license",
+                    "0123456789abcdef",
+                    "--freeze",
+                ],
+                vec!["status", "--public-key", "nope.pub", "--product", "p"],
+                vec!["install", "--product-file", "nope.toml", &code],
+                vec!["inspect", "--public-key", "nope.pub", &code],
+            ],
+        ),
+    ];
+    for (error, exit, commands) in cases {
+        for args in commands {
+            let mut c = s.cmd();
+            c.args(["--state-dir", "state", "--now", NOW, "--json"])
+                .args(&args);
+            let (got, v, err) = s.json(c);
+            assert_eq!(got, i32::from(exit), "{args:?}: {v} {err}");
+            assert_eq!(v["error"]["code"], error, "{args:?}: {v}");
+        }
+    }
+}

@@ -5,15 +5,17 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use keyward_core::{
-    ActivationCertificate, ActivationRequest, Artifact, Binding, Credential, HardwareId, Kind,
-    MachineRef, Status, SystemIdCode, TrustedKeys, DAY,
+    ActivationCertificate, ActivationRequest, Artifact, Binding, Credential, Kind, MachineRef,
+    Status, SystemIdCode, TrustedKeys, DAY,
 };
 use serde_json::json;
 
-use crate::cmd::inspect::{machine_json, sniff};
+use crate::cmd::inspect::machine_json;
+use crate::cmd::machine::hardware_id_arg;
 use crate::cmd::spec::MAX_DAYS;
 use crate::env::{context, load_merchant_key, random_bytes, read_input, Env};
 use crate::exit::{CliError, CmdResult, Exit};
+use crate::kinds::expect_kind;
 use crate::output::{
     binding_json, describe_binding, emit_json, sentence, status_json, time_json, OutFile,
 };
@@ -100,6 +102,12 @@ pub fn request(env: &Env, a: RequestArgs) -> CmdResult {
         .transpose()?;
     let trust = a.trust.load("request")?;
     let text = read_input(&a.code)?;
+    expect_kind(
+        &text,
+        &[Kind::AuthorizationCode.code()],
+        "--code takes the authorization code (KA1-…) the merchant or the marketplace gave you",
+    )
+    .map_err(|e| e.context("--code"))?;
     let art = Artifact::parse_expecting(&text, Kind::AuthorizationCode, Some(&trust.keys))
         .map_err(|e| CliError::core(&e, Some("--code")))?;
     let Artifact::AuthorizationCode(code) = art else {
@@ -112,9 +120,7 @@ pub fn request(env: &Env, a: RequestArgs) -> CmdResult {
     trust.check_product(&code.terms().product)?;
     let facts = env.facts()?;
     let machine = match &a.hardware_id {
-        Some(h) => MachineRef::Hardware(
-            HardwareId::parse(h).map_err(|e| CliError::core(&e, Some("--hardware-id")))?,
-        ),
+        Some(h) => MachineRef::Hardware(hardware_id_arg(h, "--hardware-id")?),
         None => {
             let s = SystemIdCode::compute(&code.terms().product, &facts.facts);
             if s.present() == 0 {
@@ -236,6 +242,11 @@ pub fn activate(env: &Env, a: ActivateArgs) -> CmdResult {
     let key = load_merchant_key(&a.key)?;
     let trusted = TrustedKeys::from_keys([key.public()]);
     let text = read_input(&a.request)?;
+    expect_kind(
+        &text,
+        &[Kind::ActivationRequest.code()],
+        "activate takes the activation request (KR1-…) the buyer sent",
+    )?;
     let art = Artifact::parse_expecting(&text, Kind::ActivationRequest, Some(&trusted))
         .map_err(|e| CliError::core(&e, None))?;
     let Artifact::ActivationRequest(req) = art else {
@@ -307,25 +318,26 @@ pub fn install(env: &Env, a: InstallArgs) -> CmdResult {
     let trusted = &trust.keys;
     let store = env.store()?;
     let text = read_input(&a.input)?;
+    const INSTALL_HINT: &str =
+        "install takes the certificate the merchant sent back, or an authorization code";
+    expect_kind(
+        &text,
+        &[
+            Kind::AuthorizationCode.code(),
+            Kind::ActivationCertificate.code(),
+        ],
+        INSTALL_HINT,
+    )?;
     let wrong_kind = |found: &str| {
         CliError::new(
             "wrong_kind",
             Exit::WrongKind,
             format!(
-                "this is {}, not an activation certificate or authorization code: install takes the certificate the merchant sent back, or an authorization code",
+                "this is {}, not an activation certificate or authorization code: {INSTALL_HINT}",
                 crate::output::with_article(found)
             ),
         )
     };
-    if let Some(k) = sniff(&text) {
-        if k != Kind::AuthorizationCode.code() && k != Kind::ActivationCertificate.code() {
-            let name = Kind::ALL
-                .into_iter()
-                .find(|x| x.code() == k)
-                .map_or(k, Kind::name);
-            return Err(wrong_kind(name));
-        }
-    }
     let credential = match Artifact::parse(&text, Some(trusted))? {
         Artifact::AuthorizationCode(c) => Credential::Code(c),
         Artifact::ActivationCertificate(c) => Credential::Certificate(c),

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use crate::env::{context, hex, parse_time, read_input, Env};
 use crate::exit::{CliError, CmdResult, Exit};
+use crate::kinds::{kind_name, sniff};
 use crate::output::{
     binding_json, describe_binding, emit_json, error_json, line, print_terms, sentence,
     status_json, terms_json, time_json,
@@ -47,14 +48,6 @@ pub fn parse_kind(s: &str) -> Result<Kind, String> {
                 Kind::ALL.map(Kind::code).join(", ")
             )
         })
-}
-
-/// The kind named by a text's prefix, even when the rest is damaged.
-pub fn sniff(text: &str) -> Option<&'static str> {
-    if let Ok((k, _)) = keyward_core::raw::decode(text) {
-        return Some(k.code());
-    }
-    keyward_core::sniff_kind(text).map(Kind::code)
 }
 
 /// What `inspect --json` reports about an artifact's contents.
@@ -177,17 +170,6 @@ pub fn print_details(a: &Artifact) -> Result<(), CliError> {
     Ok(())
 }
 
-fn kind_name(kind: Option<&str>) -> &'static str {
-    match kind {
-        Some("hardware_id") => "hardware identification code",
-        Some(k) => Kind::ALL
-            .into_iter()
-            .find(|x| x.code() == k)
-            .map_or("input", Kind::name),
-        None => "input",
-    }
-}
-
 fn credential_of(a: &Artifact) -> Option<Credential> {
     match a {
         Artifact::AuthorizationCode(c) => Some(Credential::Code(c.clone())),
@@ -307,7 +289,7 @@ pub fn run(env: &Env, a: InspectArgs) -> CmdResult {
             })
         })
         .collect();
-    let exit = Exit::for_error_code(v.code);
+    let exit = Exit::of(v.code);
     let mut message = v.message;
     if exit != Exit::Ok && v.code == "machine_mismatch" {
         message.push_str(&format!(" (compared with {})", facts.source));

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use crate::cmd::inspect::details_json;
 use crate::env::{read_input, Env};
 use crate::exit::{CliError, CmdResult, Exit};
+use crate::kinds::{expect_kind, HARDWARE_ID};
 use crate::output::emit_json;
 
 /// `keyward system-id …`
@@ -143,9 +144,26 @@ pub fn system_id(env: &Env, a: SystemIdArgs) -> CmdResult {
     Ok(Exit::Ok)
 }
 
+/// Reads a hardware identification code given as `option` (a keyward code given there is
+/// `wrong_kind`, as everywhere).
+pub fn hardware_id_arg(text: &str, option: &str) -> Result<HardwareId, CliError> {
+    expect_kind(
+        text,
+        &[HARDWARE_ID],
+        "give an identifier of the device (mac:…, sn:…, uuid:…, disk:…, fp:…, custom:…)",
+    )
+    .map_err(|e| e.context(option))?;
+    HardwareId::parse(text).map_err(|e| CliError::core(&e, Some(option)))
+}
+
 /// Runs `keyward hardware-id`.
 pub fn hardware_id(env: &Env, a: HardwareIdArgs) -> CmdResult {
     let text = read_input(&a.code)?;
+    expect_kind(
+        &text,
+        &[HARDWARE_ID],
+        "hardware-id checks an identifier of a device (mac:…, sn:…, uuid:…, disk:…, fp:…, custom:…); `keyward inspect` explains keyward codes",
+    )?;
     let id = HardwareId::parse(&text)?;
     if env.json {
         emit_json(&details_json(&Artifact::HardwareId(id)))?;

@@ -2,12 +2,14 @@
 //! (`issue`) or read from a batch row (`issue --batch`), and issuing it.
 
 use keyward_core::{
-    Artifact, AuthorizationCode, Binding, HardwareId, Kind, LicenseId, LicenseTerms, MerchantKey,
-    Timestamp, DAY,
+    Artifact, AuthorizationCode, Binding, Kind, LicenseId, LicenseTerms, MerchantKey, Timestamp,
+    DAY,
 };
 
+use crate::cmd::machine::hardware_id_arg;
 use crate::env::random_bytes;
 use crate::exit::{CliError, Exit};
+use crate::kinds::expect_kind;
 
 /// Most days `--days` accepts (about 10,000 years would overflow nothing, but is a typo).
 pub const MAX_DAYS: u64 = 100 * 366;
@@ -63,6 +65,12 @@ pub struct Spec {
 pub fn binding(bind: &Bind, tolerance: Option<u8>) -> Result<Binding, CliError> {
     match bind {
         Bind::System(text) => {
+            expect_kind(
+                text,
+                &[Kind::SystemId.code()],
+                "give the system identification code (KS1-…) the buyer read with `keyward system-id --product P`",
+            )
+            .map_err(|e| e.context("--bind-system-id"))?;
             match Artifact::parse_expecting(text, Kind::SystemId, None)
                 .map_err(|e| CliError::core(&e, Some("--bind-system-id")))?
             {
@@ -75,8 +83,7 @@ pub fn binding(bind: &Bind, tolerance: Option<u8>) -> Result<Binding, CliError> 
             }
         }
         Bind::Hardware(text) => {
-            let id = HardwareId::parse(text)
-                .map_err(|e| CliError::core(&e, Some("--bind-hardware-id")))?;
+            let id = hardware_id_arg(text, "--bind-hardware-id")?;
             Ok(Binding::hardware(&id, tolerance)?)
         }
     }

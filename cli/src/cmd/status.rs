@@ -139,7 +139,7 @@ pub fn run(env: &Env, a: StatusArgs) -> CmdResult {
             (ce.code.clone(), ce.exit, Some(ce))
         }
         None => {
-            let exit = Exit::for_status_code(status.code());
+            let exit = Exit::of(status.code());
             let error = (exit != Exit::Ok).then(|| {
                 let extra = match &status {
                     Status::NoLicense => format!(

@@ -12,9 +12,9 @@ use keyward_core::{
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::cmd::inspect::sniff;
 use crate::env::{context, load_merchant_key, parse_time, read_input, Env};
 use crate::exit::{CliError, CmdResult, Exit};
+use crate::kinds::expect_kind;
 use crate::output::{emit_json, sentence, status_json, time_json, OutFile};
 use crate::state::{read_limited, write_atomic, MODE_PRIVATE, MODE_PUBLIC};
 use crate::trust::TrustArgs;
@@ -188,22 +188,11 @@ pub fn apply(env: &Env, a: ApplyArgs) -> CmdResult {
     let trusted = trust.keys;
     let store = env.store()?;
     let text = read_input(&a.input)?;
-    if let Some(k) = sniff(&text) {
-        if k != Kind::SignedUpdate.code() {
-            let name = Kind::ALL
-                .into_iter()
-                .find(|x| x.code() == k)
-                .map_or(k, Kind::name);
-            return Err(CliError::new(
-                "wrong_kind",
-                Exit::WrongKind,
-                format!(
-                    "this is {}, not a signed update: apply takes the update (KN1-…) the merchant sent",
-                    crate::output::with_article(name)
-                ),
-            ));
-        }
-    }
+    expect_kind(
+        &text,
+        &[Kind::SignedUpdate.code()],
+        "apply takes the update (KN1-…) the merchant sent",
+    )?;
     let update = match Artifact::parse_expecting(&text, Kind::SignedUpdate, Some(&trusted))? {
         Artifact::SignedUpdate(u) => u,
         _ => {

@@ -323,13 +323,16 @@ pub fn run(
     let mut lines = String::new();
     let mut failed: Vec<(u64, CliError)> = Vec::new();
     let mut issued = 0u64;
+    let mut warnings: Vec<(u64, String)> = Vec::new();
     for (n, row) in rows {
         let result = row
             .and_then(|m| spec(&m, default_starts))
             .and_then(|s| issue_one(key, &s, now));
         let v = match result {
-            Ok(code) => {
+            Ok(done) => {
                 issued += 1;
+                let code = done.code;
+                warnings.extend(done.warnings.into_iter().map(|w| (n, w)));
                 serde_json::to_string(&Issued {
                     line: n,
                     license_id: code.terms().license_id.to_string(),
@@ -352,6 +355,9 @@ pub fn run(
     }
     bar.finish_and_clear();
     out_file.write(lines.as_bytes(), MODE_PUBLIC)?;
+    for (n, w) in &warnings {
+        errln!("keyward: {name} line {n}: warning: {w}");
+    }
     let failed_lines: Vec<u64> = failed.iter().map(|(n, _)| *n).collect();
     let summary = format!(
         "{issued} code{} issued, {} row{} failed; results in {}",
@@ -366,6 +372,10 @@ pub fn run(
             "failed": failed.len(),
             "failed_lines": failed_lines,
             "out": out.display().to_string(),
+            "warnings": warnings
+                .iter()
+                .map(|(n, w)| json!({ "line": n, "message": w }))
+                .collect::<Vec<_>>(),
         });
         if !failed.is_empty() {
             let e = row_error(format!(

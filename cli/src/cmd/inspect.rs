@@ -170,6 +170,41 @@ pub fn print_details(a: &Artifact) -> Result<(), CliError> {
     Ok(())
 }
 
+/// The `Name: value` header lines of an armoured text (between BEGIN and END).
+fn header_lines(text: &str) -> Vec<(String, String)> {
+    let mut inside = false;
+    let mut out = Vec::new();
+    for line in text.lines().map(str::trim) {
+        if line.starts_with("-----BEGIN") {
+            inside = true;
+        } else if line.starts_with("-----END") {
+            break;
+        } else if let (true, Some((k, v))) = (inside, line.split_once(':')) {
+            out.push((k.trim().to_string(), v.trim().to_string()));
+        }
+    }
+    out
+}
+
+/// Header lines of an armoured certificate that say something else than its signed
+/// content (the header lines are not signed: a buyer can edit them).
+fn header_mismatches(text: &str, art: &Artifact) -> Vec<(String, String, Option<String>)> {
+    let Artifact::ActivationCertificate(c) = art else {
+        return Vec::new();
+    };
+    let signed = header_lines(&c.encode());
+    header_lines(text)
+        .into_iter()
+        .filter_map(|(name, shown)| {
+            let expected = signed
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(&name))
+                .map(|(_, v)| v.clone());
+            (expected.as_deref() != Some(shown.as_str())).then_some((name, shown, expected))
+        })
+        .collect()
+}
+
 fn credential_of(a: &Artifact) -> Option<Credential> {
     match a {
         Artifact::AuthorizationCode(c) => Some(Credential::Code(c.clone())),
@@ -278,6 +313,10 @@ pub fn run(env: &Env, a: InspectArgs) -> CmdResult {
             ),
         },
     };
+    let mismatches = structural
+        .as_ref()
+        .map(|art| header_mismatches(&text, art))
+        .unwrap_or_default();
     let typos: Vec<Value> = v
         .typos
         .iter()
@@ -311,6 +350,10 @@ pub fn run(env: &Env, a: InspectArgs) -> CmdResult {
             "status": status.as_ref().map(status_json),
             "now": now.to_rfc3339(),
             "high_water": time_json(seen),
+            "header_mismatches": mismatches
+                .iter()
+                .map(|(name, shown, signed)| json!({ "name": name, "shown": shown, "signed": signed }))
+                .collect::<Vec<_>>(),
         });
         if let Some(e) = &error {
             out["error"] = error_json(e);
@@ -339,6 +382,15 @@ pub fn run(env: &Env, a: InspectArgs) -> CmdResult {
         if let Some(s) = &v.suggestion {
             outln!("  did you mean {s}")?;
         }
+    }
+    for (name, shown, signed) in &mismatches {
+        errln!(
+            "keyward: warning: the header line \"{name}: {shown}\" does not match the signed content ({}): header lines are not signed and anyone can edit them; only the signed content counts",
+            match signed {
+                Some(v) => format!("{name}: {v}"),
+                None => format!("a certificate has no {name} line"),
+            }
+        );
     }
     if let Some(e) = &error {
         errln!("keyward: {}", e.message);

@@ -116,10 +116,14 @@ pub fn run(env: &Env, a: IssueArgs) -> CmdResult {
         order_id: a.order_id,
         trial: a.trial,
     };
-    let code = issue_one(&key, &spec, env.now())?;
+    let issued = issue_one(&key, &spec, env.now())?;
+    let code = issued.code;
     let text = code.encode();
     if let Some(out) = &out {
         out.write(format!("{text}\n").as_bytes(), MODE_PUBLIC)?;
+    }
+    for w in &issued.warnings {
+        errln!("keyward: warning: {w}");
     }
     let t = code.terms();
     if env.json {
@@ -130,6 +134,7 @@ pub fn run(env: &Env, a: IssueArgs) -> CmdResult {
             "terms": terms_json(t),
             "binding": code.binding().map(binding_json),
             "out": a.out.as_ref().map(|p| p.display().to_string()),
+            "warnings": issued.warnings,
         }))?;
     } else {
         if a.out.is_none() {

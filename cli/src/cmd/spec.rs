@@ -89,12 +89,16 @@ pub fn binding(bind: &Bind, tolerance: Option<u8>) -> Result<Binding, CliError> 
     }
 }
 
+/// An issued code, with what the merchant should be warned about (it was issued anyway).
+pub struct Issued {
+    /// The code.
+    pub code: AuthorizationCode,
+    /// Warnings, as sentences.
+    pub warnings: Vec<String>,
+}
+
 /// Issues one code from a spec.
-pub fn issue_one(
-    key: &MerchantKey,
-    spec: &Spec,
-    now: Timestamp,
-) -> Result<AuthorizationCode, CliError> {
+pub fn issue_one(key: &MerchantKey, spec: &Spec, now: Timestamp) -> Result<Issued, CliError> {
     if spec.tolerance.is_some() && spec.bind.is_none() {
         return Err(CliError::new(
             "invalid_input",
@@ -134,5 +138,16 @@ pub fn issue_one(
         instance_id: spec.instance_id.clone(),
         order_id: spec.order_id.clone(),
     };
-    Ok(AuthorizationCode::issue(key, terms, binding)?)
+    let mut warnings = Vec::new();
+    if let Some(e) = expires {
+        if e <= now {
+            warnings.push(format!(
+                "this code expired on {e}, before it was issued ({now}): nobody can use it; check --expires, --days and --starts"
+            ));
+        }
+    }
+    Ok(Issued {
+        code: AuthorizationCode::issue(key, terms, binding)?,
+        warnings,
+    })
 }

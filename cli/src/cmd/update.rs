@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{ArgGroup, Args};
 use keyward_core::{
-    Applied, Artifact, Kind, LicenseId, SignedUpdate, Status, Timestamp, UpdateAction,
+    Applied, Artifact, Credential, Kind, LicenseId, SignedUpdate, Status, Timestamp, UpdateAction,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -64,12 +64,15 @@ pub struct ApplyArgs {
     input: String,
 }
 
-/// `FILE.seq.json`: the last sequence number signed for each license.
+/// `FILE.seq.json`: the last sequence number signed for each license, and the latest
+/// expiry a renewal gave it (to warn about a renewal that shortens the license).
 #[derive(Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Counters {
     version: u32,
     last_sequence: BTreeMap<String, u32>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    renewed_expiry: BTreeMap<String, String>,
 }
 
 fn counter_path(key: &Path) -> PathBuf {
@@ -82,7 +85,7 @@ fn load_counters(path: &Path) -> Result<Counters, CliError> {
     if !path.exists() {
         return Ok(Counters {
             version: 1,
-            last_sequence: BTreeMap::new(),
+            ..Counters::default()
         });
     }
     let bytes = read_limited(path, 64 * 1024 * 1024)?;
@@ -141,7 +144,29 @@ pub fn update(env: &Env, a: UpdateArgs) -> CmdResult {
             )
         })?,
     };
-    let u = SignedUpdate::issue(&key, license, sequence, action, env.now())?;
+    let now = env.now();
+    if let UpdateAction::Renew { expires } = action {
+        if expires <= now {
+            errln!(
+                "keyward: warning: this renewal ends on {expires}, which is already past ({now}): the license ends at once on every machine that applies it"
+            );
+        }
+        let before = counters
+            .renewed_expiry
+            .get(&id)
+            .and_then(|t| Timestamp::parse(t));
+        if let Some(b) = before.filter(|b| expires < *b) {
+            errln!(
+                "keyward: warning: this renewal ends on {expires}, earlier than the renewal already signed for license {id} (until {b}): it shortens the license"
+            );
+        }
+        if before.is_none_or(|b| expires > b) {
+            counters
+                .renewed_expiry
+                .insert(id.clone(), expires.to_rfc3339());
+        }
+    }
+    let u = SignedUpdate::issue(&key, license, sequence, action, now)?;
     let text = u.encode();
     counters.version = 1;
     counters
@@ -228,6 +253,30 @@ pub fn apply(env: &Env, a: ApplyArgs) -> CmdResult {
             "; the update was not applied",
         ));
     }
+    // A renewal that shortens the license, or ends in the past, is applied (the merchant
+    // signed it) but said.
+    let mut warning = None;
+    if let UpdateAction::Renew { expires } = update.action() {
+        let current = state
+            .entries
+            .iter()
+            .find(|e| e.credential.license_id() == id)
+            .and_then(|e| {
+                e.flags.renewed_expiry.or(match &e.credential {
+                    Credential::Code(c) => c.terms().expires,
+                    Credential::Certificate(c) => c.terms().expires,
+                })
+            });
+        warning = match current {
+            _ if expires <= ctx.now => Some(format!(
+                "this renewal ends on {expires}, which is already past: license {id} ends now"
+            )),
+            Some(c) if expires < c => Some(format!(
+                "this renewal ends on {expires}, earlier than the license's current expiry ({c}): license {id} now ends earlier"
+            )),
+            _ => None,
+        };
+    }
     let applied = state.apply(&update, &ctx);
     // The time seen is remembered even when the update is refused.
     store.save(&state)?;
@@ -238,6 +287,9 @@ pub fn apply(env: &Env, a: ApplyArgs) -> CmdResult {
         .find(|e| e.credential.license_id() == id)
         .and_then(|e| e.credential.evaluate(&e.flags, &ctx).ok());
     let fresh = applied == Applied::Applied;
+    if let Some(w) = warning.filter(|_| fresh) {
+        errln!("keyward: warning: {w}");
+    }
     if env.json {
         emit_json(&json!({
             "applied": fresh,

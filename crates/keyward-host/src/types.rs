@@ -19,6 +19,8 @@ pub enum Kind {
     ActivationCertificate,
     /// `KN1-…` signed update (续费/冻结/释放通知).
     SignedUpdate,
+    /// `KD1-…` deactivation code (停用码).
+    DeactivationCode,
 }
 
 impl Kind {
@@ -29,6 +31,7 @@ impl Kind {
             Kind::ActivationRequest => wit::Kind::ActivationRequest,
             Kind::ActivationCertificate => wit::Kind::ActivationCertificate,
             Kind::SignedUpdate => wit::Kind::SignedUpdate,
+            Kind::DeactivationCode => wit::Kind::DeactivationCode,
         }
     }
 
@@ -40,6 +43,7 @@ impl Kind {
             Kind::ActivationRequest => "activation_request",
             Kind::ActivationCertificate => "activation_certificate",
             Kind::SignedUpdate => "signed_update",
+            Kind::DeactivationCode => "deactivation_code",
         }
     }
 }

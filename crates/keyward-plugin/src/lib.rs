@@ -193,6 +193,7 @@ mod component {
             wit::Kind::ActivationRequest => Kind::ActivationRequest,
             wit::Kind::ActivationCertificate => Kind::ActivationCertificate,
             wit::Kind::SignedUpdate => Kind::SignedUpdate,
+            wit::Kind::DeactivationCode => Kind::DeactivationCode,
         }
     }
 

@@ -219,3 +219,42 @@ fn out_never_writes_over_an_input_nor_an_existing_file_without_force() {
         assert_ne!(s.read("out.txt"), "precious\n", "{args:?}");
     }
 }
+
+#[test]
+fn a_batch_whose_results_cannot_be_written_is_not_reported_done() {
+    let s = Scratch::with_key();
+    s.write("b.csv", "product\nacme\nacme\n");
+    let (exit, v, err) = s.run_json(&[
+        "issue",
+        "--json",
+        "--key",
+        "k.pem",
+        "--batch",
+        "b.csv",
+        "--out",
+        "no/such/dir/o.jsonl",
+    ]);
+    assert_eq!(exit, 1, "{v}");
+    assert_eq!(v["error"]["code"], "io");
+    assert!(v.get("issued").is_none(), "{v}");
+    assert!(!err.contains("issued"), "{err}");
+    // Devices are not replaced by a file, even with --force.
+    for force in [false, true] {
+        let mut c = s.cmd();
+        c.args([
+            "issue",
+            "--key",
+            "k.pem",
+            "--product",
+            "p",
+            "--out",
+            "/dev/null",
+        ]);
+        if force {
+            c.arg("--force");
+        }
+        c.assert()
+            .code(2)
+            .stderr(predicates::str::contains("not a regular file"));
+    }
+}

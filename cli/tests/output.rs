@@ -258,3 +258,31 @@ fn a_batch_whose_results_cannot_be_written_is_not_reported_done() {
             .stderr(predicates::str::contains("not a regular file"));
     }
 }
+
+#[test]
+fn json_usage_errors_name_the_argument_and_carry_the_suggestion() {
+    let s = Scratch::new();
+    let (exit, v, _) = s.run_json(&["keys", "generate", "--json", "--out", "k.pem", "--forse"]);
+    assert_eq!(exit, 2);
+    assert_eq!(v["error"]["code"], "usage");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("--forse"),
+        "{v}"
+    );
+    assert_eq!(v["error"]["suggestion"], "--force");
+    let (exit, v, _) = s.run_json(&[
+        "issue",
+        "--json",
+        "--key",
+        "k.pem",
+        "--product",
+        "p",
+        "--days",
+        "many",
+    ]);
+    assert_eq!(exit, 2);
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("--days"),
+        "{v}"
+    );
+}

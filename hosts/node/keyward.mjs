@@ -236,10 +236,16 @@ function statusOf(s) {
   };
 }
 
+/** A WIT `verdict-code` (`valid`, `status(in-grace)`, `error(typo)`) as keyward's one
+ * snake_case string (`valid`, `in_grace`, `typo`). */
+export function verdictCode(c) {
+  return c.tag === 'valid' ? 'valid' : snakeCase(c.val);
+}
+
 function verdictOf(v) {
   return {
     kind: v.kind ?? null,
-    code: snakeCase(v.code),
+    code: verdictCode(v.code),
     message: v.message,
     suggestion: v.suggestion ?? null,
     typos: v.typos,

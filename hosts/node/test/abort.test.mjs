@@ -44,7 +44,7 @@ out.init = code(() => plugin.init(input.keys.map((k) => new Uint8Array(k)), { gr
 out.first = code(() => plugin.activate(input.code));
 out.status = code(() => plugin.status().state);
 out.systemId = code(() => plugin.systemId('acme-invoice'));
-out.inspect = code(() => plugin.inspect(input.code, undefined).code);
+out.inspect = code(() => plugin.inspect(input.code, undefined).code.val);
 diskFull = false;
 out.second = code(() => plugin.activate(input.code).state);
 out.after = code(() => plugin.status().state);

@@ -3,7 +3,7 @@
 //! in its grace period).
 
 use clap::Args;
-use keyward_core::{Credential, Entry, Kind, LicenseState, Status};
+use keyward_core::{Credential, Entry, Kind, Status};
 use serde_json::{json, Value};
 
 use crate::env::{context, Env};
@@ -66,15 +66,8 @@ pub fn run(env: &Env, a: StatusArgs) -> CmdResult {
     let ctx = context(&trust.keys, &facts.facts, env.now(), env.policy());
     let before = state.high_water;
     // Only this product's licenses count.
-    let mut mine = LicenseState {
-        high_water: state.high_water,
-        entries: state
-            .entries
-            .iter()
-            .filter(|e| product_of(e) == product)
-            .cloned()
-            .collect(),
-    };
+    let mut mine = state.clone();
+    mine.entries.retain(|e| product_of(e) == product);
     let status = mine.status(&ctx);
     state.high_water = mine.high_water;
     if loaded.existed && state.high_water != before {

@@ -12,16 +12,37 @@
 //!   `cargo doc` with warnings denied, and clippy of keyward-machine, keyward-files and
 //!   the CLI for Windows and macOS
 //! - `vectors` — regenerates `tests/vectors/` from the fixed test key
+//! - `fuzz [--seconds N] [TARGET]` — installs cargo-fuzz (pinned) and runs every fuzz target
+//!   of `fuzz/` (or the one named) for N seconds each (default 60); a crash, a broken
+//!   property, a call over 10 ms or a heap peak over 64 × the input fails, and the input is
+//!   saved under `fuzz/artifacts/<target>/`
+//! - `fuzz-seeds` — writes the fuzz targets' seeds (`fuzz/seeds/`) from `tests/vectors/`
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 mod demo;
+mod fuzz;
 mod node;
 mod plugin;
 mod vectors;
 mod wasm_opt;
 mod web;
+
+const HELP: &str = "\
+usage: cargo xtask <task>
+
+  build                          every artifact: the CLI, the plugin, the page
+  test                           install what tests need, build, run every test (with the
+                                 replay of every saved fuzz input)
+  bench                          benchmarks that print figures
+  demo                           the README walk-through, on this machine
+  lint                           rustfmt, clippy and rustdoc with warnings denied
+  vectors                        regenerate tests/vectors/ from the fixed test key
+  fuzz [--seconds N] [TARGET]    install cargo-fuzz and run the fuzz targets, N seconds each
+                                 (default 60); TARGET is one of text, bytes, resigned, state,
+                                 ids, pem; failures are saved under fuzz/artifacts/<target>/
+  fuzz-seeds                     write the fuzz seeds (fuzz/seeds/) from tests/vectors/";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -35,8 +56,10 @@ fn main() -> ExitCode {
         "demo" => demo::run_demo(),
         "build-web" => ensure_wasm_target().and_then(|()| web::build()),
         "lint" => lint(),
+        "fuzz" => fuzz::fuzz(rest),
+        "fuzz-seeds" => fuzz::seeds(),
         "help" | "--help" | "-h" => {
-            println!("usage: cargo xtask <build|test|bench|demo|lint|vectors>");
+            println!("{HELP}");
             Ok(())
         }
         other => Err(format!("unknown task {other:?}; try `cargo xtask help`")),
@@ -141,6 +164,9 @@ fn test(_args: &[String]) -> Result<(), String> {
     // Once more with keyward-web's own features, as in the page's wasm: in the workspace
     // run, the CLI's features (keyward-core's `messages`) are unified into it.
     run(cargo().args(["test", "-p", "keyward-web"]))?;
+    // Every saved fuzz input (seeds, local corpus, past findings) through the fuzz targets'
+    // bodies, on stable and without cargo-fuzz.
+    fuzz::replay()?;
     web::test()?;
     Ok(())
 }
@@ -159,6 +185,7 @@ fn lint() -> Result<(), String> {
     run(cargo()
         .args(["doc", "--workspace", "--no-deps"])
         .env("RUSTDOCFLAGS", "-D warnings"))?;
+    fuzz::lint()?;
     // The machine-facts collectors and the CLI for the other systems they support: their
     // code is behind `cfg`, so only a build for those targets type-checks it.
     for target in ["x86_64-pc-windows-gnu", "x86_64-apple-darwin"] {

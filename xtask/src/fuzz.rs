@@ -81,7 +81,7 @@ pub fn fuzz(args: &[String]) -> Result<(), String> {
         None => all.iter().map(String::as_str).collect(),
     };
     let mut failed = Vec::new();
-    for target in targets {
+    for &target in &targets {
         let corpus = fuzz_dir().join("corpus").join(target);
         fs::create_dir_all(&corpus).map_err(|e| format!("cannot create {corpus:?}: {e}"))?;
         let seeds = fuzz_dir().join("seeds").join(target);
@@ -118,6 +118,12 @@ pub fn fuzz(args: &[String]) -> Result<(), String> {
             failed.push(target);
         }
     }
+    // The plain closing line CI reads: targets that held, targets that failed.
+    println!(
+        "fuzz: {} passed, {} failed",
+        targets.len() - failed.len(),
+        failed.len()
+    );
     if failed.is_empty() {
         return Ok(());
     }

@@ -55,6 +55,7 @@ fn main() -> ExitCode {
         "vectors" => vectors::generate(&root().join("tests/vectors")),
         "demo" => demo::run_demo(),
         "build-web" => ensure_wasm_target().and_then(|()| web::build()),
+        "build-plugin" => plugin::build(true).map(|_| ()),
         "lint" => lint(),
         "fuzz" => fuzz::fuzz(rest),
         "fuzz-seeds" => fuzz::seeds(),

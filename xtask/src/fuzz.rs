@@ -46,7 +46,7 @@ fn fuzz_dir() -> PathBuf {
     root().join("fuzz")
 }
 
-/// `cargo xtask fuzz [--seconds N] [TARGET]`: installs what fuzzing needs, makes the seeds,
+/// `cargo xtask fuzz [--seconds N] [TARGET] [-- LIBFUZZER-OPTIONS]`: installs what fuzzing needs, makes the seeds,
 /// and runs each target (or the one named) for N seconds. A crash, a property broken, a slow
 /// call or a big allocation fails the target, and libFuzzer saves the input under
 /// `fuzz/artifacts/<target>/`.
@@ -54,20 +54,27 @@ pub fn fuzz(args: &[String]) -> Result<(), String> {
     let all = targets()?;
     let mut seconds = DEFAULT_SECONDS;
     let mut only: Option<&str> = None;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
+    let mut extra: &[String] = &[];
+    let mut it = args.iter().enumerate();
+    while let Some((i, a)) = it.next() {
         match a.as_str() {
+            // The rest goes to libFuzzer, e.g. `-- -fork=1 -ignore_crashes=1` to go on after
+            // a finding.
+            "--" => {
+                extra = &args[i + 1..];
+                break;
+            }
             "--seconds" => {
                 seconds = it
                     .next()
-                    .and_then(|s| s.parse().ok())
+                    .and_then(|(_, s)| s.parse().ok())
                     .filter(|&s| s > 0)
                     .ok_or("--seconds needs a whole number of seconds above 0, e.g. --seconds 30")?;
             }
             t if all.iter().any(|a| a == t) && only.is_none() => only = Some(t),
             other => {
                 return Err(format!(
-                    "fuzz: unknown argument {other:?}; usage: cargo xtask fuzz [--seconds N] [TARGET], with TARGET one of {}",
+                    "fuzz: unknown argument {other:?}; usage: cargo xtask fuzz [--seconds N] [TARGET] [-- LIBFUZZER-OPTIONS], with TARGET one of {}",
                     all.join(", ")
                 ))
             }
@@ -112,7 +119,8 @@ pub fn fuzz(args: &[String]) -> Result<(), String> {
             // are caught inside the targets (fuzz/src/limits.rs).
             .arg("-timeout=10")
             .arg("-rss_limit_mb=2048")
-            .arg("-print_final_stats=1");
+            .arg("-print_final_stats=1")
+            .args(extra);
         if let Err(e) = run(&mut cmd) {
             eprintln!("xtask: fuzz target {target} FAILED: {e}");
             failed.push(target);

@@ -41,7 +41,9 @@ usage: cargo xtask <task>
   vectors                        regenerate tests/vectors/ from the fixed test key
   fuzz [--seconds N] [TARGET]    install cargo-fuzz and run the fuzz targets, N seconds each
                                  (default 60); TARGET is one of text, bytes, resigned, state,
-                                 ids, pem; failures are saved under fuzz/artifacts/<target>/
+                                 ids, pem; failures are saved under fuzz/artifacts/<target>/;
+                                 options after -- go to libFuzzer (-fork=1 -ignore_crashes=1
+                                 to go on after a finding)
   fuzz-seeds                     write the fuzz seeds (fuzz/seeds/) from tests/vectors/";
 
 fn main() -> ExitCode {

@@ -4,8 +4,8 @@
 //! Tasks:
 //! - `build`   — every artifact: `target/release/keyward`, `target/dist/keyward-plugin.wasm`,
 //!   `web/pkg/`
-//! - `test`    — installs what tests need (wasm target, Chromium, playwright-core), builds,
-//!   runs every test: Rust, plugin, browser
+//! - `test`    — installs what tests need (wasm target, Chromium, playwright-core, jco),
+//!   builds, runs every test: Rust, plugin, browser, the Node.js host
 //! - `bench`   — benchmarks that print figures
 //! - `demo`    — builds the CLI and runs the README walk-through on this machine
 //! - `lint`    — `cargo fmt --check`, `cargo clippy --all-targets -D warnings`,
@@ -24,6 +24,7 @@ use std::process::{Command, ExitCode};
 mod demo;
 mod fuzz;
 mod node;
+mod node_host;
 mod plugin;
 mod vectors;
 mod wasm_opt;
@@ -58,6 +59,7 @@ fn main() -> ExitCode {
         "demo" => demo::run_demo(),
         "build-web" => ensure_wasm_target().and_then(|()| web::build()),
         "build-plugin" => plugin::build(true).map(|_| ()),
+        "test-node" => node_host::test(),
         "lint" => lint(),
         "fuzz" => fuzz::fuzz(rest),
         "fuzz-seeds" => fuzz::seeds(),
@@ -171,6 +173,7 @@ fn test(_args: &[String]) -> Result<(), String> {
     // bodies, on stable and without cargo-fuzz.
     fuzz::replay()?;
     web::test()?;
+    node_host::test()?;
     Ok(())
 }
 

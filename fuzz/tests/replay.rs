@@ -22,7 +22,10 @@ const EXPECTED_FAILURES: &[(&str, &str)] = &[
     ("ids", "13.2-fingerprint-normal-form-too-long"),
     ("state", "13.3-65-entries"),
     ("state", "new-take-leaves-a-duplicate-entry"),
-    ("state", "new-take-leaves-a-duplicate-entry-found-by-fuzzing"),
+    (
+        "state",
+        "new-take-leaves-a-duplicate-entry-found-by-fuzzing",
+    ),
     ("text", "13.4-armoured-system-id"),
     ("text", "13.4-armoured-request"),
     ("text", "13.4-any-armour-title"),

@@ -82,6 +82,16 @@ const STATE_VERSION: u8 = 1;
 /// Most licenses one machine holds.
 pub const MAX_ENTRIES: usize = 64;
 const MAX_ITEM: u64 = 16 * 1024;
+/// An entry's flag bits; every other bit is refused, so each state has one encoding.
+const FLAG_FROZEN: u8 = 1;
+const FLAG_RELEASED: u8 = 2;
+
+fn too_many_entries() -> Error {
+    Error::InvalidInput {
+        field: "state",
+        reason: words!("at most {MAX_ENTRIES} licenses can be installed"),
+    }
+}
 
 /// What applying an update did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,8 +103,12 @@ pub enum Applied {
 }
 
 impl LicenseState {
-    /// Serialised bytes, with a trailing checksum.
-    pub fn to_bytes(&self) -> Vec<u8> {
+    /// Serialised bytes, with a trailing checksum. More than [`MAX_ENTRIES`] licenses are
+    /// refused (the count is one byte, and [`from_bytes`](Self::from_bytes) reads no more).
+    pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
+        if self.entries.len() > MAX_ENTRIES {
+            return Err(too_many_entries());
+        }
         let mut w = Writer::default();
         w.bytes(MAGIC);
         w.u8(STATE_VERSION);
@@ -109,7 +123,7 @@ impl LicenseState {
             w.varint(bytes.len() as u64);
             w.bytes(&bytes);
             w.varint(e.sequence as u64);
-            w.u8(e.flags.frozen as u8 | (e.flags.released as u8) << 1);
+            w.u8(e.flags.frozen as u8 * FLAG_FROZEN | e.flags.released as u8 * FLAG_RELEASED);
             match e.flags.renewed_expiry {
                 Some(t) => {
                     w.u8(1);
@@ -120,7 +134,7 @@ impl LicenseState {
         }
         let sum = Sha512::digest(&w.buf);
         w.bytes(&sum[..8]);
-        w.buf
+        Ok(w.buf)
     }
 
     /// Parses state bytes; a truncated or altered file is an error, never a panic.
@@ -165,6 +179,9 @@ impl LicenseState {
             };
             let sequence = r.varint_max(u32::MAX as u64)? as u32;
             let f = r.u8()?;
+            if f & !(FLAG_FROZEN | FLAG_RELEASED) != 0 {
+                return Err(corrupt("unknown license flags"));
+            }
             let renewed_expiry = match r.u8()? {
                 0 => None,
                 1 => Some(Timestamp(r.varint()?)),
@@ -174,8 +191,8 @@ impl LicenseState {
                 credential,
                 sequence,
                 flags: LicenseFlags {
-                    frozen: f & 1 != 0,
-                    released: f & 2 != 0,
+                    frozen: f & FLAG_FROZEN != 0,
+                    released: f & FLAG_RELEASED != 0,
                     renewed_expiry,
                 },
             });
@@ -232,10 +249,7 @@ impl LicenseState {
         let id = credential.license_id();
         self.entries.retain(|e| e.credential.license_id() != id);
         if self.entries.len() >= MAX_ENTRIES {
-            return Err(Error::InvalidInput {
-                field: "state",
-                reason: words!("at most {MAX_ENTRIES} licenses can be installed"),
-            });
+            return Err(too_many_entries());
         }
         self.entries.push(Entry {
             credential,
@@ -279,13 +293,16 @@ impl LicenseState {
                 reason: said!("the license was released; it cannot be changed any more").into(),
             });
         }
+        entry.sequence = update.sequence();
         match update.action() {
             UpdateAction::Renew { expires } => entry.flags.renewed_expiry = Some(expires),
             UpdateAction::Freeze => entry.flags.frozen = true,
             UpdateAction::Unfreeze => entry.flags.frozen = false,
             UpdateAction::Release => entry.flags.released = true,
+            // The merchant vouches for its signing time: the mark goes back to it (and
+            // forward again with the next time seen).
+            UpdateAction::ResetClock => self.high_water = update.issued(),
         }
-        entry.sequence = update.sequence();
         Ok(Applied::Applied)
     }
 

@@ -1,11 +1,12 @@
-//! Files on disk: atomic writes, and the buyer's state directory (`state.bin`, its backup
-//! `state.bin.bak`, and the trusted keys `keys.pem`).
+//! Files on disk: the CLI's adapters over keyward-files (atomic writes, and the buyer's state
+//! directory, whose protocol is keyward-files' `StateDir`), and the trusted keys `keys.pem`.
 
 use std::fs::{self, File};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use keyward_core::{LicenseState, TrustedKeys};
+use keyward_files::{DirLock, Loaded, StateDir, StateError};
 
 use crate::exit::CliError;
 
@@ -59,145 +60,85 @@ pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, CliError> {
     Ok(buf)
 }
 
-/// The buyer's state directory.
+/// The buyer's state directory: keyward-files' [`StateDir`] (the protocol keyward-host
+/// uses too), with the CLI's messages, and the trusted keys `keys.pem`.
 pub struct Store {
-    dir: PathBuf,
+    dir: StateDir,
 }
 
-/// A state loaded from disk, and how.
-pub struct Loaded {
-    /// The state (empty when nothing was stored yet).
-    pub state: LicenseState,
-    /// `state.bin` existed and was read (or its backup was).
-    pub existed: bool,
+/// A [`StateError`] as the CLI reports it.
+fn state_error(e: StateError) -> CliError {
+    let code = match &e {
+        StateError::NotADirectory { .. } => "state_not_a_directory",
+        StateError::ReadOnly { .. } => "state_read_only",
+        StateError::Busy { .. } => "state_busy",
+        StateError::Unreadable { .. } => "state_unreadable",
+        StateError::Invalid { .. } => "invalid_input",
+        _ => "io",
+    };
+    CliError::other(code, e.to_string())
 }
 
 impl Store {
     /// The store at `dir` (not created until something is saved).
     pub fn new(dir: PathBuf) -> Store {
-        Store { dir }
+        Store {
+            dir: StateDir::new(dir),
+        }
     }
 
     /// The directory.
     pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    /// `DIR/state.bin`.
-    pub fn state_path(&self) -> PathBuf {
-        self.dir.join("state.bin")
-    }
-
-    /// `DIR/state.bin.bak`: the previous state.
-    pub fn backup_path(&self) -> PathBuf {
-        self.dir.join("state.bin.bak")
+        self.dir.dir()
     }
 
     /// `DIR/keys.pem`: the trusted public keys stored by `install`.
     pub fn keys_path(&self) -> PathBuf {
-        self.dir.join("keys.pem")
+        self.dir().join("keys.pem")
     }
 
-    fn read_state(path: &Path) -> Result<Option<Result<LicenseState, String>>, CliError> {
-        match fs::read(path) {
-            Ok(bytes) => Ok(Some(LicenseState::from_bytes(&bytes).map_err(
-                |e| match e {
-                    keyward_core::Error::CorruptState { reason } => reason.to_string(),
-                    other => other.to_string(),
-                },
-            ))),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(CliError::io("read the license state", path, &e)),
-        }
-    }
-
-    /// Loads the state. A damaged `state.bin` falls back to `state.bin.bak` (with a warning
-    /// on stderr); if both are damaged, the error names both files and says how to recover.
-    pub fn load(&self) -> Result<Loaded, CliError> {
-        let path = self.state_path();
-        let reason = match Self::read_state(&path)? {
-            None => {
-                return Ok(Loaded {
-                    state: LicenseState::default(),
-                    existed: false,
-                })
-            }
-            Some(Ok(state)) => {
-                return Ok(Loaded {
-                    state,
-                    existed: true,
-                })
-            }
-            Some(Err(reason)) => reason,
-        };
-        let bak = self.backup_path();
-        match Self::read_state(&bak)? {
-            Some(Ok(state)) => {
+    /// Takes the state directory's lock (creating the directory if needed), saying on
+    /// stderr that it waits when another program holds it, for up to 30 seconds.
+    pub fn lock(&self) -> Result<DirLock, CliError> {
+        self.dir
+            .lock_or_wait(|| {
                 errln!(
-                    "keyward: warning: the license state file {} is damaged ({reason}); using its backup {} instead (the most recent change may be lost; the next change rewrites {})",
-                    path.display(),
-                    bak.display(),
-                    path.display()
-                );
-                Ok(Loaded {
-                    state,
-                    existed: true,
-                })
-            }
-            Some(Err(bak_reason)) => Err(CliError::other(
-                "state_corrupt",
-                format!(
-                    "the license state file {} is damaged ({reason}) and so is its backup {} ({bak_reason}): move both files away (or delete them) and install the license again",
-                    path.display(),
-                    bak.display()
-                ),
-            )),
-            None => Err(CliError::other(
-                "state_corrupt",
-                format!(
-                    "the license state file {} is damaged ({reason}) and there is no backup {}: move the file away (or delete it) and install the license again",
-                    path.display(),
-                    bak.display()
-                ),
-            )),
+                    "keyward: waiting for another program that is changing the license state in {} (up to {} seconds)…",
+                    self.dir().display(),
+                    keyward_files::LOCK_WAIT.as_secs()
+                )
+            })
+            .map_err(state_error)
+    }
+
+    /// Loads the state under the lock (recovering from the backup, setting damaged files
+    /// aside: keyward-files' rule); what was recovered or lost is said on stderr.
+    pub fn load(&self, lock: &DirLock) -> Result<Loaded, CliError> {
+        Self::warn(self.dir.load(lock).map_err(state_error)?)
+    }
+
+    /// Reads the state without the lock, repairing nothing (for a directory that cannot be
+    /// written).
+    pub fn read(&self) -> Result<Loaded, CliError> {
+        Self::warn(self.dir.read().map_err(state_error)?)
+    }
+
+    fn warn(loaded: Loaded) -> Result<Loaded, CliError> {
+        for n in &loaded.notices {
+            errln!("keyward: warning: {}", n.message);
         }
+        Ok(loaded)
+    }
+
+    /// Saves the state atomically under the lock (the current `state.bin`, if valid,
+    /// becomes `state.bin.bak` first).
+    pub fn save(&self, lock: &DirLock, state: &LicenseState) -> Result<(), CliError> {
+        self.dir.save(lock, state).map_err(state_error)
     }
 
     fn ensure_dir(&self) -> Result<(), CliError> {
-        keyward_files::create_private_dir(&self.dir)
-            .map_err(|e| CliError::io("create the state directory", &self.dir, &e))
-    }
-
-    /// Takes the state directory's lock (creating the directory if needed; see
-    /// [`keyward_files::lock_dir`]), waiting up to 30 seconds for another keyward process
-    /// that holds it.
-    pub fn lock(&self) -> Result<keyward_files::DirLock, CliError> {
-        keyward_files::lock_dir(&self.dir).map_err(|e| match e {
-            keyward_files::LockError::Busy { .. } => CliError::other(
-                "state_busy",
-                format!(
-                    "another keyward process has been changing the license state in {} for over {} seconds: wait for it to finish (or stop it) and try again",
-                    self.dir.display(),
-                    keyward_files::LOCK_WAIT.as_secs()
-                ),
-            ),
-            keyward_files::LockError::Io { path, source } => {
-                CliError::io("lock the license state", &path, &source)
-            }
-        })
-    }
-
-    /// Saves the state atomically; the current `state.bin`, if it is valid, becomes
-    /// `state.bin.bak` first (a damaged one never replaces a good backup).
-    pub fn save(&self, state: &LicenseState) -> Result<(), CliError> {
-        self.ensure_dir()?;
-        let path = self.state_path();
-        if let Ok(old) = fs::read(&path) {
-            if LicenseState::from_bytes(&old).is_ok() {
-                write_atomic(&self.backup_path(), &old, MODE_PRIVATE)?;
-            }
-        }
-        write_atomic(&path, &state.to_bytes(), MODE_PRIVATE)
+        keyward_files::create_private_dir(self.dir())
+            .map_err(|e| CliError::io("create the state directory", self.dir(), &e))
     }
 
     /// The trusted keys stored by `install`, if any.
@@ -239,30 +180,6 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use keyward_core::Timestamp;
-
-    #[test]
-    fn save_load_backup_and_corruption() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::new(dir.path().join("s"));
-        assert!(!store.load().unwrap().existed);
-        let mut st = LicenseState {
-            high_water: Timestamp(100),
-            ..Default::default()
-        };
-        store.save(&st).unwrap();
-        st.high_water = Timestamp(200);
-        store.save(&st).unwrap();
-        assert_eq!(store.load().unwrap().state.high_water, Timestamp(200));
-        // Damage state.bin: the backup (100) is used.
-        fs::write(store.state_path(), b"garbage").unwrap();
-        assert_eq!(store.load().unwrap().state.high_water, Timestamp(100));
-        // Damage both: a clear error naming the file.
-        fs::write(store.backup_path(), b"garbage").unwrap();
-        let e = store.load().err().unwrap();
-        assert!(e.message.contains("state.bin"), "{}", e.message);
-        assert!(e.message.contains("move both files away"), "{}", e.message);
-    }
 
     #[test]
     fn write_new_refuses_to_overwrite() {

@@ -302,17 +302,21 @@ fn frozen_released_and_updates() {
 #[test]
 fn clock_rolled_back_exits_8() {
     let (s, code) = Scratch::with_license();
-    s.status("A.json", "2026-11-25T12:00:00Z").code(0);
-    // 30 minutes back is within the tolerance.
-    s.status("A.json", "2026-11-25T11:30:00Z").code(0);
-    // Two hours back is not.
-    let (exit, v, _) = s.status_json("A.json", "2026-11-25T10:00:00Z");
+    // The mark as the real clock would have left it (`--now` never moves it).
+    common::set_high_water(&s, "2026-11-25T12:00:00Z");
+    // 23 hours back is within the tolerance (a day).
+    s.status("A.json", "2026-11-24T13:00:00Z").code(0);
+    // Two days back is not.
+    let (exit, v, _) = s.status_json("A.json", "2026-11-23T12:00:00Z");
     assert_eq!(exit, 8);
     assert_eq!(v["status"], "clock_rolled_back");
     assert_eq!(v["clock"]["high_water"], "2026-11-25T12:00:00Z");
     s.status("A.json", "2026-11-21T00:00:00Z")
         .code(8)
-        .stderr(predicate::str::contains("set the clock correctly"));
+        .stderr(predicate::str::contains(
+            "set the clock to the correct date",
+        ))
+        .stderr(predicate::str::contains("clock reset"));
     // Installing with a turned-back clock is refused too.
     s.buyer("A.json", "2026-11-21T00:00:00Z")
         .args(["install", &code])

@@ -344,9 +344,9 @@ pub fn install(env: &Env, a: InstallArgs) -> CmdResult {
     let facts = env.facts()?;
     let now = env.now();
     let ctx = context(&trusted, &facts.facts, now, env.policy());
-    let _lock = store.lock()?;
-    let mut state = store.load()?.state;
-    if let Err(rb) = state.observe(&ctx) {
+    let lock = store.lock()?;
+    let mut state = store.load(&lock)?.state;
+    if let Err(rb) = env.observe(&mut state, &ctx) {
         return Err(CliError::status(
             &Status::from(rb),
             "; nothing was installed",
@@ -365,7 +365,7 @@ pub fn install(env: &Env, a: InstallArgs) -> CmdResult {
         // Refused: keep the licenses as they were, but remember the time seen.
         let mut kept = before;
         kept.high_water = state.high_water;
-        store.save(&kept)?;
+        store.save(&lock, &kept)?;
         let extra = if matches!(status, Status::MachineMismatch { .. }) {
             format!(" (compared with {}); it was not installed", facts.source)
         } else {
@@ -374,7 +374,7 @@ pub fn install(env: &Env, a: InstallArgs) -> CmdResult {
         return Err(CliError::status(&status, &extra));
     }
     store.merge_keys(&trusted)?;
-    store.save(&state)?;
+    store.save(&lock, &state)?;
     let id = status
         .license()
         .map(|l| l.license_id.to_string())

@@ -141,6 +141,7 @@ pub fn print_details(a: &Artifact) {
                 UpdateAction::Freeze => "freeze".to_string(),
                 UpdateAction::Unfreeze => "unfreeze".to_string(),
                 UpdateAction::Release => "release (end the license)".to_string(),
+                UpdateAction::ResetClock => "reset the clock mark".to_string(),
             };
             line("action", &action);
             line("sequence", &u.sequence().to_string());
@@ -203,7 +204,7 @@ pub fn run(env: &Env, a: InspectArgs) -> CmdResult {
         Some(h) => h,
         None => env
             .store()
-            .and_then(|s| s.load())
+            .and_then(|s| s.read())
             .map(|l| l.state.high_water)
             .unwrap_or_default(),
     };

@@ -23,14 +23,28 @@ pub struct StatusArgs {
 /// Runs `keyward status`.
 pub fn run(env: &Env, a: StatusArgs) -> CmdResult {
     let store = env.store()?;
-    // `status` writes the clock's high-water mark back; with nothing stored it writes
-    // nothing (and creates no directory).
-    let _lock = if store.dir().exists() {
-        Some(store.lock()?)
+    // `status` writes the clock's high-water mark back, under the lock; with nothing stored
+    // it writes nothing (and creates no directory). A directory this user cannot write is
+    // still read: the status is answered, and nothing is saved.
+    let (lock, loaded) = if store.dir().exists() {
+        match store.lock() {
+            Ok(lock) => {
+                let loaded = store.load(&lock)?;
+                (Some(lock), loaded)
+            }
+            Err(e) if e.code == "state_read_only" => {
+                errln!(
+                    "keyward: warning: {}; the status below is read from it, and the clock's mark is not saved",
+                    e.message
+                );
+                (None, store.read()?)
+            }
+            Err(e) => return Err(e),
+        }
     } else {
-        None
+        (None, store.read()?)
     };
-    let loaded = store.load()?;
+    let read_only = lock.is_none() && store.dir().exists();
     let mut state = loaded.state;
     let trusted = match buyer_keys(&store, a.public_key.as_ref())? {
         Some(k) => k,
@@ -49,9 +63,12 @@ pub fn run(env: &Env, a: StatusArgs) -> CmdResult {
     let facts = env.facts()?;
     let ctx = context(&trusted, &facts.facts, env.now(), env.policy());
     let before = state.high_water;
-    let status = state.status(&ctx);
-    if loaded.existed && state.high_water != before {
-        store.save(&state)?;
+    let status = match env.observe(&mut state, &ctx) {
+        Ok(()) => state.peek(&ctx),
+        Err(rb) => Status::from(rb),
+    };
+    if let (Some(lock), true) = (&lock, loaded.existed && state.high_water != before) {
+        store.save(lock, &state)?;
     }
     let licenses: Vec<Value> = if matches!(status, Status::ClockRolledBack { .. }) {
         Vec::new()
@@ -101,6 +118,7 @@ pub fn run(env: &Env, a: StatusArgs) -> CmdResult {
         v["now"] = json!(ctx.now.to_rfc3339());
         v["high_water"] = json!(state.high_water.to_rfc3339());
         v["state_dir"] = json!(store.dir().display().to_string());
+        v["read_only"] = json!(read_only);
         v["licenses"] = Value::Array(licenses);
         if let Some(e) = &error {
             v["error"] = error_json(e);

@@ -1,11 +1,12 @@
 //! Files on disk: the CLI's adapters over keyward-files (atomic writes, and the buyer's state
-//! directory, whose protocol is keyward-files' `StateDir`), and the trusted keys `keys.pem`.
+//! directory, whose protocol is keyward-files' `StateDir`). Trusted keys are never kept
+//! there: the buyer can write it.
 
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
-use keyward_core::{LicenseState, TrustedKeys};
+use keyward_core::LicenseState;
 use keyward_files::{DirLock, Loaded, StateDir, StateError};
 
 use crate::exit::CliError;
@@ -61,7 +62,7 @@ pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, CliError> {
 }
 
 /// The buyer's state directory: keyward-files' [`StateDir`] (the protocol keyward-host
-/// uses too), with the CLI's messages, and the trusted keys `keys.pem`.
+/// uses too), with the CLI's messages.
 pub struct Store {
     dir: StateDir,
 }
@@ -90,11 +91,6 @@ impl Store {
     /// The directory.
     pub fn dir(&self) -> &Path {
         self.dir.dir()
-    }
-
-    /// `DIR/keys.pem`: the trusted public keys stored by `install`.
-    pub fn keys_path(&self) -> PathBuf {
-        self.dir().join("keys.pem")
     }
 
     /// Takes the state directory's lock (creating the directory if needed), saying on
@@ -135,46 +131,6 @@ impl Store {
     pub fn save(&self, lock: &DirLock, state: &LicenseState) -> Result<(), CliError> {
         self.dir.save(lock, state).map_err(state_error)
     }
-
-    fn ensure_dir(&self) -> Result<(), CliError> {
-        keyward_files::create_private_dir(self.dir())
-            .map_err(|e| CliError::io("create the state directory", self.dir(), &e))
-    }
-
-    /// The trusted keys stored by `install`, if any.
-    pub fn load_keys(&self) -> Result<Option<(TrustedKeys, String)>, CliError> {
-        let path = self.keys_path();
-        match fs::read_to_string(&path) {
-            Ok(text) => {
-                let keys = TrustedKeys::from_pem(&text).map_err(|e| {
-                    CliError::core(&e, Some(&format!("trusted key file {}", path.display())))
-                })?;
-                Ok(Some((keys, text)))
-            }
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(CliError::io("read", &path, &e)),
-        }
-    }
-
-    /// Adds the keys of `keys` to `keys.pem` (keys already there are kept, so licenses of
-    /// several products or rotated keys keep verifying).
-    pub fn merge_keys(&self, keys: &TrustedKeys) -> Result<(), CliError> {
-        self.ensure_dir()?;
-        let mut all = match self.load_keys() {
-            Ok(Some((k, _))) => k,
-            // A damaged keys.pem is replaced by the keys given now.
-            _ => TrustedKeys::new(),
-        };
-        let before = all.keys().len();
-        for k in keys.keys() {
-            all.add(*k);
-        }
-        if all.keys().len() == before && self.keys_path().exists() {
-            return Ok(());
-        }
-        let text: String = all.keys().iter().map(|k| k.to_pem()).collect();
-        write_atomic(&self.keys_path(), text.as_bytes(), MODE_PUBLIC)
-    }
 }
 
 #[cfg(test)]
@@ -188,6 +144,6 @@ mod tests {
         write_new(&p, b"a", MODE_PRIVATE).unwrap();
         assert!(write_new(&p, b"b", MODE_PRIVATE).is_err());
         write_atomic(&p, b"c", MODE_PRIVATE).unwrap();
-        assert_eq!(fs::read(&p).unwrap(), b"c");
+        assert_eq!(std::fs::read(&p).unwrap(), b"c");
     }
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{license_id, saved_state, set_high_water, Scratch, NOW};
+use common::{license_id, saved_state, set_high_water, Scratch, NOW, PRODUCT_FILE};
 use predicates::prelude::*;
 
 fn update(s: &Scratch, id: &str, action: &[&str]) -> String {

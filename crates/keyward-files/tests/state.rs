@@ -12,7 +12,7 @@ use keyward_files::{NoticeKind, StateDir, StateError, LOCK_FILE};
 fn state(t: u64) -> LicenseState {
     LicenseState {
         high_water: Timestamp(t),
-        entries: Vec::new(),
+        ..LicenseState::default()
     }
 }
 

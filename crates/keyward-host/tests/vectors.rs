@@ -16,6 +16,7 @@ fn kind(code: &str) -> Kind {
         "activation_request" => Kind::ActivationRequest,
         "activation_certificate" => Kind::ActivationCertificate,
         "signed_update" => Kind::SignedUpdate,
+        "deactivation_code" => Kind::DeactivationCode,
         other => panic!("unknown kind {other}"),
     }
 }
@@ -34,8 +35,10 @@ fn license_at(high_water: u64) -> (tempfile::TempDir, License) {
     let seeded = LicenseState {
         high_water: Timestamp(high_water),
         entries: Vec::new(),
+        ..Default::default()
     };
-    std::fs::write(dir.path().join(STATE_FILE), seeded.to_bytes()).expect("seed state");
+    let bytes = seeded.to_bytes().expect("encodable state");
+    std::fs::write(dir.path().join(STATE_FILE), bytes).expect("seed state");
     let clock = TestClock::new(vectors_now());
     let l = builder(dir.path(), this_machine(), &clock)
         .grace(Duration::from_secs(

@@ -77,11 +77,15 @@ fn deleting_the_state_file_does_not_undo_a_freeze() {
     s.status("A.json", NOW)
         .code(7)
         .stderr(predicate::str::contains("is missing"));
-    // Reinstalling the certificate keeps the freeze and the sequence applied.
-    s.install(&code);
+    // Reinstalling the code is refused as frozen, and keeps the freeze and the sequence.
+    s.install_in("state", "A.json", NOW, &code)
+        .assert()
+        .code(7)
+        .stderr(predicate::str::contains("frozen"));
     s.status("A.json", NOW).code(7);
     let st = saved_state(&s);
-    assert_eq!(st.entries[0].sequence, 2);
+    // The backup is the state before the last change (the renewal): the freeze, number 1.
+    assert_eq!(st.entries[0].sequence, 1);
     assert!(st.entries[0].flags.frozen);
 }
 
@@ -90,7 +94,7 @@ fn a_state_dir_that_is_a_file_is_a_clear_error() {
     let (s, code) = Scratch::with_license();
     s.write("file", "x");
     for args in [
-        vec!["status"],
+        vec!["status", "--product-file", PRODUCT_FILE],
         vec!["install", "--public-key", "k.pem.pub", &code],
     ] {
         s.buyer_in("file", "A.json", NOW)
@@ -118,6 +122,8 @@ fn a_held_lock_is_waited_for_and_said() {
                 "--now",
                 NOW,
                 "status",
+                "--product-file",
+                PRODUCT_FILE,
             ]);
             c.assert()
         }

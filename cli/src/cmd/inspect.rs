@@ -167,11 +167,11 @@ pub fn print_details(a: &Artifact) -> Result<(), CliError> {
             line("code signed", &format!("key {}", r.code.key_id()))?;
         }
         Artifact::DeactivationCode(d) => {
-            line("license", &d.license_id.to_string());
+            line("license", &d.license_id.to_string())?;
             line(
                 "check it",
                 "keyward deactivate --verify CERTIFICATE CODE (with the machine's certificate)",
-            );
+            )?;
         }
         Artifact::HardwareId(h) => {
             line("normal form", &h.to_string())?;

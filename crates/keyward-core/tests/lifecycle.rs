@@ -462,7 +462,7 @@ fn deactivation_secret_survives_install_and_state_bytes() {
         "the pending secret moved to the entry"
     );
     assert_eq!(st.entries[0].secret, Some(secret));
-    let st = LicenseState::from_bytes(&st.to_bytes()).unwrap();
+    let st = LicenseState::from_bytes(&st.to_bytes().unwrap()).unwrap();
     // Installing the same certificate again keeps the secret.
     let mut again = st.clone();
     again
@@ -514,7 +514,10 @@ fn pending_requests_are_bounded_and_encoding_is_canonical() {
     }
     assert_eq!(st.pending.len(), MAX_PENDING);
     assert_eq!(st.pending[0].license_id, LicenseId([3; 8]));
-    assert_eq!(LicenseState::from_bytes(&st.to_bytes()).unwrap(), st);
+    assert_eq!(
+        LicenseState::from_bytes(&st.to_bytes().unwrap()).unwrap(),
+        st
+    );
 
     // Seals a body with the state's checksum (the first 8 bytes of its SHA-512).
     let seal = |mut body: Vec<u8>| {

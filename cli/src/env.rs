@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use keyward_core::{
-    Context, HardwareId, MachineFacts, MerchantKey, Policy, PublicKey, Timestamp, TrustedKeys,
+    check_clock, ClockRollback, Context, HardwareId, LicenseState, MachineFacts, MerchantKey,
+    Policy, PublicKey, Timestamp, TrustedKeys,
 };
 
 use crate::exit::{Error, Exit};
@@ -63,6 +64,21 @@ impl Env {
         })
     }
 
+    /// Checks `ctx.now` against the clock's high-water mark and, with the system clock,
+    /// moves the mark forward. `--now` simulates a time: it is checked, never remembered
+    /// (a trial of a future date must not lock a buyer out once the real date is back).
+    pub fn observe(
+        &self,
+        state: &mut LicenseState,
+        ctx: &Context<'_>,
+    ) -> Result<(), ClockRollback> {
+        if self.now.is_some() {
+            check_clock(ctx.now, state.high_water, &ctx.policy).map(|_| ())
+        } else {
+            state.observe(ctx)
+        }
+    }
+
     /// This machine's facts: `--facts FILE`, or collected from the machine.
     pub fn facts(&self) -> Result<Facts, Error> {
         match &self.facts_path {
@@ -107,7 +123,7 @@ impl Env {
         Ok(Store::new(dir))
     }
 
-    /// Grace and clock rules (the core's defaults: 3 days of grace, 1 hour of clock
+    /// Grace and clock rules (the core's defaults: 3 days of grace, a day of clock
     /// tolerance).
     pub fn policy(&self) -> Policy {
         Policy::default()

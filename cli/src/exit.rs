@@ -47,9 +47,11 @@ pub const TABLE: &[(&str, Exit)] = &[
     // I/O and the environment.
     ("io", Exit::Other),
     ("file_exists", Exit::Other),
-    ("state_corrupt", Exit::Other),
     ("corrupt_state", Exit::Other),
     ("state_busy", Exit::Other),
+    ("state_read_only", Exit::Other),
+    ("state_not_a_directory", Exit::Other),
+    ("state_unreadable", Exit::Other),
     ("no_state_dir", Exit::Other),
     ("no_keys", Exit::Other),
     ("no_facts", Exit::Other),

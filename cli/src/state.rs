@@ -1,11 +1,13 @@
-//! Files on disk: atomic writes, and the buyer's state directory (`state.bin` and its
-//! backup `state.bin.bak`). Trusted keys are never kept there: the buyer can write it.
+//! Files on disk: the CLI's adapters over keyward-files (atomic writes, and the buyer's state
+//! directory, whose protocol is keyward-files' `StateDir`). Trusted keys are never kept
+//! there: the buyer can write it.
 
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use keyward_core::LicenseState;
+use keyward_files::{DirLock, Loaded, StateDir, StateError};
 
 use crate::exit::Error;
 
@@ -61,170 +63,81 @@ pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, Error> {
     Ok(buf)
 }
 
-/// The buyer's state directory.
+/// The buyer's state directory: keyward-files' [`StateDir`] (the protocol keyward-host
+/// uses too), with the CLI's messages.
 pub struct Store {
-    dir: PathBuf,
+    dir: StateDir,
 }
 
-/// A state loaded from disk, and how.
-pub struct Loaded {
-    /// The state (empty when nothing was stored yet).
-    pub state: LicenseState,
-    /// `state.bin` existed and was read (or its backup was).
-    pub existed: bool,
+/// A [`StateError`] as the CLI reports it.
+fn state_error(e: StateError) -> Error {
+    let code = match &e {
+        StateError::NotADirectory { .. } => "state_not_a_directory",
+        StateError::ReadOnly { .. } => "state_read_only",
+        StateError::Busy { .. } => "state_busy",
+        StateError::Unreadable { .. } => "state_unreadable",
+        StateError::Invalid { .. } => "invalid_input",
+        _ => "io",
+    };
+    Error::other(code, e.to_string())
 }
 
 impl Store {
     /// The store at `dir` (not created until something is saved).
     pub fn new(dir: PathBuf) -> Store {
-        Store { dir }
+        Store {
+            dir: StateDir::new(dir),
+        }
     }
 
     /// The directory.
     pub fn dir(&self) -> &Path {
-        &self.dir
+        self.dir.dir()
     }
 
-    /// `DIR/state.bin`.
-    pub fn state_path(&self) -> PathBuf {
-        self.dir.join("state.bin")
-    }
-
-    /// `DIR/state.bin.bak`: the previous state.
-    pub fn backup_path(&self) -> PathBuf {
-        self.dir.join("state.bin.bak")
-    }
-
-    fn read_state(path: &Path) -> Result<Option<Result<LicenseState, String>>, Error> {
-        match fs::read(path) {
-            Ok(bytes) => Ok(Some(LicenseState::from_bytes(&bytes).map_err(
-                |e| match e {
-                    keyward_core::Error::CorruptState { reason } => reason.to_string(),
-                    other => other.to_string(),
-                },
-            ))),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::io("read the license state", path, &e)),
-        }
-    }
-
-    /// Loads the state. A damaged `state.bin` falls back to `state.bin.bak` (with a warning
-    /// on stderr); if both are damaged, the error names both files and says how to recover.
-    pub fn load(&self) -> Result<Loaded, Error> {
-        let path = self.state_path();
-        let reason = match Self::read_state(&path)? {
-            None => {
-                return Ok(Loaded {
-                    state: LicenseState::default(),
-                    existed: false,
-                })
-            }
-            Some(Ok(state)) => {
-                return Ok(Loaded {
-                    state,
-                    existed: true,
-                })
-            }
-            Some(Err(reason)) => reason,
-        };
-        let bak = self.backup_path();
-        match Self::read_state(&bak)? {
-            Some(Ok(state)) => {
+    /// Takes the state directory's lock (creating the directory if needed), saying on
+    /// stderr that it waits when another program holds it, for up to 30 seconds.
+    pub fn lock(&self) -> Result<DirLock, Error> {
+        self.dir
+            .lock_or_wait(|| {
                 errln!(
-                    "keyward: warning: the license state file {} is damaged ({reason}); using its backup {} instead (the most recent change may be lost; the next change rewrites {})",
-                    path.display(),
-                    bak.display(),
-                    path.display()
-                );
-                Ok(Loaded {
-                    state,
-                    existed: true,
-                })
-            }
-            Some(Err(bak_reason)) => Err(Error::other(
-                "state_corrupt",
-                format!(
-                    "the license state file {} is damaged ({reason}) and so is its backup {} ({bak_reason}): move both files away (or delete them) and install the license again",
-                    path.display(),
-                    bak.display()
-                ),
-            )),
-            None => Err(Error::other(
-                "state_corrupt",
-                format!(
-                    "the license state file {} is damaged ({reason}) and there is no backup {}: move the file away (or delete it) and install the license again",
-                    path.display(),
-                    bak.display()
-                ),
-            )),
-        }
-    }
-
-    fn ensure_dir(&self) -> Result<(), Error> {
-        keyward_files::create_private_dir(&self.dir)
-            .map_err(|e| Error::io("create the state directory", &self.dir, &e))
-    }
-
-    /// Takes the state directory's lock (creating the directory if needed; see
-    /// [`keyward_files::lock_dir`]), waiting up to 30 seconds for another keyward process
-    /// that holds it.
-    pub fn lock(&self) -> Result<keyward_files::DirLock, Error> {
-        keyward_files::lock_dir(&self.dir).map_err(|e| match e {
-            keyward_files::LockError::Busy { .. } => Error::other(
-                "state_busy",
-                format!(
-                    "another keyward process has been changing the license state in {} for over {} seconds: wait for it to finish (or stop it) and try again",
-                    self.dir.display(),
+                    "keyward: waiting for another program that is changing the license state in {} (up to {} seconds)…",
+                    self.dir().display(),
                     keyward_files::LOCK_WAIT.as_secs()
-                ),
-            ),
-            keyward_files::LockError::Io { path, source } => {
-                Error::io("lock the license state", &path, &source)
-            }
-        })
+                )
+            })
+            .map_err(state_error)
     }
 
-    /// Saves the state atomically; the current `state.bin`, if it is valid, becomes
-    /// `state.bin.bak` first (a damaged one never replaces a good backup).
-    pub fn save(&self, state: &LicenseState) -> Result<(), Error> {
-        self.ensure_dir()?;
-        let path = self.state_path();
-        if let Ok(old) = fs::read(&path) {
-            if LicenseState::from_bytes(&old).is_ok() {
-                write_atomic(&self.backup_path(), &old, MODE_PRIVATE)?;
-            }
+    /// Loads the state under the lock (recovering from the backup, setting damaged files
+    /// aside: keyward-files' rule); what was recovered or lost is said on stderr.
+    pub fn load(&self, lock: &DirLock) -> Result<Loaded, Error> {
+        Self::warn(self.dir.load(lock).map_err(state_error)?)
+    }
+
+    /// Reads the state without the lock, repairing nothing (for a directory that cannot be
+    /// written).
+    pub fn read(&self) -> Result<Loaded, Error> {
+        Self::warn(self.dir.read().map_err(state_error)?)
+    }
+
+    fn warn(loaded: Loaded) -> Result<Loaded, Error> {
+        for n in &loaded.notices {
+            errln!("keyward: warning: {}", n.message);
         }
-        write_atomic(&path, &state.to_bytes(), MODE_PRIVATE)
+        Ok(loaded)
+    }
+
+    /// Saves the state atomically under the lock (the current `state.bin`, if valid,
+    /// becomes `state.bin.bak` first).
+    pub fn save(&self, lock: &DirLock, state: &LicenseState) -> Result<(), Error> {
+        self.dir.save(lock, state).map_err(state_error)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use keyward_core::Timestamp;
-
-    #[test]
-    fn save_load_backup_and_corruption() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::new(dir.path().join("s"));
-        assert!(!store.load().unwrap().existed);
-        let mut st = LicenseState {
-            high_water: Timestamp(100),
-            ..Default::default()
-        };
-        store.save(&st).unwrap();
-        st.high_water = Timestamp(200);
-        store.save(&st).unwrap();
-        assert_eq!(store.load().unwrap().state.high_water, Timestamp(200));
-        // Damage state.bin: the backup (100) is used.
-        fs::write(store.state_path(), b"garbage").unwrap();
-        assert_eq!(store.load().unwrap().state.high_water, Timestamp(100));
-        // Damage both: a clear error naming the file.
-        fs::write(store.backup_path(), b"garbage").unwrap();
-        let e = store.load().err().unwrap();
-        assert!(e.message.contains("state.bin"), "{}", e.message);
-        assert!(e.message.contains("move both files away"), "{}", e.message);
-    }
 
     #[test]
     fn write_new_refuses_to_overwrite() {
@@ -233,6 +146,6 @@ mod tests {
         write_new(&p, b"a", MODE_PRIVATE).unwrap();
         assert!(write_new(&p, b"b", MODE_PRIVATE).is_err());
         write_atomic(&p, b"c", MODE_PRIVATE).unwrap();
-        assert_eq!(fs::read(&p).unwrap(), b"c");
+        assert_eq!(std::fs::read(&p).unwrap(), b"c");
     }
 }

@@ -304,17 +304,21 @@ fn frozen_released_and_updates() {
 #[test]
 fn clock_rolled_back_exits_8() {
     let (s, code) = Scratch::with_license();
-    s.status("A.json", "2026-11-25T12:00:00Z").code(0);
-    // 30 minutes back is within the tolerance.
-    s.status("A.json", "2026-11-25T11:30:00Z").code(0);
-    // Two hours back is not.
-    let (exit, v, _) = s.status_json("A.json", "2026-11-25T10:00:00Z");
+    // The mark as the real clock would have left it (`--now` never moves it).
+    common::set_high_water(&s, "2026-11-25T12:00:00Z");
+    // 23 hours back is within the tolerance (a day).
+    s.status("A.json", "2026-11-24T13:00:00Z").code(0);
+    // Two days back is not.
+    let (exit, v, _) = s.status_json("A.json", "2026-11-23T12:00:00Z");
     assert_eq!(exit, 8);
     assert_eq!(v["status"], "clock_rolled_back");
     assert_eq!(v["clock"]["high_water"], "2026-11-25T12:00:00Z");
     s.status("A.json", "2026-11-21T00:00:00Z")
         .code(8)
-        .stderr(predicate::str::contains("set the clock correctly"));
+        .stderr(predicate::str::contains(
+            "set the clock to the correct date",
+        ))
+        .stderr(predicate::str::contains("clock reset"));
     // Installing with a turned-back clock is refused too.
     s.buyer("A.json", "2026-11-21T00:00:00Z")
         .args(["install", "--public-key", "k.pem.pub", &code])
@@ -386,21 +390,23 @@ fn no_license_exits_10() {
 
 #[test]
 fn damaged_state_uses_the_backup_then_explains_recovery() {
-    let (s, _) = Scratch::with_license();
-    // A later status moves the high-water mark: state.bin.bak is the previous copy.
-    s.status("A.json", "2026-11-21T00:00:00Z").code(0);
+    let (s, code) = Scratch::with_license();
+    // A second change (installing again): state.bin.bak is the previous copy.
+    s.install(&code);
     assert!(s.path("state/state.bin.bak").is_file());
     s.write("state/state.bin", "not a state file");
     s.status("A.json", "2026-11-21T00:00:00Z")
         .code(0)
         .stderr(predicate::str::contains("damaged"))
         .stderr(predicate::str::contains("state.bin.bak"));
+    // Both damaged: set aside as *.damaged, said, and nothing is installed any more.
     s.write("state/state.bin", "broken");
     s.write("state/state.bin.bak", "broken too");
     s.status("A.json", "2026-11-21T00:00:00Z")
-        .code(1)
-        .stderr(predicate::str::contains("state.bin"))
-        .stderr(predicate::str::contains("move both files away"));
+        .code(10)
+        .stderr(predicate::str::contains("state.bin.damaged"))
+        .stderr(predicate::str::contains("install the licenses again"));
+    assert!(s.path("state/state.bin.bak.damaged").is_file());
 }
 
 #[test]
@@ -413,6 +419,7 @@ fn inspect_never_changes_the_state() {
         .code(0);
     assert_eq!(std::fs::read(s.path("state/state.bin")).unwrap(), before);
     // And it uses the state's high-water mark (read only) for the clock check.
+    common::set_high_water(&s, NOW);
     s.buyer("A.json", "2026-11-19T00:00:00Z")
         .args(["inspect", "--public-key", "k.pem.pub", &code])
         .assert()

@@ -356,10 +356,13 @@ pub fn install(env: &Env, a: InstallArgs) -> CmdResult {
     let facts = env.facts()?;
     let now = env.now();
     let ctx = context(trusted, &facts.facts, now, env.policy());
-    let _lock = store.lock()?;
-    let mut state = store.load()?.state;
-    if let Err(rb) = state.observe(&ctx) {
-        return Err(Error::status(&Status::from(rb), "; nothing was installed"));
+    let lock = store.lock()?;
+    let mut state = store.load(&lock)?.state;
+    if let Err(rb) = env.observe(&mut state, &ctx) {
+        return Err(Error::status(
+            &Status::from(rb),
+            "; nothing was installed",
+        ));
     }
     let before = state.clone();
     let credential_kind = match &credential {
@@ -374,7 +377,7 @@ pub fn install(env: &Env, a: InstallArgs) -> CmdResult {
         // Refused: keep the licenses as they were, but remember the time seen.
         let mut kept = before;
         kept.high_water = state.high_water;
-        store.save(&kept)?;
+        store.save(&lock, &kept)?;
         let extra = if matches!(status, Status::MachineMismatch { .. }) {
             format!(" (compared with {}); it was not installed", facts.source)
         } else {
@@ -382,7 +385,7 @@ pub fn install(env: &Env, a: InstallArgs) -> CmdResult {
         };
         return Err(Error::status(&status, &extra));
     }
-    store.save(&state)?;
+    store.save(&lock, &state)?;
     let id = status
         .license()
         .map(|l| l.license_id.to_string())

@@ -138,6 +138,7 @@ pub fn print_details(a: &Artifact) -> Result<(), Error> {
                 UpdateAction::Freeze => "freeze".to_string(),
                 UpdateAction::Unfreeze => "unfreeze".to_string(),
                 UpdateAction::Release => "release (end the license)".to_string(),
+                UpdateAction::ResetClock => "reset the clock mark".to_string(),
             };
             line("action", &action)?;
             line("sequence", &u.sequence().to_string())?;
@@ -233,7 +234,7 @@ pub fn run(env: &Env, a: InspectArgs) -> CmdResult {
         Some(h) => Some(h),
         None => env
             .store()
-            .and_then(|s| s.load())
+            .and_then(|s| s.read())
             .ok()
             .map(|l| l.state.high_water)
             .filter(|h| h.0 != 0),

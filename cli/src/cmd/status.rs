@@ -53,14 +53,28 @@ pub fn run(env: &Env, a: StatusArgs) -> CmdResult {
         }
     };
     let store = env.store()?;
-    // `status` writes the clock's high-water mark back; with nothing stored it writes
-    // nothing (and creates no directory).
-    let _lock = if store.dir().exists() {
-        Some(store.lock()?)
+    // `status` writes the clock's high-water mark back, under the lock; with nothing stored
+    // it writes nothing (and creates no directory). A directory this user cannot write is
+    // still read: the status is answered, and nothing is saved.
+    let (lock, loaded) = if store.dir().exists() {
+        match store.lock() {
+            Ok(lock) => {
+                let loaded = store.load(&lock)?;
+                (Some(lock), loaded)
+            }
+            Err(e) if e.code == "state_read_only" => {
+                errln!(
+                    "keyward: warning: {}; the status below is read from it, and the clock's mark is not saved",
+                    e.message
+                );
+                (None, store.read()?)
+            }
+            Err(e) => return Err(e),
+        }
     } else {
-        None
+        (None, store.read()?)
     };
-    let loaded = store.load()?;
+    let read_only = lock.is_none() && store.dir().exists();
     let mut state = loaded.state;
     let facts = env.facts()?;
     let ctx = context(&trust.keys, &facts.facts, env.now(), env.policy());
@@ -68,10 +82,13 @@ pub fn run(env: &Env, a: StatusArgs) -> CmdResult {
     // Only this product's licenses count.
     let mut mine = state.clone();
     mine.entries.retain(|e| product_of(e) == product);
-    let status = mine.status(&ctx);
+    let status = match env.observe(&mut mine, &ctx) {
+        Ok(()) => mine.peek(&ctx),
+        Err(rb) => Status::from(rb),
+    };
     state.high_water = mine.high_water;
-    if loaded.existed && state.high_water != before {
-        store.save(&state)?;
+    if let (Some(lock), true) = (&lock, loaded.existed && state.high_water != before) {
+        store.save(lock, &state)?;
     }
     let rolled_back = matches!(status, Status::ClockRolledBack { .. });
     // Each of this product's licenses, with its own status or why it does not verify.
@@ -170,6 +187,7 @@ pub fn run(env: &Env, a: StatusArgs) -> CmdResult {
         v["now"] = json!(ctx.now.to_rfc3339());
         v["high_water"] = time_json((state.high_water.0 != 0).then_some(state.high_water));
         v["state_dir"] = json!(store.dir().display().to_string());
+        v["read_only"] = json!(read_only);
         v["licenses"] = Value::Array(licenses);
         if let Some(e) = &error {
             v["error"] = error_json(e);

@@ -1,4 +1,5 @@
-//! Signed updates: `update` (merchant: renew, freeze, unfreeze, release) and `apply`
+//! Signed updates: `update` (merchant: renew, freeze, unfreeze, release, reset the clock
+//! mark) and `apply`
 //! (buyer: apply one to the installed license).
 
 use std::collections::BTreeMap;
@@ -21,7 +22,7 @@ use crate::trust::TrustArgs;
 
 /// `keyward update …`
 #[derive(Args)]
-#[command(group(ArgGroup::new("action").required(true).args(["renew", "freeze", "unfreeze", "release"])))]
+#[command(group(ArgGroup::new("action").required(true).args(["renew", "freeze", "unfreeze", "release", "reset_clock"])))]
 pub struct UpdateArgs {
     /// The merchant's private key (PKCS#8 PEM). The per-license sequence counter is kept
     /// next to it, in FILE.seq.json.
@@ -42,6 +43,10 @@ pub struct UpdateArgs {
     /// Release (end) the license for good.
     #[arg(long)]
     release: bool,
+    /// Clear the machine's clock mark back to now (for a buyer whose clock was once far
+    /// ahead, so that a correct clock reads as turned back).
+    #[arg(long)]
+    reset_clock: bool,
     /// Use this sequence number instead of the counter's next one.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     sequence: Option<u32>,
@@ -119,11 +124,16 @@ pub fn update(env: &Env, a: UpdateArgs) -> CmdResult {
             ),
         )
     })?;
-    let action = match (a.renew, a.freeze, a.unfreeze, a.release) {
-        (Some(expires), ..) => UpdateAction::Renew { expires },
-        (None, true, ..) => UpdateAction::Freeze,
-        (None, false, true, _) => UpdateAction::Unfreeze,
-        _ => UpdateAction::Release,
+    let action = if let Some(expires) = a.renew {
+        UpdateAction::Renew { expires }
+    } else if a.freeze {
+        UpdateAction::Freeze
+    } else if a.unfreeze {
+        UpdateAction::Unfreeze
+    } else if a.reset_clock {
+        UpdateAction::ResetClock
+    } else {
+        UpdateAction::Release
     };
     let mut counters = load_counters(&cpath)?;
     let id = license.to_string();
@@ -228,8 +238,8 @@ pub fn apply(env: &Env, a: ApplyArgs) -> CmdResult {
             ))
         }
     };
-    let _lock = store.lock()?;
-    let mut state = store.load()?.state;
+    let lock = store.lock()?;
+    let mut state = store.load(&lock)?.state;
     let id = update.license_id();
     if !state
         .entries
@@ -247,10 +257,25 @@ pub fn apply(env: &Env, a: ApplyArgs) -> CmdResult {
     }
     let facts = env.facts()?;
     let ctx = context(&trusted, &facts.facts, env.now(), env.policy());
-    if let Err(rb) = state.observe(&ctx) {
+    // A clock reset is what a buyer whose clock reads as turned back needs: it is applied
+    // first, and the clock checked against the mark it sets.
+    let reset = update.action() == UpdateAction::ResetClock;
+    let applied = if reset {
+        state.apply(&update, &ctx)
+    } else {
+        Ok(Applied::AlreadyApplied)
+    };
+    if let Err(rb) = env.observe(&mut state, &ctx) {
+        if reset && applied.is_ok() {
+            store.save(&lock, &state)?;
+        }
         return Err(Error::status(
             &Status::from(rb),
-            "; the update was not applied",
+            if reset {
+                "; the clock reset was applied, but the clock is still earlier than when the merchant signed it: set the clock to the correct date and time"
+            } else {
+                "; the update was not applied"
+            },
         ));
     }
     // A renewal that shortens the license, or ends in the past, is applied (the merchant
@@ -277,9 +302,13 @@ pub fn apply(env: &Env, a: ApplyArgs) -> CmdResult {
             _ => None,
         };
     }
-    let applied = state.apply(&update, &ctx);
+    let applied = if reset {
+        applied
+    } else {
+        state.apply(&update, &ctx)
+    };
     // The time seen is remembered even when the update is refused.
-    store.save(&state)?;
+    store.save(&lock, &state)?;
     let applied = applied?;
     let status = state
         .entries

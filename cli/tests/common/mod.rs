@@ -289,3 +289,45 @@ pub fn license_id(s: &Scratch, text: &str) -> String {
         .unwrap()
         .to_string()
 }
+
+/// Sets the clock's high-water mark in the scratch's `state` directory, as a system clock
+/// that read `at` would have left it (`--now` never moves it).
+pub fn set_high_water(s: &Scratch, at: &str) {
+    let path = s.path("state/state.bin");
+    let mut st = keyward_core::LicenseState::from_bytes(&std::fs::read(&path).unwrap()).unwrap();
+    st.high_water = keyward_core::Timestamp::parse(at).unwrap();
+    std::fs::write(&path, st.to_bytes().unwrap()).unwrap();
+}
+
+/// The state saved in the scratch's `state` directory.
+pub fn saved_state(s: &Scratch) -> keyward_core::LicenseState {
+    keyward_core::LicenseState::from_bytes(&std::fs::read(s.path("state/state.bin")).unwrap())
+        .unwrap()
+}
+
+/// Makes `dir` read-only for this process: mode 0555, or, for root (whom modes do not
+/// stop), the immutable attribute; `on = false` undoes it. Returns false if neither works.
+#[cfg(unix)]
+pub fn make_read_only(dir: &Path, on: bool) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let chattr = |flag: &str| {
+        std::process::Command::new("chattr")
+            .arg(flag)
+            .arg(dir)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !on {
+        let _ = chattr("-i");
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        return true;
+    }
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let probe = dir.join(".probe");
+    if std::fs::write(&probe, b"").is_err() {
+        return true;
+    }
+    let _ = std::fs::remove_file(&probe);
+    chattr("+i") && std::fs::write(&probe, b"").is_err()
+}

@@ -20,12 +20,19 @@ pub struct Policy {
     pub clock_tolerance: u64,
 }
 
+/// The default [`Policy::clock_tolerance`]: a day. A clock that was ahead for a while by
+/// up to a day (a PC that boots two systems, one keeping the hardware clock in local time,
+/// is 8 hours off in China after each switch) must not lock a buyer out once it is right
+/// again; a clock turned back further is caught. What a rollback can win is at most this
+/// much use past an expiry.
+pub const CLOCK_TOLERANCE: u64 = DAY;
+
 impl Default for Policy {
-    /// 3 days of grace, 1 hour of clock tolerance.
+    /// 3 days of grace, a day of clock tolerance ([`CLOCK_TOLERANCE`]).
     fn default() -> Self {
         Policy {
             grace: 3 * DAY,
-            clock_tolerance: 3600,
+            clock_tolerance: CLOCK_TOLERANCE,
         }
     }
 }
@@ -243,7 +250,7 @@ impl Status {
                 crate::text::join(mismatch.differing.iter().copied(), ", ")
             ),
             Status::ClockRolledBack { now, high_water } => words!(
-                "the system clock ({now}) is earlier than a time already seen ({high_water}): set the clock correctly"
+                "the system clock ({now}) is earlier than a time this machine already saw ({high_water}): set the clock to the correct date and time; if it is already correct (it was ahead for a while), ask the merchant for a clock reset (a signed update) and apply it"
             ),
             Status::NoLicense => String::from("no license is installed"),
         }

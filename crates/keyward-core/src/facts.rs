@@ -25,3 +25,229 @@ pub struct MachineFacts {
     /// MAC addresses of physical network interfaces, as `aa:bb:cc:dd:ee:ff`.
     pub macs: Vec<String>,
 }
+
+impl MachineFacts {
+    /// The same facts in normal form: the one set of rules every host gets, because
+    /// [`SystemIdCode::compute`](crate::SystemIdCode::compute) applies it (so a host in any
+    /// language, giving raw facts to the plugin, gets the same code as the `keyward` CLI):
+    ///
+    /// * text is trimmed, and runs of white space (and NULs) inside it become one space;
+    /// * placeholders firmware leaves behind ([`is_placeholder`]: `To be filled by O.E.M.`,
+    ///   `Default string`, `0`, all-zero UUIDs, …) become absent;
+    /// * `machine_id` and `product_uuid` are lower-cased when hexadecimal (UUID case
+    ///   differs between tools but means nothing);
+    /// * MAC addresses are written `aa:bb:cc:dd:ee:ff` ([`normalize_mac`]), sorted and
+    ///   deduplicated; all-zero and broadcast addresses, and text that is not a MAC
+    ///   address, are dropped.
+    ///
+    /// Normalising twice gives the same facts as normalising once.
+    pub fn normalized(&self) -> MachineFacts {
+        let mut macs: Vec<String> = self
+            .macs
+            .iter()
+            .filter_map(|m| normalize_mac(m))
+            .filter(|m| !is_placeholder_mac(m))
+            .collect();
+        crate::text::sort_dedup(&mut macs);
+        MachineFacts {
+            machine_id: clean_id(self.machine_id.as_deref()),
+            product_uuid: clean_id(self.product_uuid.as_deref()),
+            board_serial: clean_text(self.board_serial.as_deref()),
+            disk_serial: clean_text(self.disk_serial.as_deref()),
+            cpu: clean_text(self.cpu.as_deref()),
+            macs,
+        }
+    }
+}
+
+/// Normalises one MAC address to lower-case `aa:bb:cc:dd:ee:ff`.
+///
+/// Accepts six pairs of hex digits separated by `:` or `-` (`00-1a-2B-3c-4d-5e`), three
+/// groups of four separated by `.` (`001A.2B3C.4D5E`), or twelve bare hex digits, with
+/// surrounding white space; `None` for anything else. Only the notation is checked: the
+/// all-zero address is returned as such.
+///
+/// ```
+/// use keyward_core::normalize_mac;
+/// assert_eq!(normalize_mac("001A.2B3C.4D5E").as_deref(), Some("00:1a:2b:3c:4d:5e"));
+/// assert_eq!(normalize_mac("00:1a:2b:3c:4d"), None);
+/// ```
+pub fn normalize_mac(s: &str) -> Option<String> {
+    let s = s.trim();
+    let b = s.as_bytes();
+    let (group_len, sep) = match b.len() {
+        12 => (12, None),
+        14 => (4, Some(b'.')),
+        17 if matches!(b[2], b':' | b'-') => (2, Some(b[2])),
+        _ => return None,
+    };
+    let mut digits = Vec::with_capacity(12);
+    for (i, &c) in b.iter().enumerate() {
+        let at_sep = sep.is_some() && (i + 1) % (group_len + 1) == 0;
+        if at_sep {
+            if Some(c) != sep {
+                return None;
+            }
+        } else if c.is_ascii_hexdigit() {
+            digits.push(c.to_ascii_lowercase());
+        } else {
+            return None;
+        }
+    }
+    if digits.len() != 12 {
+        return None;
+    }
+    let mut out = String::with_capacity(17);
+    for (i, pair) in digits.chunks(2).enumerate() {
+        if i > 0 {
+            out.push(':');
+        }
+        out.extend(pair.iter().map(|&d| char::from(d)));
+    }
+    Some(out)
+}
+
+/// All-zero and broadcast addresses never identify an interface.
+pub(crate) fn is_placeholder_mac(mac: &str) -> bool {
+    mac == "00:00:00:00:00:00" || mac == "ff:ff:ff:ff:ff:ff"
+}
+
+/// Like [`clean_text`], and lower-cases values made only of hex digits and hyphens.
+fn clean_id(value: Option<&str>) -> Option<String> {
+    let value = clean_text(value)?;
+    if value.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+        Some(value.to_ascii_lowercase())
+    } else {
+        Some(value)
+    }
+}
+
+/// Trims, collapses inner white space (and NULs), and turns placeholders into `None`.
+pub fn clean_text(value: Option<&str>) -> Option<String> {
+    let value = value?;
+    let words: Vec<&str> = value
+        .split(|c: char| c.is_whitespace() || c == '\0')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let cleaned = crate::text::join(words.iter().copied(), " ");
+    if is_placeholder(&cleaned) {
+        None
+    } else {
+        Some(cleaned)
+    }
+}
+
+/// Values firmware and operating systems report when they have nothing real to say.
+const PLACEHOLDERS: &[&str] = &[
+    "none",
+    "null",
+    "n/a",
+    "na",
+    "unknown",
+    "invalid",
+    "not specified",
+    "not applicable",
+    "not available",
+    "not present",
+    "to be filled by o.e.m.",
+    "to be filled by oem",
+    "default string",
+    "default",
+    "oem",
+    "o.e.m.",
+    "system serial number",
+    "base board serial number",
+    "chassis serial number",
+    "serial number",
+    "serial",
+    "0123456789",
+    "123456789",
+    "1234567890",
+    "uninitialized",
+    // UUIDs of unconfigured AMI/Gigabyte boards, shared by many machines.
+    "03000200-0400-0500-0006-000700080009",
+    "00020003-0004-0005-0006-000700080009",
+];
+
+/// Whether `value` is a placeholder rather than an identifier: what firmware reports when
+/// it has nothing real to say (`To be filled by O.E.M.`, `Default string`, `N/A`, …),
+/// nothing but separators, or one digit or letter repeated (`0`, `0000-0000`, all-zero or
+/// all-F UUIDs, `XXXXXXXX`). Such a value identifies no machine: as a fact it counts as
+/// absent, and as a binding it would match many machines (callers warn).
+pub fn is_placeholder(value: &str) -> bool {
+    let lower = value.trim().to_lowercase();
+    if PLACEHOLDERS.contains(&lower.as_str()) {
+        return true;
+    }
+    let mut significant = lower
+        .chars()
+        .filter(|c| !matches!(c, '-' | ':' | '.' | '_' | ' ' | '/' | '{' | '}'));
+    match significant.next() {
+        None => true,
+        Some(first) => {
+            matches!(first, '0' | 'f' | 'x' | '*' | '?') && significant.all(|c| c == first)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_and_notations() {
+        for p in [
+            "To be filled by O.E.M.",
+            "Default string",
+            " default string ",
+            "0",
+            "00000000-0000-0000-0000-000000000000",
+            "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF",
+            "",
+            "N/A",
+        ] {
+            assert!(is_placeholder(p), "{p:?}");
+        }
+        for real in ["S4EVNF0M712345X", "BFEBFBFF00090672", "10"] {
+            assert!(!is_placeholder(real), "{real:?}");
+        }
+        assert_eq!(
+            normalize_mac("00-1A-2b-3C-4d-5E").as_deref(),
+            Some("00:1a:2b:3c:4d:5e")
+        );
+        assert_eq!(
+            normalize_mac(" 001a2b3c4d5e ").as_deref(),
+            Some("00:1a:2b:3c:4d:5e")
+        );
+        assert_eq!(normalize_mac("00:1a-2b:3c:4d:5e"), None);
+        assert_eq!(normalize_mac("001A.2B3C-4D5E"), None);
+    }
+
+    #[test]
+    fn normalizing_is_idempotent_and_drops_junk() {
+        let raw = MachineFacts {
+            machine_id: Some("  8F3B1C2D4E5F60718293A4B5C6D7E8F9\n".into()),
+            product_uuid: Some("00000000-0000-0000-0000-000000000000".into()),
+            board_serial: Some("To be filled by O.E.M.".into()),
+            disk_serial: Some(" S4EVNF0M712345X\0".into()),
+            cpu: Some("GenuineIntel   family 6\tmodel 158".into()),
+            macs: alloc::vec![
+                "04-7C-16-5E-E3-5D".into(),
+                "047c.165e.e35d".into(),
+                "00:00:00:00:00:00".into(),
+                "junk".into(),
+            ],
+        };
+        let n = raw.normalized();
+        assert_eq!(
+            n.machine_id.as_deref(),
+            Some("8f3b1c2d4e5f60718293a4b5c6d7e8f9")
+        );
+        assert_eq!(n.product_uuid, None);
+        assert_eq!(n.board_serial, None);
+        assert_eq!(n.disk_serial.as_deref(), Some("S4EVNF0M712345X"));
+        assert_eq!(n.cpu.as_deref(), Some("GenuineIntel family 6 model 158"));
+        assert_eq!(n.macs, alloc::vec![String::from("04:7c:16:5e:e3:5d")]);
+        assert_eq!(n.normalized(), n);
+    }
+}

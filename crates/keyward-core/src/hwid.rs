@@ -126,8 +126,11 @@ pub struct HardwareId {
     value: String,
 }
 
-/// Most text a fingerprint may hold (the marketplace's limit).
+/// Most bytes a fingerprint's normal form may hold (the marketplace's limit).
 pub const MAX_FINGERPRINT_LEN: usize = 5 * 1024;
+/// Most bytes of text [`HardwareId::parse`] looks at (spaces and separators that the normal
+/// form drops included).
+const MAX_HARDWARE_ID_INPUT: usize = 4 * MAX_FINGERPRINT_LEN;
 const MAX_SERIAL_LEN: usize = 128;
 
 fn bad(reason: impl Into<String>) -> Error {
@@ -214,12 +217,6 @@ fn normalize_serial(what: &str, s: &str) -> Result<String, Error> {
 }
 
 fn normalize_fingerprint(s: &str) -> Result<String, Error> {
-    if s.len() > MAX_FINGERPRINT_LEN {
-        return Err(bad(words!(
-            "the fingerprint is {} bytes long; at most {MAX_FINGERPRINT_LEN} are allowed",
-            s.len()
-        )));
-    }
     let parts: Vec<&str> = s.split('|').collect();
     if parts.len() != 4 {
         return Err(bad(words!(
@@ -250,6 +247,15 @@ fn normalize_fingerprint(s: &str) -> Result<String, Error> {
     if macs.is_empty() && disks.is_empty() && board.is_empty() && cpu.is_empty() {
         return Err(bad(said!("every part of the fingerprint is empty")));
     }
+    // The bound is on the normal form (what requests and bindings carry, and what parses
+    // again to the same id), not on the text typed: 285 MACs typed without separators are
+    // 3,710 bytes but 5,135 once written with colons.
+    let len = macs.len() + disks.len() + board.len() + cpu.len() + 3;
+    if len > MAX_FINGERPRINT_LEN {
+        return Err(bad(words!(
+            "the fingerprint is {len} bytes long once normalised (MACs written with colons); at most {MAX_FINGERPRINT_LEN} are allowed: leave out some MAC addresses"
+        )));
+    }
     Ok(crate::text::cat(&[
         &macs[..],
         "|",
@@ -264,8 +270,12 @@ fn normalize_fingerprint(s: &str) -> Result<String, Error> {
 impl HardwareId {
     /// Parses and normalises `kind:value`. Without a known prefix, the kind is guessed:
     /// a MAC, a UUID or a fingerprint are recognised; anything else must say its kind.
+    ///
+    /// Every id that parses prints ([`Display`](fmt::Display)) as its normal form, which
+    /// parses to the same id and is at most [`MAX_FINGERPRINT_LEN`] bytes after the prefix.
     pub fn parse(input: &str) -> Result<HardwareId, Error> {
-        if input.len() > MAX_FINGERPRINT_LEN + 16 {
+        // Only a bound on work: the normal form's own bound is checked per kind.
+        if input.len() > MAX_HARDWARE_ID_INPUT {
             return Err(bad(said!(
                 "far too long for a hardware identification code"
             )));
@@ -476,5 +486,42 @@ mod tests {
         assert!(HardwareId::parse("fp:a|b").is_err());
         let long = alloc::format!("fp:{}|||", "A".repeat(6000));
         assert!(HardwareId::parse(&long).is_err());
+    }
+
+    /// The fuzzing finding: MACs typed without separators grow by 5/12 when normalised.
+    /// The bound is the normal form's, so whatever parses prints as text that parses again.
+    #[test]
+    fn the_normal_form_is_bounded_not_the_input() {
+        let macs = |n: usize| -> String {
+            (0..n)
+                .map(|i| alloc::format!("0A1B2C{:06X}", i + 1))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let typed = alloc::format!("fp:{}|||", macs(285));
+        assert_eq!(typed.len(), 3_710);
+        let e = HardwareId::parse(&typed).unwrap_err();
+        assert_eq!(e.code(), "invalid_hardware_id");
+        #[cfg(feature = "messages")]
+        assert!(e.to_string().contains("once normalised"), "{e}");
+        // The most MACs that fit: 284 (284 * 17 + 283 + 3 = 5,114 bytes).
+        let h = HardwareId::parse(&alloc::format!("fp:{}|||", macs(284))).unwrap();
+        let normal = h.to_string();
+        assert!(normal.len() <= MAX_FINGERPRINT_LEN + 3, "{}", normal.len());
+        assert_eq!(HardwareId::parse(&normal).unwrap(), h);
+        // Dashes and spaces that the normal form drops are not counted against the limit.
+        let dashed: Vec<String> = macs(284)
+            .split(',')
+            .map(|m| {
+                let b = m.as_bytes();
+                b.chunks(2)
+                    .map(|p| core::str::from_utf8(p).unwrap_or_default())
+                    .collect::<Vec<_>>()
+                    .join("-")
+            })
+            .collect();
+        let spaced = alloc::format!("fp: {} | | | ", dashed.join(" , "));
+        assert!(spaced.len() > MAX_FINGERPRINT_LEN);
+        assert_eq!(HardwareId::parse(&spaced).unwrap(), h);
     }
 }

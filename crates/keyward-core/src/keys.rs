@@ -12,6 +12,13 @@ use crate::error::Error;
 use crate::pem;
 use crate::text::Kind;
 
+/// Most keys [`TrustedKeys::from_pem`] reads: a product trusts its current key and the few
+/// it rotated from.
+pub const MAX_TRUSTED_KEYS: usize = 64;
+/// Most bytes of text [`TrustedKeys::from_pem`] reads: 64 keys of 113 bytes each, with room
+/// for comments and Windows line ends.
+pub const MAX_TRUSTED_PEM: usize = 16 * 1024;
+
 fn invalid(reason: impl Into<String>) -> Error {
     Error::InvalidKey {
         reason: reason.into(),
@@ -123,13 +130,22 @@ impl PublicKey {
         message: &[u8],
         sig: &[u8; 64],
     ) -> Result<(), Error> {
-        let signed = signed_bytes(domain, message);
+        if self.verify_message(&signed_bytes(domain, message), sig) {
+            Ok(())
+        } else {
+            Err(Error::BadSignature { kind })
+        }
+    }
+
+    /// Whether `sig` is this key's Ed25519 signature of exactly `message` (no domain tag),
+    /// under `verify_strict`: the one primitive every artifact's check goes through, public
+    /// so that external test vectors (Wycheproof) can exercise it. Artifacts are checked
+    /// with their domain tag by their own `decode`/`verify`, never with this directly.
+    pub fn verify_message(&self, message: &[u8], sig: &[u8; 64]) -> bool {
         let sig = ed25519_dalek::Signature::from_bytes(sig);
         // verify_strict: rejects non-canonical and small-order R and A, so no two distinct
         // signatures (or keys) validate the same artifact.
-        self.key
-            .verify_strict(&signed, &sig)
-            .map_err(|_| Error::BadSignature { kind })
+        self.key.verify_strict(message, &sig).is_ok()
     }
 }
 
@@ -235,10 +251,23 @@ impl TrustedKeys {
         t
     }
 
-    /// Reads every `PUBLIC KEY` PEM block in `text` (one file may hold several).
+    /// Reads every `PUBLIC KEY` PEM block in `text` (one file may hold several): at most
+    /// [`MAX_TRUSTED_KEYS`] keys in at most [`MAX_TRUSTED_PEM`] bytes, so a wrong file (or a
+    /// hostile one) costs little to refuse.
     pub fn from_pem(text: &str) -> Result<Self, Error> {
+        if text.len() > MAX_TRUSTED_PEM {
+            return Err(invalid(words!(
+                "the trusted key text is {} bytes, more than the {MAX_TRUSTED_PEM} bytes of {MAX_TRUSTED_KEYS} public keys: give the merchant's public key file (merchant.pem.pub)",
+                text.len()
+            )));
+        }
         let mut t = TrustedKeys::new();
         for der in pem::blocks(text, "PUBLIC KEY").map_err(invalid)? {
+            if t.keys.len() == MAX_TRUSTED_KEYS {
+                return Err(invalid(words!(
+                    "more than {MAX_TRUSTED_KEYS} public keys: a product trusts a few keys (the current one and those it rotated from); give only the merchant's keys"
+                )));
+            }
             t.add(PublicKey::from_spki(&der)?);
         }
         if t.keys.is_empty() {
@@ -327,6 +356,41 @@ mod tests {
         let last = der.len() - 1;
         der[last] ^= 1;
         assert!(MerchantKey::from_pem(&pem::encode("PRIVATE KEY", &der)).is_err());
+    }
+
+    #[test]
+    fn trusted_key_text_is_capped() {
+        let one = MerchantKey::from_seed(&[3; 32]).public().to_pem();
+        // The most keys allowed are read.
+        let most: String = (0..MAX_TRUSTED_KEYS as u8)
+            .map(|i| MerchantKey::from_seed(&[i; 32]).public().to_pem())
+            .collect();
+        assert!(most.len() <= MAX_TRUSTED_PEM, "{}", most.len());
+        assert_eq!(
+            TrustedKeys::from_pem(&most).unwrap().keys().len(),
+            MAX_TRUSTED_KEYS
+        );
+        // One more key is refused, with the reason.
+        let more = alloc::format!(
+            "{most}{}",
+            MerchantKey::from_seed(&[200; 32]).public().to_pem()
+        );
+        let e = TrustedKeys::from_pem(&more).unwrap_err();
+        assert_eq!(e.code(), "invalid_key");
+        #[cfg(feature = "messages")]
+        assert!(
+            alloc::string::ToString::to_string(&e).contains("more than 64 public keys"),
+            "{e}"
+        );
+        // 10,000 copies of one key: refused for its size before any is decoded.
+        let huge = one.repeat(10_000);
+        let e = TrustedKeys::from_pem(&huge).unwrap_err();
+        assert_eq!(e.code(), "invalid_key");
+        #[cfg(feature = "messages")]
+        assert!(
+            alloc::string::ToString::to_string(&e).contains("bytes, more than"),
+            "{e}"
+        );
     }
 
     #[test]

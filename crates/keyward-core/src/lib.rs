@@ -124,11 +124,11 @@ pub use deactivation::{DeactivationCode, SECRET_LEN};
 pub use error::{CodeError, Error, Typo};
 pub use eval::{
     check_clock, evaluate_terms, ClockRollback, Context, LicenseFlags, LicenseSummary, Policy,
-    Status,
+    Status, CLOCK_TOLERANCE,
 };
-pub use facts::MachineFacts;
+pub use facts::{clean_text, is_placeholder, normalize_mac, MachineFacts};
 pub use hwid::{HardwareId, HardwareKind, PartKind, MAX_FINGERPRINT_LEN};
-pub use keys::{KeyId, MerchantKey, PublicKey, TrustedKeys};
+pub use keys::{KeyId, MerchantKey, PublicKey, TrustedKeys, MAX_TRUSTED_KEYS, MAX_TRUSTED_PEM};
 pub use request::{ActivationRequest, MachineRef};
 pub use state::{
     Applied, Credential, Entry, LicenseState, PendingRequest, MAX_ENTRIES, MAX_PENDING,

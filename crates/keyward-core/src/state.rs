@@ -128,6 +128,13 @@ pub const MAX_PENDING: usize = 16;
 pub const MAX_ENTRIES: usize = 64;
 const MAX_ITEM: u64 = 16 * 1024;
 
+fn too_many_entries() -> Error {
+    Error::InvalidInput {
+        field: "state",
+        reason: words!("at most {MAX_ENTRIES} licenses can be installed"),
+    }
+}
+
 /// What applying an update did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Applied {
@@ -138,8 +145,12 @@ pub enum Applied {
 }
 
 impl LicenseState {
-    /// Serialised bytes, with a trailing checksum.
-    pub fn to_bytes(&self) -> Vec<u8> {
+    /// Serialised bytes, with a trailing checksum. More than [`MAX_ENTRIES`] licenses are
+    /// refused (the count is one byte, and [`from_bytes`](Self::from_bytes) reads no more).
+    pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
+        if self.entries.len() > MAX_ENTRIES {
+            return Err(too_many_entries());
+        }
         let mut w = Writer::default();
         w.bytes(MAGIC);
         let secrets = !self.pending.is_empty() || self.entries.iter().any(|e| e.secret.is_some());
@@ -190,7 +201,7 @@ impl LicenseState {
         }
         let sum = Sha512::digest(&w.buf);
         w.bytes(&sum[..8]);
-        w.buf
+        Ok(w.buf)
     }
 
     /// Parses state bytes; a truncated or altered file is an error, never a panic.
@@ -325,7 +336,10 @@ impl LicenseState {
     /// (keeping the updates already applied to it). Returns the status it gives.
     pub fn install(&mut self, credential: Credential, ctx: &Context<'_>) -> Result<Status, Error> {
         let id = credential.license_id();
-        let old = self.entries.iter().find(|e| e.credential.license_id() == id);
+        let old = self
+            .entries
+            .iter()
+            .find(|e| e.credential.license_id() == id);
         let flags = old.map(|e| (e.sequence, e.flags)).unwrap_or_default();
         let status = credential.evaluate(&flags.1, ctx)?;
         // The secret of the request this certificate answers: a pending one, or the one
@@ -347,10 +361,7 @@ impl LicenseState {
         };
         self.entries.retain(|e| e.credential.license_id() != id);
         if self.entries.len() >= MAX_ENTRIES {
-            return Err(Error::InvalidInput {
-                field: "state",
-                reason: words!("at most {MAX_ENTRIES} licenses can be installed"),
-            });
+            return Err(too_many_entries());
         }
         if secret.is_some() {
             self.pending.retain(|p| p.license_id != id);
@@ -398,13 +409,16 @@ impl LicenseState {
                 reason: said!("the license was released; it cannot be changed any more").into(),
             });
         }
+        entry.sequence = update.sequence();
         match update.action() {
             UpdateAction::Renew { expires } => entry.flags.renewed_expiry = Some(expires),
             UpdateAction::Freeze => entry.flags.frozen = true,
             UpdateAction::Unfreeze => entry.flags.frozen = false,
             UpdateAction::Release => entry.flags.released = true,
+            // The merchant vouches for its signing time: the mark goes back to it (and
+            // forward again with the next time seen).
+            UpdateAction::ResetClock => self.high_water = update.issued(),
         }
-        entry.sequence = update.sequence();
         Ok(Applied::Applied)
     }
 
@@ -412,11 +426,7 @@ impl LicenseState {
     /// machine, and returns the commitment to use as the request's nonce. The oldest
     /// pending request is forgotten past [`MAX_PENDING`]. The caller draws `secret` from a
     /// secure random source and persists the state before handing the request out.
-    pub fn remember_request(
-        &mut self,
-        license_id: LicenseId,
-        secret: [u8; SECRET_LEN],
-    ) -> [u8; 8] {
+    pub fn remember_request(&mut self, license_id: LicenseId, secret: [u8; SECRET_LEN]) -> [u8; 8] {
         if self.pending.len() >= MAX_PENDING {
             self.pending.remove(0);
         }

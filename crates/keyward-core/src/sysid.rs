@@ -79,8 +79,11 @@ const FACT_MASK: u32 = (1 << FACT_BITS) - 1;
 pub(crate) const PACKED_LEN: usize = 13;
 
 impl SystemIdCode {
-    /// Computes this machine's code for `product` (may be empty: a product-neutral code).
+    /// Computes this machine's code for `product` (may be empty: a product-neutral code),
+    /// from its facts in normal form ([`MachineFacts::normalized`]): raw facts and
+    /// normalised ones give the same code, in every host.
     pub fn compute(product: &str, facts: &MachineFacts) -> SystemIdCode {
+        let facts = &facts.normalized();
         let board = match (&facts.product_uuid, &facts.board_serial) {
             (None, None) => None,
             (u, s) => Some(crate::text::cat(&[
@@ -286,11 +289,18 @@ mod tests {
     #[test]
     fn absent_facts_are_zero() {
         let f = MachineFacts {
-            machine_id: Some("x".to_string()),
+            machine_id: Some("machine-1".to_string()),
             ..Default::default()
         };
         let c = SystemIdCode::compute("p", &f);
         assert_eq!(c.present(), 1);
+        // A placeholder is no fact: "x" repeated, "To be filled by O.E.M.".
+        let p = MachineFacts {
+            machine_id: Some("x".to_string()),
+            board_serial: Some("To be filled by O.E.M.".to_string()),
+            ..Default::default()
+        };
+        assert_eq!(SystemIdCode::compute("p", &p).present(), 0);
         assert_eq!(SystemIdCode::decode(&c.encode()).unwrap(), c);
     }
 }

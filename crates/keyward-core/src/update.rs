@@ -1,4 +1,5 @@
-//! Signed updates (续费/冻结/释放通知): renew, freeze, unfreeze or release one license. The
+//! Signed updates (续费/冻结/释放通知): renew, freeze, unfreeze or release one license, or
+//! reset the machine's clock mark through it. The
 //! per-license sequence number means an old update can never be replayed over a newer one.
 
 use alloc::string::String;
@@ -26,16 +27,22 @@ pub enum UpdateAction {
     Unfreeze,
     /// Release / revoke: the license ends for good.
     Release,
+    /// Clears the machine's clock high-water mark back to the update's signing time: for a
+    /// buyer whose clock was once far ahead (so a correct clock now reads as turned back),
+    /// offline. The signing time is the merchant's, so a clock really turned back before it
+    /// is still caught.
+    ResetClock,
 }
 
 impl UpdateAction {
-    /// Stable name (`renew`, `freeze`, `unfreeze`, `release`).
+    /// Stable name (`renew`, `freeze`, `unfreeze`, `release`, `reset_clock`).
     pub fn code(&self) -> &'static str {
         match self {
             UpdateAction::Renew { .. } => "renew",
             UpdateAction::Freeze => "freeze",
             UpdateAction::Unfreeze => "unfreeze",
             UpdateAction::Release => "release",
+            UpdateAction::ResetClock => "reset_clock",
         }
     }
 }
@@ -124,6 +131,7 @@ impl SignedArtifact for SignedUpdate {
             UpdateAction::Freeze => w.u8(2),
             UpdateAction::Unfreeze => w.u8(3),
             UpdateAction::Release => w.u8(4),
+            UpdateAction::ResetClock => w.u8(5),
         }
         w.varint(self.issued.0 / MINUTE);
     }
@@ -143,6 +151,7 @@ impl SignedArtifact for SignedUpdate {
             2 => UpdateAction::Freeze,
             3 => UpdateAction::Unfreeze,
             4 => UpdateAction::Release,
+            5 => UpdateAction::ResetClock,
             _ => return Err(r.err(said!("unknown update action"))),
         };
         let issued = Timestamp(r.varint_max(MAX_MINUTES)? * MINUTE);

@@ -142,7 +142,7 @@ fn updates_renew_freeze_release_and_refuse_replay() {
     .unwrap();
     assert_eq!(st.apply(&forged, &ctx).unwrap_err().code(), "unknown_key");
     // State survives a round trip through bytes, updates included.
-    let again = LicenseState::from_bytes(&st.to_bytes()).unwrap();
+    let again = LicenseState::from_bytes(&st.to_bytes().unwrap()).unwrap();
     assert_eq!(again, st);
 }
 
@@ -155,14 +155,83 @@ fn clock_rollback_is_reported_and_tolerated_within_limit() {
         &env.ctx("2026-11-20T00:00:00Z"),
     )
     .unwrap();
-    assert_eq!(st.status(&env.ctx("2026-11-20T12:00:00Z")).code(), "active");
-    // 30 minutes back: within the hour of tolerance.
-    assert_eq!(st.status(&env.ctx("2026-11-20T11:30:00Z")).code(), "active");
-    let s = st.status(&env.ctx("2026-11-20T09:00:00Z"));
+    assert_eq!(st.status(&env.ctx("2026-11-22T12:00:00Z")).code(), "active");
+    // 23 hours back: within the day of tolerance.
+    assert_eq!(st.status(&env.ctx("2026-11-21T13:00:00Z")).code(), "active");
+    // More than a day back: a rollback.
+    let s = st.status(&env.ctx("2026-11-21T11:00:00Z"));
     assert_eq!(s.code(), "clock_rolled_back");
-    assert!(s.describe().contains("clock"));
+    assert!(s.describe().contains("set the clock to the correct date"));
+    assert!(s.describe().contains("clock reset"));
     // The high-water mark did not move backwards.
-    assert_eq!(st.high_water, t("2026-11-20T12:00:00Z"));
+    assert_eq!(st.high_water, t("2026-11-22T12:00:00Z"));
+}
+
+/// A dual-boot PC whose clock jumps 8 hours ahead and back, again and again, or a clock
+/// that was a day ahead for a while: never locked out; a real rollback still caught; the
+/// merchant's signed clock reset clears a mark that is too far ahead, offline.
+#[test]
+fn a_clock_ahead_for_a_while_does_not_lock_out_and_a_reset_clears_it() {
+    let env = Env::new();
+    let mut st = LicenseState::default();
+    st.install(
+        Credential::Certificate(cert_for(&env.facts, None, None)),
+        &env.ctx("2026-11-20T00:00:00Z"),
+    )
+    .unwrap();
+    let base = t("2026-11-20T08:00:00Z").0;
+    for boot in 0..20u64 {
+        let real = base + boot * 3 * 3600;
+        let shown = if boot % 2 == 0 { real + 8 * 3600 } else { real };
+        let mut ctx = env.ctx("2026-11-20T00:00:00Z");
+        ctx.now = Timestamp(shown);
+        assert_eq!(st.status(&ctx).code(), "active", "boot {boot}");
+    }
+    // A day ahead for a while, then right again.
+    st.status(&env.ctx("2026-11-23T12:00:00Z"));
+    assert_eq!(st.status(&env.ctx("2026-11-22T12:30:00Z")).code(), "active");
+    // Two days ahead for a while: the correct clock now reads as turned back ...
+    st.status(&env.ctx("2026-11-25T12:00:00Z"));
+    assert_eq!(
+        st.status(&env.ctx("2026-11-23T12:00:00Z")).code(),
+        "clock_rolled_back"
+    );
+    // ... until the merchant's clock reset, signed at the real time, is applied.
+    let id = LicenseId([9; 8]);
+    let reset = SignedUpdate::issue(
+        &key(),
+        id,
+        1,
+        UpdateAction::ResetClock,
+        t("2026-11-23T11:00:00Z"),
+    )
+    .unwrap();
+    let decoded = SignedUpdate::decode(&reset.encode(), &env.trusted).unwrap();
+    assert_eq!(decoded.action(), UpdateAction::ResetClock);
+    assert_eq!(decoded.action().code(), "reset_clock");
+    let ctx = env.ctx("2026-11-23T12:00:00Z");
+    assert_eq!(st.apply(&decoded, &ctx).unwrap(), Applied::Applied);
+    assert_eq!(st.high_water, t("2026-11-23T11:00:00Z"));
+    assert_eq!(st.status(&ctx).code(), "active");
+    // Applied once: the same reset again changes nothing, even after the clock ran ahead.
+    st.status(&env.ctx("2026-11-26T12:00:00Z"));
+    assert_eq!(st.apply(&decoded, &ctx).unwrap(), Applied::AlreadyApplied);
+    assert_eq!(st.status(&ctx).code(), "clock_rolled_back");
+    // A clock turned back before the reset's signing time is still caught.
+    let mut st2 = st.clone();
+    let reset2 = SignedUpdate::issue(
+        &key(),
+        id,
+        2,
+        UpdateAction::ResetClock,
+        t("2026-11-23T11:00:00Z"),
+    )
+    .unwrap();
+    st2.apply(&reset2, &ctx).unwrap();
+    assert_eq!(
+        st2.status(&env.ctx("2026-11-01T00:00:00Z")).code(),
+        "clock_rolled_back"
+    );
 }
 
 #[test]
@@ -256,7 +325,7 @@ fn damaged_state_is_an_error_not_a_panic() {
         &env.ctx("2026-11-20T00:00:00Z"),
     )
     .unwrap();
-    let bytes = st.to_bytes();
+    let bytes = st.to_bytes().unwrap();
     for n in 0..bytes.len() {
         assert!(
             LicenseState::from_bytes(&bytes[..n]).is_err(),
@@ -290,6 +359,76 @@ fn error_messages_say_what_to_do() {
     assert_eq!(e.to_string(), "this is a system identification code, not an authorization code: paste it where a system identification code is asked for");
 }
 
+/// Re-seals a state body with a valid checksum, as a deliberate edit (not damage) would.
+fn reseal(body: &[u8]) -> Vec<u8> {
+    use sha2::{Digest, Sha512};
+    let mut out = body.to_vec();
+    out.extend_from_slice(&Sha512::digest(body)[..8]);
+    out
+}
+
+#[test]
+fn state_blob_is_canonical() {
+    let env = Env::new();
+    let mut st = LicenseState::default();
+    st.install(
+        Credential::Certificate(cert_for(&env.facts, None, None)),
+        &env.ctx("2026-11-20T00:00:00Z"),
+    )
+    .unwrap();
+    let bytes = st.to_bytes().unwrap();
+    let body = &bytes[..bytes.len() - 8];
+    // The entry's flag byte is the third byte from the end of the body (flags, renewal
+    // marker 0): every unknown bit is refused, the two known ones read back.
+    let flag_at = body.len() - 2;
+    assert_eq!(body[flag_at], 0);
+    for bit in 0..8u8 {
+        let mut b = body.to_vec();
+        b[flag_at] = 1 << bit;
+        let r = LicenseState::from_bytes(&reseal(&b));
+        if bit < 2 {
+            let again = r.unwrap();
+            assert_eq!(again.to_bytes().unwrap(), reseal(&b), "bit {bit}");
+        } else {
+            assert_eq!(r.unwrap_err().code(), "corrupt_state", "bit {bit}");
+        }
+    }
+    let mut b = body.to_vec();
+    b[flag_at] = 0xfc;
+    assert!(LicenseState::from_bytes(&reseal(&b)).is_err());
+
+    // Entry count: the most that can be installed encodes and reads back; one more is
+    // refused by the encoder, and a count that does not match the entries by the decoder.
+    let entry = st.entries[0].clone();
+    let full = LicenseState {
+        high_water: t("2026-11-20"),
+        entries: vec![entry.clone(); MAX_ENTRIES],
+        ..LicenseState::default()
+    };
+    let full_bytes = full.to_bytes().unwrap();
+    assert_eq!(LicenseState::from_bytes(&full_bytes).unwrap(), full);
+    for n in [MAX_ENTRIES + 1, 256, 257] {
+        let over = LicenseState {
+            high_water: t("2026-11-20"),
+            entries: vec![entry.clone(); n],
+            ..LicenseState::default()
+        };
+        assert_eq!(over.to_bytes().unwrap_err().code(), "invalid_input", "{n}");
+    }
+    // The count byte follows magic, version and the varint high-water mark.
+    let body = &full_bytes[..full_bytes.len() - 8];
+    let count_at = 4 + 1 + 5;
+    assert_eq!(body[count_at] as usize, MAX_ENTRIES);
+    for count in [0u8, 1, 63, 65, 255] {
+        let mut b = body.to_vec();
+        b[count_at] = count;
+        assert!(
+            LicenseState::from_bytes(&reseal(&b)).is_err(),
+            "count {count} with {MAX_ENTRIES} entries"
+        );
+    }
+}
+
 /// A certificate answering a request made on this machine keeps the request's secret, so
 /// removing the license yields a deactivation code that verifies against the certificate;
 /// the state round-trips through its bytes (version 2) with the secret and pending requests.
@@ -303,7 +442,7 @@ fn deactivation_secret_survives_install_and_state_bytes() {
     let nonce = st.remember_request(id, secret);
     assert_eq!(nonce, DeactivationCode::commitment(&secret));
     // Pending secrets are kept in the bytes (version 2).
-    let bytes = st.to_bytes();
+    let bytes = st.to_bytes().unwrap();
     assert_eq!(bytes[4], 2);
     assert_eq!(LicenseState::from_bytes(&bytes).unwrap(), st);
 
@@ -318,9 +457,12 @@ fn deactivation_secret_survives_install_and_state_bytes() {
     .unwrap();
     st.install(Credential::Certificate(cert.clone()), &ctx)
         .unwrap();
-    assert!(st.pending.is_empty(), "the pending secret moved to the entry");
+    assert!(
+        st.pending.is_empty(),
+        "the pending secret moved to the entry"
+    );
     assert_eq!(st.entries[0].secret, Some(secret));
-    let st = LicenseState::from_bytes(&st.to_bytes()).unwrap();
+    let st = LicenseState::from_bytes(&st.to_bytes().unwrap()).unwrap();
     // Installing the same certificate again keeps the secret.
     let mut again = st.clone();
     again
@@ -336,7 +478,7 @@ fn deactivation_secret_survives_install_and_state_bytes() {
     assert!(st.entries.is_empty());
     assert!(st.take(id).is_none());
     // Nothing left that needs version 2: the bytes are version 1 again.
-    assert_eq!(st.to_bytes()[4], 1);
+    assert_eq!(st.to_bytes().unwrap()[4], 1);
 }
 
 /// A certificate for a request this machine did not make (server-chosen nonce) has no
@@ -354,7 +496,11 @@ fn certificate_without_a_request_here_has_no_deactivation_code() {
     .unwrap();
     assert_eq!(st.entries[0].secret, None);
     assert_eq!(st.pending.len(), 1, "kept: its certificate may still come");
-    assert!(st.take(LicenseId([9; 8])).unwrap().deactivation_code().is_none());
+    assert!(st
+        .take(LicenseId([9; 8]))
+        .unwrap()
+        .deactivation_code()
+        .is_none());
     assert!(st.pending.is_empty());
 }
 
@@ -368,7 +514,10 @@ fn pending_requests_are_bounded_and_encoding_is_canonical() {
     }
     assert_eq!(st.pending.len(), MAX_PENDING);
     assert_eq!(st.pending[0].license_id, LicenseId([3; 8]));
-    assert_eq!(LicenseState::from_bytes(&st.to_bytes()).unwrap(), st);
+    assert_eq!(
+        LicenseState::from_bytes(&st.to_bytes().unwrap()).unwrap(),
+        st
+    );
 
     // Seals a body with the state's checksum (the first 8 bytes of its SHA-512).
     let seal = |mut body: Vec<u8>| {
@@ -377,7 +526,7 @@ fn pending_requests_are_bounded_and_encoding_is_canonical() {
         body.extend_from_slice(&sum[..8]);
         body
     };
-    let empty = LicenseState::default().to_bytes();
+    let empty = LicenseState::default().to_bytes().unwrap();
     let body = empty[..empty.len() - 8].to_vec();
     assert_eq!(seal(body.clone()), empty);
     // Version 2 with an empty pending list and no secrets.
@@ -394,7 +543,7 @@ fn pending_requests_are_bounded_and_encoding_is_canonical() {
         &env.ctx("2026-11-10"),
     )
     .unwrap();
-    let good = one.to_bytes();
+    let good = one.to_bytes().unwrap();
     let mut body = good[..good.len() - 8].to_vec();
     // Layout: ... flags, renewal flag 0; the flags byte is the one before the last.
     let at = body.len() - 2;

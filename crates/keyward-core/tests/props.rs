@@ -104,6 +104,28 @@ proptest! {
         prop_assert_eq!(&SignedUpdate::decode_unverified(&u.encode()).unwrap(), &u);
     }
 
+    /// `parse(x.to_string()) == x` for every hardware id that parses, and the normal form
+    /// fits what a request carries.
+    #[test]
+    fn hardware_id_normal_form_parses_to_itself(
+        prefix in prop_oneof![Just(""), Just("mac:"), Just("sn:"), Just("uuid:"), Just("disk:"), Just("fp:"), Just("custom:"), Just("MAC : "), Just("Serial:")],
+        body in prop_oneof![
+            "[0-9a-fA-F:. -]{0,40}",
+            "[0-9A-Za-z_./:+ -]{0,40}",
+            "(([0-9a-fA-F]{12}|[0-9a-f]{2}(-[0-9a-f]{2}){5}),){0,400}[|]([A-Za-z0-9_. ]{1,10},?){0,3}[|][A-Za-z0-9 ]{0,10}[|][A-Z0-9 ]{0,16}",
+            "\\PC{0,40}",
+            "[{]?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}[}]?",
+        ],
+    ) {
+        let text = format!("{prefix}{body}");
+        if let Ok(h) = HardwareId::parse(&text) {
+            let normal = h.to_string();
+            prop_assert!(normal.len() <= MAX_FINGERPRINT_LEN + 16, "{} bytes", normal.len());
+            let again = HardwareId::parse(&normal);
+            prop_assert_eq!(again.as_ref().ok(), Some(&h), "{:?} -> {:?}", text, normal);
+        }
+    }
+
     #[test]
     fn random_text_never_panics(s in "\\PC{0,300}") {
         let trusted = TrustedKeys::from_keys([key().public()]);

@@ -7,93 +7,21 @@
 //!   over the target, and the directory is fsynced. Readers see the old file or the new
 //!   one, never half of one, and the change survives a crash once the call returns.
 //! - [`write_new`]: the same durability for a file that must not exist yet (keys).
-//! - [`lock_dir`]: an exclusive OS file lock on `DIR/state.lock`, held while a program
-//!   changes the state, so programs sharing the directory never lose each other's changes.
+//! - [`StateDir`]: the buyer's state directory, its files, its lock and its one recovery
+//!   rule (see its module docs): programs sharing the directory never lose each other's
+//!   changes, and a missing or damaged file falls back to the backup.
 #![deny(missing_docs)]
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, ErrorKind, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
-/// The lock file [`lock_dir`] locks, in the state directory. It stays empty and is never
-/// removed.
-pub const LOCK_FILE: &str = "state.lock";
+mod state;
 
-/// How long [`lock_dir`] waits for another program that holds the lock.
-pub const LOCK_WAIT: Duration = Duration::from_secs(30);
-
-/// An exclusive hold on a state directory, released when dropped (or when the process
-/// ends, however it ends).
-#[derive(Debug)]
-pub struct DirLock {
-    _file: File,
-}
-
-/// Why [`lock_dir`] did not get the lock.
-#[derive(Debug)]
-pub enum LockError {
-    /// Another program held it for all of [`LOCK_WAIT`].
-    Busy {
-        /// The lock file.
-        path: PathBuf,
-    },
-    /// The directory or the lock file could not be created or locked.
-    Io {
-        /// The file or directory.
-        path: PathBuf,
-        /// The operating system's error.
-        source: io::Error,
-    },
-}
-
-impl std::fmt::Display for LockError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            LockError::Busy { path } => write!(
-                f,
-                "another program has been changing the license state for over {} seconds (it holds {}): wait for it to finish, or stop it, and try again",
-                LOCK_WAIT.as_secs(),
-                path.display()
-            ),
-            LockError::Io { path, source } => {
-                write!(f, "cannot lock the license state {}: {source}", path.display())
-            }
-        }
-    }
-}
-
-impl std::error::Error for LockError {}
-
-/// Takes the lock of state directory `dir` (created if missing, mode 0700 on unix),
-/// waiting up to [`LOCK_WAIT`] for a program that holds it.
-pub fn lock_dir(dir: &Path) -> Result<DirLock, LockError> {
-    lock_dir_waiting(dir, LOCK_WAIT)
-}
-
-fn lock_dir_waiting(dir: &Path, wait: Duration) -> Result<DirLock, LockError> {
-    let io_err = |path: &Path, source| LockError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    create_private_dir(dir).map_err(|e| io_err(dir, e))?;
-    let path = dir.join(LOCK_FILE);
-    let mut o = OpenOptions::new();
-    o.write(true).create(true).truncate(false);
-    set_mode(&mut o, 0o600);
-    let file = o.open(&path).map_err(|e| io_err(&path, e))?;
-    let start = Instant::now();
-    loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(DirLock { _file: file }),
-            Err(fs::TryLockError::WouldBlock) if start.elapsed() < wait => {
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            Err(fs::TryLockError::WouldBlock) => return Err(LockError::Busy { path }),
-            Err(fs::TryLockError::Error(e)) => return Err(io_err(&path, e)),
-        }
-    }
-}
+pub use state::{
+    DirLock, Loaded, NoticeKind, StateDir, StateError, StateNotice, BACKUP_FILE, DAMAGED_SUFFIX,
+    LOCK_FILE, LOCK_WAIT, MAX_STATE_LEN, STATE_FILE,
+};
 
 /// Creates `dir` and its parents if missing (the last with mode 0700 on unix).
 pub fn create_private_dir(dir: &Path) -> io::Result<()> {
@@ -107,7 +35,7 @@ pub fn create_private_dir(dir: &Path) -> io::Result<()> {
     b.create(dir)
 }
 
-fn set_mode(o: &mut OpenOptions, mode: u32) {
+pub(crate) fn set_mode(o: &mut OpenOptions, mode: u32) {
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
@@ -217,20 +145,5 @@ mod tests {
         let e = write_new(&path, b"second", 0o600).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::AlreadyExists);
         assert_eq!(fs::read(&path).unwrap(), b"first");
-    }
-
-    #[test]
-    fn the_lock_is_exclusive_and_released_on_drop() {
-        let dir = tempfile::tempdir().unwrap();
-        let state = dir.path().join("state");
-        let held = lock_dir(&state).unwrap();
-        assert!(state.join(LOCK_FILE).exists());
-        // A second holder (another open file, as another process has) waits, then is told.
-        match lock_dir_waiting(&state, Duration::from_millis(50)) {
-            Err(LockError::Busy { path }) => assert_eq!(path, state.join(LOCK_FILE)),
-            other => panic!("expected Busy, got {other:?}"),
-        }
-        drop(held);
-        lock_dir_waiting(&state, Duration::from_millis(50)).unwrap();
     }
 }

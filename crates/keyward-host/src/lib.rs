@@ -33,13 +33,15 @@
 //! What the host does around the plugin:
 //! - **Facts** come from [`keyward_machine::collect`] (once, when the plugin first needs
 //!   them), or from [`LicenseBuilder::facts`].
-//! - **State** is `state.bin` in the state directory (the same file as the `keyward` CLI's):
-//!   written atomically (temporary file, fsync, rename) with the previous copy kept as
-//!   `state.bin.bak`. A damaged or missing file falls back to the copy and is reported by
-//!   [`License::state_notices`]; nothing crashes and a valid license is not dropped silently.
-//!   Every change (`activate`, `install`, `apply`, `deactivate`) is made under the state
-//!   directory's lock (`state.lock`, which the CLI takes too) on the state as it is on disk,
-//!   so programs sharing the directory never lose each other's changes.
+//! - **State** is `state.bin` in the state directory (the same file as the `keyward` CLI's),
+//!   kept by [`keyward_files::StateDir`]: written atomically (temporary file, fsync, rename)
+//!   with the previous copy kept as `state.bin.bak`. A damaged or missing file falls back to
+//!   the copy and is reported by [`License::state_notices`]; nothing crashes and a valid
+//!   license is not dropped silently. Every change (`activate`, `install`, `apply`,
+//!   `deactivate`) is made under the state directory's lock (`state.lock`, which the CLI
+//!   takes too) on the state as it is on disk; the clock's high-water mark that `status`
+//!   saves now and then is merged under the lock into the state as it is on disk, never
+//!   written over it. Programs sharing the directory never lose each other's changes.
 //! - **Compilation** happens once: the compiled component is cached in the cache directory
 //!   (default `<state dir>/cache`), under a name that hashes the plugin, this crate and
 //!   wasmtime's settings, and is checked against its SHA-256 before it is loaded.
@@ -126,8 +128,12 @@ impl License {
     /// `keyward` CLI and other programs using keyward-host take too), after reading the
     /// state file again: a change another process made meanwhile is built on, never lost.
     fn changing<R>(&self, call: impl FnOnce(&mut Sandbox) -> Result<R, Error>) -> Result<R, Error> {
-        let _lock = self.shared.files.lock_dir()?;
+        // Waited for without holding the sandbox (other threads' status calls go on), and
+        // handed to the state files only once the sandbox is ours: a save made while it is
+        // held is then always this change's, never a concurrent status's clock-mark save.
+        let lock = self.shared.files.lock_dir()?;
         let mut sandbox = self.sandbox();
+        let _change = self.shared.files.hold(lock);
         sandbox.call(|p, s| p.call_reload(s))?;
         call(&mut sandbox)
     }
@@ -301,7 +307,7 @@ impl Default for LicenseBuilder {
             plugin_path: None,
             clock: None,
             grace: Duration::from_secs(3 * 86_400),
-            clock_tolerance: Duration::from_secs(3600),
+            clock_tolerance: Duration::from_secs(keyward_core::CLOCK_TOLERANCE),
             limits: Limits {
                 memory: 8 << 20,
                 timeout: Duration::from_secs(1),
@@ -389,7 +395,9 @@ impl LicenseBuilder {
         self
     }
 
-    /// How far the clock may go back before it counts as turned back (default 1 hour).
+    /// How far the clock may go back before it counts as turned back (default a day, so a
+    /// clock that was ahead for a while, such as a dual-boot PC's, does not lock a buyer
+    /// out: see `keyward_core::CLOCK_TOLERANCE`).
     pub fn clock_tolerance(mut self, tolerance: Duration) -> Self {
         self.clock_tolerance = tolerance;
         self

@@ -37,7 +37,8 @@ fn license_at(high_water: u64) -> (tempfile::TempDir, License) {
         entries: Vec::new(),
         ..Default::default()
     };
-    std::fs::write(dir.path().join(STATE_FILE), seeded.to_bytes()).expect("seed state");
+    let bytes = seeded.to_bytes().expect("encodable state");
+    std::fs::write(dir.path().join(STATE_FILE), bytes).expect("seed state");
     let clock = TestClock::new(vectors_now());
     let l = builder(dir.path(), this_machine(), &clock)
         .grace(Duration::from_secs(

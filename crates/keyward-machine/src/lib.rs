@@ -163,59 +163,7 @@ pub fn normalize(facts: MachineFacts) -> Result<MachineFacts, FactsError> {
     finish(facts, true)
 }
 
-/// Normalises one MAC address to lower-case `aa:bb:cc:dd:ee:ff`.
-///
-/// Accepts six pairs of hex digits separated by `:` or `-` (`00-1a-2B-3c-4d-5e`),
-/// three groups of four separated by `.` (`001A.2B3C.4D5E`), or twelve bare hex digits
-/// (`001a2b3c4d5e`), with surrounding white space. Returns `None` for anything else,
-/// including mixed separators and addresses that are not 48 bits long.
-///
-/// Only the notation is checked: the all-zero address is returned as such.
-///
-/// ```
-/// use keyward_machine::normalize_mac;
-/// assert_eq!(normalize_mac("001A.2B3C.4D5E").as_deref(), Some("00:1a:2b:3c:4d:5e"));
-/// assert_eq!(normalize_mac("00:1a:2b:3c:4d"), None);
-/// ```
-pub fn normalize_mac(s: &str) -> Option<String> {
-    let s = s.trim();
-    let (group_len, sep) = match s.len() {
-        12 => (12, None),
-        14 => (4, Some('.')),
-        17 => {
-            let sep = s.chars().nth(2)?;
-            if sep != ':' && sep != '-' {
-                return None;
-            }
-            (2, Some(sep))
-        }
-        _ => return None,
-    };
-    let groups: Vec<&str> = match sep {
-        Some(sep) => s.split(sep).collect(),
-        None => vec![s],
-    };
-    if groups.len() != 12 / group_len
-        || groups
-            .iter()
-            .any(|g| g.len() != group_len || !g.bytes().all(|b| b.is_ascii_hexdigit()))
-    {
-        return None;
-    }
-    let digits: Vec<u8> = groups
-        .concat()
-        .bytes()
-        .map(|b| b.to_ascii_lowercase())
-        .collect();
-    let mut out = String::with_capacity(17);
-    for (i, pair) in digits.chunks(2).enumerate() {
-        if i > 0 {
-            out.push(':');
-        }
-        out.extend(pair.iter().map(|&b| char::from(b)));
-    }
-    Some(out)
-}
+pub use keyward_core::normalize_mac;
 
 /// Runs a system tool and returns its standard output, or `None` if it cannot be started
 /// or reports failure.
@@ -242,36 +190,24 @@ fn run_command(program: &str, args: &[&str]) -> Option<String> {
         .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
-/// Normalises every field. With `strict`, an unparseable MAC address is an error;
-/// otherwise it is dropped (collection must never fail).
+/// Normalises every field with keyward-core's rules ([`MachineFacts::normalized`], which
+/// [`keyward_core::SystemIdCode::compute`] applies too, so every host gets the same code).
+/// With `strict`, an entry of `macs` that is not a MAC address is an error; otherwise it
+/// is dropped (collection must never fail).
 fn finish(facts: MachineFacts, strict: bool) -> Result<MachineFacts, FactsError> {
-    let mut macs = Vec::with_capacity(facts.macs.len());
-    for raw in &facts.macs {
-        if raw.trim().is_empty() {
-            continue;
-        }
-        match normalize_mac(raw) {
-            Some(mac) if is_placeholder_mac(&mac) => {}
-            Some(mac) => macs.push(mac),
-            None if strict => {
-                return Err(FactsError::InvalidMac {
-                    value: raw.clone(),
-                    path: None,
-                })
-            }
-            None => {}
+    if strict {
+        if let Some(raw) = facts
+            .macs
+            .iter()
+            .find(|m| !m.trim().is_empty() && normalize_mac(m).is_none())
+        {
+            return Err(FactsError::InvalidMac {
+                value: raw.clone(),
+                path: None,
+            });
         }
     }
-    macs.sort();
-    macs.dedup();
-    Ok(MachineFacts {
-        machine_id: clean_id(facts.machine_id),
-        product_uuid: clean_id(facts.product_uuid),
-        board_serial: clean_text(facts.board_serial),
-        disk_serial: clean_text(facts.disk_serial),
-        cpu: clean_text(facts.cpu),
-        macs,
-    })
+    Ok(facts.normalized())
 }
 
 /// All-zero and broadcast addresses never identify an interface.
@@ -279,80 +215,14 @@ pub(crate) fn is_placeholder_mac(mac: &str) -> bool {
     mac == "00:00:00:00:00:00" || mac == "ff:ff:ff:ff:ff:ff"
 }
 
-/// Like [`clean_text`], and lower-cases values made only of hex digits and hyphens.
-fn clean_id(value: Option<String>) -> Option<String> {
-    let value = clean_text(value)?;
-    if value.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
-        Some(value.to_ascii_lowercase())
-    } else {
-        Some(value)
-    }
-}
-
-/// Trims, collapses inner white space, and turns placeholders into `None`.
+/// Trims, collapses inner white space, and turns placeholders into `None`
+/// ([`keyward_core::clean_text`]).
 pub(crate) fn clean_text(value: Option<String>) -> Option<String> {
-    let value = value?;
-    let words: Vec<&str> = value
-        .split(|c: char| c.is_whitespace() || c == '\0')
-        .filter(|w| !w.is_empty())
-        .collect();
-    let cleaned = words.join(" ");
-    if is_placeholder(&cleaned) {
-        None
-    } else {
-        Some(cleaned)
-    }
+    keyward_core::clean_text(value.as_deref())
 }
 
-/// Values firmware and operating systems report when they have nothing real to say.
-const PLACEHOLDERS: &[&str] = &[
-    "none",
-    "null",
-    "n/a",
-    "na",
-    "unknown",
-    "invalid",
-    "not specified",
-    "not applicable",
-    "not available",
-    "not present",
-    "to be filled by o.e.m.",
-    "to be filled by oem",
-    "default string",
-    "default",
-    "oem",
-    "o.e.m.",
-    "system serial number",
-    "base board serial number",
-    "chassis serial number",
-    "serial number",
-    "serial",
-    "0123456789",
-    "123456789",
-    "1234567890",
-    "uninitialized",
-    // UUIDs of unconfigured AMI/Gigabyte boards, shared by many machines.
-    "03000200-0400-0500-0006-000700080009",
-    "00020003-0004-0005-0006-000700080009",
-];
-
-fn is_placeholder(value: &str) -> bool {
-    let lower = value.to_lowercase();
-    if PLACEHOLDERS.contains(&lower.as_str()) {
-        return true;
-    }
-    // Nothing but separators, or one digit repeated: "", "0", "0000-0000",
-    // "00000000-0000-0000-0000-000000000000", "FFFFFFFF-FFFF-...", "XXXXXXXX".
-    let mut significant = lower
-        .chars()
-        .filter(|c| !matches!(c, '-' | ':' | '.' | '_' | ' ' | '/' | '{' | '}'));
-    match significant.next() {
-        None => true,
-        Some(first) => {
-            matches!(first, '0' | 'f' | 'x' | '*' | '?') && significant.all(|c| c == first)
-        }
-    }
-}
+#[cfg(test)]
+use keyward_core::is_placeholder;
 
 #[cfg(test)]
 mod tests {
@@ -440,13 +310,16 @@ mod tests {
         // Numbers that are not a repeated placeholder digit stay.
         assert_eq!(clean_text(Some("1111".into())).as_deref(), Some("1111"));
         assert_eq!(clean_text(Some("10".into())).as_deref(), Some("10"));
+        let id = |s: &str| facts_with(|f| f.product_uuid = Some(s.into())).normalized();
         assert_eq!(
-            clean_id(Some("4C4C4544-0042-3510-8052-B4C04F384D32".into())).as_deref(),
+            id("4C4C4544-0042-3510-8052-B4C04F384D32")
+                .product_uuid
+                .as_deref(),
             Some("4c4c4544-0042-3510-8052-b4c04f384d32")
         );
         // Not a hex identifier: case is kept.
         assert_eq!(
-            clean_id(Some("VMware-42 1c".into())).as_deref(),
+            id("VMware-42 1c").product_uuid.as_deref(),
             Some("VMware-42 1c")
         );
     }

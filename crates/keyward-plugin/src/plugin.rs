@@ -83,7 +83,7 @@ pub struct Inspection {
 /// high-water mark is considered for saving.
 const MAX_CACHE_SECS: u64 = 60;
 /// The in-memory high-water mark is saved once it is this far (seconds) ahead of the saved
-/// one: far inside the clock tolerance (an hour by default), and rare enough that a status
+/// one: far inside the clock tolerance (a day by default), and rare enough that a status
 /// loop does not write to disk all the time.
 const HIGH_WATER_SAVE_SECS: u64 = 600;
 
@@ -124,7 +124,7 @@ impl Plugin {
             trusted: None,
             policy: Policy {
                 grace: 3 * DAY,
-                clock_tolerance: 3600,
+                clock_tolerance: keyward_core::CLOCK_TOLERANCE,
             },
             machine: None,
             stored: None,
@@ -372,12 +372,7 @@ impl Plugin {
                 .0
                 .saturating_add(HIGH_WATER_SAVE_SECS)
         {
-            // Best effort: a failed save of the clock mark must not turn into a failed
-            // status; it is retried at the next recomputation.
-            let bytes = stored.state.to_bytes();
-            if host.save_state(&bytes).is_ok() {
-                stored.saved_high_water = stored.state.high_water;
-            }
+            save_high_water(host, stored);
         }
         self.cache = match status {
             // Cheap to recompute (no signature is checked), and must notice the clock
@@ -466,10 +461,33 @@ fn loaded<'a>(
     (m, s)
 }
 
+/// Saves the clock's high-water mark, and only it: into the state as the host has it now
+/// (another program may have installed or changed a license since this instance read it),
+/// never by writing this instance's possibly stale licenses over it. The fresh state
+/// becomes this instance's. Best effort: a failed save must not turn into a failed status;
+/// it is retried at a later recomputation. (A host also merges such saves under its lock:
+/// see keyward-host's `files.rs`.)
+fn save_high_water(host: &impl Host, stored: &mut Stored) {
+    let mark = stored.state.high_water;
+    let mut fresh = host
+        .load_state()
+        .and_then(|b| LicenseState::from_bytes(&b).ok())
+        .unwrap_or_default();
+    fresh.high_water = fresh.high_water.max(mark);
+    let Ok(bytes) = fresh.to_bytes() else {
+        return;
+    };
+    if host.save_state(&bytes).is_ok() {
+        stored.saved_high_water = fresh.high_water;
+        stored.state = fresh;
+    }
+}
+
 /// Saves `next` and makes it current only if the host stored it: a change that could not be
 /// saved is not kept in memory either, so memory and disk never disagree.
 fn save(host: &impl Host, stored: &mut Stored, next: LicenseState) -> Result<(), Failure> {
-    host.save_state(&next.to_bytes()).map_err(|why| {
+    let bytes = next.to_bytes()?;
+    host.save_state(&bytes).map_err(|why| {
         Failure::new(
             "state_not_saved",
             alloc::format!("the license state could not be saved, so nothing changed: {why}"),
@@ -757,11 +775,13 @@ mod tests {
         let host = FakeHost::new(ts("2026-11-20T12:00:00Z"));
         let mut p = plugin();
         p.activate(&host, &code(1, None)).unwrap();
-        host.now.set(ts("2026-11-20T14:00:00Z"));
+        host.now.set(ts("2026-11-22T14:00:00Z"));
         assert_eq!(p.status(&host).code(), "active");
-        host.now.set(ts("2026-11-20T12:30:00Z"));
+        // More than the day of tolerance back.
+        host.now.set(ts("2026-11-21T12:30:00Z"));
         assert_eq!(p.status(&host).code(), "clock_rolled_back");
-        host.now.set(ts("2026-11-20T13:30:00Z"));
+        // Within it (a clock that was ahead for a while): fine.
+        host.now.set(ts("2026-11-21T15:00:00Z"));
         assert_eq!(p.status(&host).code(), "active");
         assert_eq!(
             p.activate(&host, &code(2, None)).map(|s| s.code()),
@@ -787,6 +807,29 @@ mod tests {
         assert_eq!(host.saves.get(), 4);
         let saved = LicenseState::from_bytes(&host.state.borrow().clone().unwrap()).unwrap();
         assert_eq!(saved.high_water.0, ts("2026-11-20T12:30:00Z"));
+    }
+
+    #[test]
+    fn the_clock_mark_save_never_drops_another_programs_license() {
+        // Two instances (two programs) on one state: A reads it, B installs a license, and
+        // A's periodic save of the clock mark must keep B's license.
+        let host = FakeHost::new(ts("2026-11-20T12:00:00Z"));
+        let mut a = plugin();
+        let mut b = plugin();
+        a.activate(&host, &code(1, None)).unwrap();
+        assert_eq!(a.status(&host).code(), "active");
+        b.reload();
+        b.activate(&host, &code(2, None)).unwrap();
+        host.now
+            .set(ts("2026-11-20T12:00:00Z") + HIGH_WATER_SAVE_SECS + 100);
+        let saves = host.saves.get();
+        assert_eq!(a.status(&host).code(), "active");
+        assert_eq!(host.saves.get(), saves + 1, "the mark was saved");
+        let saved = LicenseState::from_bytes(&host.state.borrow().clone().unwrap()).unwrap();
+        assert_eq!(saved.entries.len(), 2, "both licenses kept");
+        assert_eq!(saved.high_water.0, host.now.get());
+        // A now sees B's license too.
+        assert_eq!(a.stored.as_ref().map(|s| s.state.entries.len()), Some(2));
     }
 
     #[test]

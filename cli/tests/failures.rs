@@ -165,7 +165,15 @@ fn bad_signature_and_unknown_key_exit_4() {
         .stdout(predicate::str::contains("\"unknown_key\""))
         .stderr(predicate::str::contains("not one of this product's keys"));
     // A request whose code is not the merchant's.
-    let req = s.stdout(&["request", "--code", &code, "--facts", "A.json"]);
+    let req = s.stdout(&[
+        "--state-dir",
+        "state",
+        "request",
+        "--code",
+        &code,
+        "--facts",
+        "A.json",
+    ]);
     s.cmd()
         .args(["activate", "--key", "other.pem", "-"])
         .write_stdin(req)

@@ -48,7 +48,15 @@ fn offline_round_trip() {
     // The buyer, on machine A, makes an activation request.
     s.cmd()
         .args([
-            "request", "--code", &code, "--facts", "A.json", "--now", NOW,
+            "--state-dir",
+            "state",
+            "request",
+            "--code",
+            &code,
+            "--facts",
+            "A.json",
+            "--now",
+            NOW,
         ])
         .args(["--out", "req.txt"])
         .assert()
@@ -190,7 +198,15 @@ fn activate_checks_bound_codes_and_caps_expiry() {
     let req_b = s
         .cmd()
         .args([
-            "request", "--code", &code, "--facts", "B.json", "--now", NOW,
+            "--state-dir",
+            "state-B",
+            "request",
+            "--code",
+            &code,
+            "--facts",
+            "B.json",
+            "--now",
+            NOW,
         ])
         .assert()
         .code(0)

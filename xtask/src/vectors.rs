@@ -9,9 +9,8 @@ use std::path::Path;
 
 use keyward_core::{
     ActivationCertificate, ActivationRequest, AuthorizationCode, Binding, Context,
-    DeactivationCode, HardwareId,
-    Kind, LicenseId, LicenseTerms, MachineFacts, MachineRef, MerchantKey, Policy, SignedUpdate,
-    SystemIdCode, Timestamp, TrustedKeys, UpdateAction, DAY,
+    DeactivationCode, HardwareId, Kind, LicenseId, LicenseTerms, MachineFacts, MachineRef,
+    MerchantKey, Policy, SignedUpdate, SystemIdCode, Timestamp, TrustedKeys, UpdateAction, DAY,
 };
 use serde::Serialize;
 

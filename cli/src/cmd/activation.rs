@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use clap::Args;
 use keyward_core::{
     ActivationCertificate, ActivationRequest, Artifact, Binding, Credential, HardwareId, Kind,
-    MachineRef, Status, SystemIdCode, TrustedKeys, DAY,
+    MachineRef, Status, SystemIdCode, TrustedKeys, DAY, SECRET_LEN,
 };
-use serde_json::json;
+use serde_json::{json, Map, Value};
 
 use crate::cmd::inspect::{machine_json, sniff};
 use crate::cmd::issue::MAX_DAYS;
@@ -33,6 +33,11 @@ pub struct RequestArgs {
     /// Write the request to this file instead of standard output.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Activate online: send the request to the merchant service at URL and install the
+    /// certificate it answers (needs the merchant's public key: --public-key, or one
+    /// stored by an earlier install). Exits 0 only when the license is installed.
+    #[arg(long, value_name = "URL")]
+    server: Option<String>,
 }
 
 /// `keyward activate …`
@@ -129,8 +134,39 @@ pub fn request(env: &Env, a: RequestArgs) -> CmdResult {
             );
         }
     }
-    let req = ActivationRequest::new(code, machine, random_bytes::<8>()?, env.now());
+    // Online, the certificate is checked and installed: the keys are needed before
+    // anything is sent.
+    let store = env.store()?;
+    let online = match &a.server {
+        Some(url) => {
+            let client = keyward_online::Client::new(url).map_err(|e| online_error(&e))?;
+            let keys = match trusted {
+                Some((k, _)) => k,
+                None => buyer_keys(&store, None)?.ok_or_else(|| no_keys(&store))?,
+            };
+            Some((client, keys))
+        }
+        None => None,
+    };
+    // The nonce commits to a secret kept in this machine's state: revealing it later
+    // (`keyward deactivate`) proves this machine gave the seat back. The state is saved
+    // before the request is shown, so the secret is never lost.
+    let secret = random_bytes::<SECRET_LEN>()?;
+    let nonce = {
+        let _lock = store.lock()?;
+        let mut state = store.load()?.state;
+        let nonce = state.remember_request(code.terms().license_id, secret);
+        store.save(&state)?;
+        nonce
+    };
+    let req = ActivationRequest::new(code, machine, nonce, env.now());
     let req_text = req.encode();
+    if let Some((client, keys)) = online {
+        if let Some(out) = &a.out {
+            write_or_print(Some(out), &req_text, true)?;
+        }
+        return request_online(env, &store, &client, &keys, &req_text);
+    }
     write_or_print(a.out.as_ref(), &req_text, env.json)?;
     let t = req.code.terms();
     if env.json {
@@ -158,6 +194,71 @@ pub fn request(env: &Env, a: RequestArgs) -> CmdResult {
         );
     }
     Ok(Exit::Ok)
+}
+
+/// A failed call to the merchant service, for people and programs.
+pub fn online_error(e: &keyward_online::OnlineError) -> CliError {
+    let code = e.code();
+    let exit = match code {
+        "bad_server_url" => Exit::Usage,
+        "unreachable" | "bad_response" => Exit::Other,
+        other => Exit::for_error_code(other),
+    };
+    let mut err = CliError::new(code, exit, e.to_string());
+    err.suggestion = e.suggestion().map(str::to_string);
+    err
+}
+
+/// `keyward request --server`: posts the request, checks the certificate with `keys`, and
+/// installs it.
+fn request_online(
+    env: &Env,
+    store: &Store,
+    client: &keyward_online::Client,
+    keys: &TrustedKeys,
+    request: &str,
+) -> CmdResult {
+    let answer = client
+        .activate_request(request)
+        .map_err(|e| online_error(&e))?;
+    let credential = match Artifact::parse_expecting(
+        &answer.certificate,
+        Kind::ActivationCertificate,
+        Some(keys),
+    ) {
+        Ok(Artifact::ActivationCertificate(c)) => Credential::Certificate(c),
+        Ok(_) => return Err(CliError::other("bad_response", "the service answered something other than a certificate; nothing was installed")),
+        Err(e) => {
+            return Err(CliError::core(
+                &e,
+                Some(&format!(
+                    "the certificate from {} does not verify with the merchant's public key; nothing was installed",
+                    client.server()
+                )),
+            ))
+        }
+    };
+    if !env.json {
+        errln!(
+            "Activated online at {}: {} of {} seats in use{}.",
+            client.server(),
+            answer.seats.used,
+            answer.seats.total,
+            if answer.reactivated {
+                " (this machine already held its seat: same certificate again)"
+            } else {
+                ""
+            }
+        );
+    }
+    let mut extra = Map::new();
+    extra.insert("server".into(), json!(client.server()));
+    extra.insert(
+        "seats".into(),
+        json!({ "used": answer.seats.used, "total": answer.seats.total }),
+    );
+    extra.insert("reactivated".into(), json!(answer.reactivated));
+    install_credential(env, store, keys, credential, extra)
 }
 
 fn kind_word(b: &Binding) -> &'static str {
@@ -295,7 +396,8 @@ pub fn buyer_keys(store: &Store, given: Option<&PathBuf>) -> Result<Option<Trust
     }
 }
 
-fn no_keys(store: &Store) -> CliError {
+/// No trusted key given or stored.
+pub fn no_keys(store: &Store) -> CliError {
     CliError::new(
         "no_keys",
         Exit::Other,
@@ -341,9 +443,21 @@ pub fn install(env: &Env, a: InstallArgs) -> CmdResult {
             ))
         }
     };
+    install_credential(env, &store, &trusted, credential, Map::new())
+}
+
+/// Installs a verified credential under the state's lock, stores the keys, and reports it
+/// (with `extra` in the JSON object).
+fn install_credential(
+    env: &Env,
+    store: &Store,
+    trusted: &TrustedKeys,
+    credential: Credential,
+    extra: Map<String, Value>,
+) -> CmdResult {
     let facts = env.facts()?;
     let now = env.now();
-    let ctx = context(&trusted, &facts.facts, now, env.policy());
+    let ctx = context(trusted, &facts.facts, now, env.policy());
     let _lock = store.lock()?;
     let mut state = store.load()?.state;
     if let Err(rb) = state.observe(&ctx) {
@@ -373,20 +487,24 @@ pub fn install(env: &Env, a: InstallArgs) -> CmdResult {
         };
         return Err(CliError::status(&status, &extra));
     }
-    store.merge_keys(&trusted)?;
+    store.merge_keys(trusted)?;
     store.save(&state)?;
     let id = status
         .license()
         .map(|l| l.license_id.to_string())
         .unwrap_or_default();
     if env.json {
-        print_json(&json!({
+        let mut out = json!({
             "installed": true,
             "license_id": id,
             "credential": credential_kind.code(),
             "state_dir": store.dir().display().to_string(),
             "status": status_json(&status),
-        }));
+        });
+        if let Value::Object(o) = &mut out {
+            o.extend(extra);
+        }
+        print_json(&out);
     } else {
         outln!(
             "Installed license {id} ({}) in {}.",

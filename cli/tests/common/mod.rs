@@ -150,8 +150,25 @@ impl Scratch {
 
     /// The activation request (`KR1-…`, untrimmed) that machine `facts` makes at [`NOW`]
     /// for `code` (plus `extra` options); `request` must exit 0.
+    /// The request's secret is kept in `state` for machine A, `state-B` for B (never in
+    /// the real data directory).
     pub fn request(&self, code: &str, facts: &str, extra: &[&str]) -> String {
-        let mut args = vec!["request", "--code", code, "--facts", facts, "--now", NOW];
+        let state = if facts == "B.json" {
+            "state-B"
+        } else {
+            "state"
+        };
+        let mut args = vec![
+            "--state-dir",
+            state,
+            "request",
+            "--code",
+            code,
+            "--facts",
+            facts,
+            "--now",
+            NOW,
+        ];
         args.extend_from_slice(extra);
         self.stdout(&args)
     }

@@ -116,11 +116,13 @@ impl DeactivationCode {
     /// Like [`decode`](Self::decode), and when the text has a typo, offers the correction if
     /// exactly one single-character fix gives a code that `valid` accepts (for example one
     /// that [`verifies`](Self::verifies) against a certificate of a live activation).
-    pub fn decode_with(input: &str, valid: &dyn Fn(&DeactivationCode) -> bool) -> Result<Self, Error> {
+    pub fn decode_with(
+        input: &str,
+        valid: &dyn Fn(&DeactivationCode) -> bool,
+    ) -> Result<Self, Error> {
         let sym = symbols(input)?;
-        let parse = |s: &Symbols| -> Result<Self, Error> {
-            Self::from_bytes(&text::decode_symbols(s)?)
-        };
+        let parse =
+            |s: &Symbols| -> Result<Self, Error> { Self::from_bytes(&text::decode_symbols(s)?) };
         parse(&sym).map_err(|e| match e {
             Error::Code(CodeError::Typo {
                 kind,
@@ -219,8 +221,7 @@ mod tests {
         )
         .unwrap();
         // Through text and back, as the service and the CLI get it.
-        ActivationCertificate::decode(&c.encode(), &TrustedKeys::from_keys([key.public()]))
-            .unwrap()
+        ActivationCertificate::decode(&c.encode(), &TrustedKeys::from_keys([key.public()])).unwrap()
     }
 
     fn code() -> DeactivationCode {
@@ -274,7 +275,11 @@ mod tests {
             assert_eq!(err.code(), "typo", "{typo}");
             assert_eq!(err.typos().len(), 1, "{typo}");
             assert_eq!(err.typos()[0].group, group, "{typo}");
-            assert_eq!(err.suggestion(), None, "{typo}: no certificate, no correction");
+            assert_eq!(
+                err.suggestion(),
+                None,
+                "{typo}: no certificate, no correction"
+            );
             let err = DeactivationCode::decode_with(&typo, &|d| d.verifies(&cert)).unwrap_err();
             assert_eq!(err.suggestion(), Some(text.as_str()), "{typo}");
         }
@@ -283,8 +288,14 @@ mod tests {
     #[test]
     fn wrong_kind_and_length_are_named() {
         let sys = "KS1-000010-000010-000010-000010";
-        assert_eq!(DeactivationCode::decode(sys).unwrap_err().code(), "wrong_kind");
+        assert_eq!(
+            DeactivationCode::decode(sys).unwrap_err().code(),
+            "wrong_kind"
+        );
         let short = crate::raw::encode(Kind::DeactivationCode, &[1; 17]);
-        assert_eq!(DeactivationCode::decode(&short).unwrap_err().code(), "malformed");
+        assert_eq!(
+            DeactivationCode::decode(&short).unwrap_err().code(),
+            "malformed"
+        );
     }
 }

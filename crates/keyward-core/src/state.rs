@@ -325,7 +325,10 @@ impl LicenseState {
     /// (keeping the updates already applied to it). Returns the status it gives.
     pub fn install(&mut self, credential: Credential, ctx: &Context<'_>) -> Result<Status, Error> {
         let id = credential.license_id();
-        let old = self.entries.iter().find(|e| e.credential.license_id() == id);
+        let old = self
+            .entries
+            .iter()
+            .find(|e| e.credential.license_id() == id);
         let flags = old.map(|e| (e.sequence, e.flags)).unwrap_or_default();
         let status = credential.evaluate(&flags.1, ctx)?;
         // The secret of the request this certificate answers: a pending one, or the one
@@ -412,11 +415,7 @@ impl LicenseState {
     /// machine, and returns the commitment to use as the request's nonce. The oldest
     /// pending request is forgotten past [`MAX_PENDING`]. The caller draws `secret` from a
     /// secure random source and persists the state before handing the request out.
-    pub fn remember_request(
-        &mut self,
-        license_id: LicenseId,
-        secret: [u8; SECRET_LEN],
-    ) -> [u8; 8] {
+    pub fn remember_request(&mut self, license_id: LicenseId, secret: [u8; SECRET_LEN]) -> [u8; 8] {
         if self.pending.len() >= MAX_PENDING {
             self.pending.remove(0);
         }

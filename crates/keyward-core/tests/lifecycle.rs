@@ -318,7 +318,10 @@ fn deactivation_secret_survives_install_and_state_bytes() {
     .unwrap();
     st.install(Credential::Certificate(cert.clone()), &ctx)
         .unwrap();
-    assert!(st.pending.is_empty(), "the pending secret moved to the entry");
+    assert!(
+        st.pending.is_empty(),
+        "the pending secret moved to the entry"
+    );
     assert_eq!(st.entries[0].secret, Some(secret));
     let st = LicenseState::from_bytes(&st.to_bytes()).unwrap();
     // Installing the same certificate again keeps the secret.
@@ -354,7 +357,11 @@ fn certificate_without_a_request_here_has_no_deactivation_code() {
     .unwrap();
     assert_eq!(st.entries[0].secret, None);
     assert_eq!(st.pending.len(), 1, "kept: its certificate may still come");
-    assert!(st.take(LicenseId([9; 8])).unwrap().deactivation_code().is_none());
+    assert!(st
+        .take(LicenseId([9; 8]))
+        .unwrap()
+        .deactivation_code()
+        .is_none());
     assert!(st.pending.is_empty());
 }
 

@@ -222,12 +222,19 @@ impl Client {
     /// (`KS1-…`) or hardware identification code (`mac:…`, …): the service chooses the
     /// nonce, so such a seat has no deactivation code (the merchant frees it).
     pub fn activate_code(&self, code: &str, machine: &str) -> Result<Activation, OnlineError> {
-        let field = if machine.trim_start().get(..3).is_some_and(|p| p.eq_ignore_ascii_case("KS1")) {
+        let field = if machine
+            .trim_start()
+            .get(..3)
+            .is_some_and(|p| p.eq_ignore_ascii_case("KS1"))
+        {
             "system_id"
         } else {
             "hardware_id"
         };
-        self.post("/api/v1/activations", &json!({ "code": code, field: machine }))
+        self.post(
+            "/api/v1/activations",
+            &json!({ "code": code, field: machine }),
+        )
     }
 
     /// Gives a seat back with a deactivation code (`KD1-…`).
@@ -242,11 +249,19 @@ impl Client {
     pub fn updates(&self, license: LicenseId, after: u32) -> Result<Updates, OnlineError> {
         let path = format!("/api/v1/licenses/{license}/updates?after={after}");
         let url = format!("{}{path}", self.base);
-        let answer = self.agent.get(&url).header("accept", "application/json").call();
+        let answer = self
+            .agent
+            .get(&url)
+            .header("accept", "application/json")
+            .call();
         self.answer(answer)
     }
 
-    fn post<T: for<'de> Deserialize<'de>>(&self, path: &str, body: &Value) -> Result<T, OnlineError> {
+    fn post<T: for<'de> Deserialize<'de>>(
+        &self,
+        path: &str,
+        body: &Value,
+    ) -> Result<T, OnlineError> {
         let url = format!("{}{path}", self.base);
         let answer = self
             .agent
@@ -305,8 +320,18 @@ mod tests {
 
     #[test]
     fn server_urls_are_checked() {
-        for bad in ["", "licenses.example.com", "ftp://x", "https://", "http://a b"] {
-            assert_eq!(Client::new(bad).unwrap_err().code(), "bad_server_url", "{bad}");
+        for bad in [
+            "",
+            "licenses.example.com",
+            "ftp://x",
+            "https://",
+            "http://a b",
+        ] {
+            assert_eq!(
+                Client::new(bad).unwrap_err().code(),
+                "bad_server_url",
+                "{bad}"
+            );
         }
         let c = Client::new(" https://licenses.example.com/ ").unwrap();
         assert_eq!(c.server(), "https://licenses.example.com");

@@ -156,7 +156,12 @@ fn core_refusal(e: &Error) -> Response {
         "bad_signature" | "unknown_key" => StatusCode::UNPROCESSABLE_ENTITY,
         _ => StatusCode::BAD_REQUEST,
     };
-    refuse(status, e.code(), e.to_string(), e.suggestion().map(String::from))
+    refuse(
+        status,
+        e.code(),
+        e.to_string(),
+        e.suggestion().map(String::from),
+    )
 }
 
 /// The JSON object of a request, or the refusal the contract gives.
@@ -200,52 +205,53 @@ async fn activations(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Byt
         Ok(v) => v,
         Err(r) => return r,
     };
-    let parsed: Result<(AuthorizationCode, MachineRef, [u8; 8]), Error> =
-        if let Some(text) = field(&v, "request") {
-            Artifact::parse_expecting(text, Kind::ActivationRequest, Some(&s.trusted)).and_then(
-                |a| match a {
-                    Artifact::ActivationRequest(r) => Ok((r.code.clone(), r.machine.clone(), r.nonce)),
-                    _ => Err(Error::WrongKind {
-                        expected: Kind::ActivationRequest,
-                        found: Kind::ActivationRequest,
-                    }),
-                },
-            )
-        } else if let Some(code) = field(&v, "code") {
-            let machine = match (field(&v, "system_id"), field(&v, "hardware_id")) {
-                (Some(sys), _) => SystemIdCode::decode(sys).map(MachineRef::System),
-                (None, Some(hw)) => HardwareId::parse(hw).map(MachineRef::Hardware),
-                (None, None) => {
-                    return refuse(
-                        StatusCode::BAD_REQUEST,
-                        "bad_request",
-                        "give system_id or hardware_id with the code".into(),
-                        None,
-                    )
-                }
-            };
-            machine.and_then(|m| {
-                AuthorizationCode::decode(code, &s.trusted).map(|c| {
-                    // A server-chosen nonce: no machine holds a secret for it.
-                    let nonce = ActivationRequest::new(c.clone(), m.clone(), [0; 8], s.now)
-                        .to_bytes()
-                        .iter()
-                        .fold([0u8; 8], |mut acc, b| {
-                            acc.rotate_left(1);
-                            acc[0] ^= b;
-                            acc
-                        });
-                    (c, m, nonce)
-                })
-            })
-        } else {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-                "give request, or code with system_id or hardware_id".into(),
-                None,
-            );
+    let parsed: Result<(AuthorizationCode, MachineRef, [u8; 8]), Error> = if let Some(text) =
+        field(&v, "request")
+    {
+        Artifact::parse_expecting(text, Kind::ActivationRequest, Some(&s.trusted)).and_then(|a| {
+            match a {
+                Artifact::ActivationRequest(r) => Ok((r.code.clone(), r.machine.clone(), r.nonce)),
+                _ => Err(Error::WrongKind {
+                    expected: Kind::ActivationRequest,
+                    found: Kind::ActivationRequest,
+                }),
+            }
+        })
+    } else if let Some(code) = field(&v, "code") {
+        let machine = match (field(&v, "system_id"), field(&v, "hardware_id")) {
+            (Some(sys), _) => SystemIdCode::decode(sys).map(MachineRef::System),
+            (None, Some(hw)) => HardwareId::parse(hw).map(MachineRef::Hardware),
+            (None, None) => {
+                return refuse(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    "give system_id or hardware_id with the code".into(),
+                    None,
+                )
+            }
         };
+        machine.and_then(|m| {
+            AuthorizationCode::decode(code, &s.trusted).map(|c| {
+                // A server-chosen nonce: no machine holds a secret for it.
+                let nonce = ActivationRequest::new(c.clone(), m.clone(), [0; 8], s.now)
+                    .to_bytes()
+                    .iter()
+                    .fold([0u8; 8], |mut acc, b| {
+                        acc.rotate_left(1);
+                        acc[0] ^= b;
+                        acc
+                    });
+                (c, m, nonce)
+            })
+        })
+    } else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "give request, or code with system_id or hardware_id".into(),
+            None,
+        );
+    };
     let (code, machine, nonce) = match parsed {
         Ok(p) => p,
         Err(e) => return core_refusal(&e),

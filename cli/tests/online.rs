@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Scratch, NOW};
+use common::{Scratch, NOW, PRODUCT_FILE};
 use keyward_core::{LicenseId, MerchantKey, Timestamp, UpdateAction};
 use keyward_online::stub::StubServer;
 use serde_json::Value;
@@ -80,7 +80,7 @@ fn online_round_trip_updates_and_deactivation() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(json(&out)["error"]["code"], "no_seat_left");
     s.buyer_in("state-B", "B.json", NOW)
-        .arg("status")
+        .args(["status", "--product-file", PRODUCT_FILE])
         .assert()
         .code(10);
 
@@ -88,7 +88,14 @@ fn online_round_trip_updates_and_deactivation() {
     server.publish(id, UpdateAction::Freeze).unwrap();
     let out = s
         .buyer("A.json", NOW)
-        .args(["apply", "--json", "--server", &url])
+        .args([
+            "apply",
+            "--json",
+            "--public-key",
+            "k.pem.pub",
+            "--server",
+            &url,
+        ])
         .output()
         .unwrap();
     assert_eq!(
@@ -101,12 +108,12 @@ fn online_round_trip_updates_and_deactivation() {
     s.status("A.json", NOW).code(7);
     server.publish(id, UpdateAction::Unfreeze).unwrap();
     s.buyer("A.json", NOW)
-        .args(["apply", "--server", &url])
+        .args(["apply", "--public-key", "k.pem.pub", "--server", &url])
         .assert()
         .code(0)
         .stdout(predicates::str::contains("Applied update 2 (unfreeze)"));
     s.buyer("A.json", NOW)
-        .args(["apply", "--server", &url])
+        .args(["apply", "--public-key", "k.pem.pub", "--server", &url])
         .assert()
         .code(0)
         .stdout(predicates::str::contains("No new updates"));
@@ -201,7 +208,7 @@ fn online_round_trip_updates_and_deactivation() {
         .assert()
         .code(0);
     s.buyer_in("state-B", "B.json", NOW)
-        .arg("status")
+        .args(["status", "--product-file", PRODUCT_FILE])
         .assert()
         .code(0);
     let out = s
@@ -251,7 +258,7 @@ fn online_failures_are_clear_and_install_nothing() {
         .args(["request", "--server", &url, "--code", &code])
         .assert()
         .code(1)
-        .stderr(predicates::str::contains("no trusted public key"));
+        .stderr(predicates::str::contains("needs the merchant's public key"));
     s.buyer("A.json", NOW)
         .args([
             "request",

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{license_id, Scratch, NOW};
+use common::{license_id, Scratch, NOW, PRODUCT_FILE};
 use predicates::prelude::*;
 
 #[test]
@@ -51,6 +51,8 @@ fn offline_round_trip() {
             "--state-dir",
             "state",
             "request",
+            "--product-file",
+            PRODUCT_FILE,
             "--code",
             &code,
             "--facts",
@@ -96,9 +98,10 @@ fn offline_round_trip() {
     assert_eq!(iv["credential"], "activation_certificate");
     assert_eq!(iv["status"]["status"], "active");
     assert!(s.path("state/state.bin").is_file());
-    assert!(s.path("state/keys.pem").is_file());
+    // No key is kept in the state directory: the buyer can write it.
+    assert!(!s.path("state/keys.pem").exists());
 
-    // Status: active, without --public-key (the installed keys.pem is used).
+    // Status, with the merchant's product file: active.
     let (exit, st, _) = s.status_json("A.json", NOW);
     assert_eq!(exit, 0, "{st}");
     assert_eq!(st["status"], "active");
@@ -201,6 +204,8 @@ fn activate_checks_bound_codes_and_caps_expiry() {
             "--state-dir",
             "state-B",
             "request",
+            "--product-file",
+            PRODUCT_FILE,
             "--code",
             &code,
             "--facts",

@@ -3,16 +3,15 @@
 //! merchant checks a deactivation code offline against the machine's certificate
 //! (`--verify CERT`).
 
-use std::path::PathBuf;
-
 use clap::Args;
 use keyward_core::{Artifact, DeactivationCode, Kind, LicenseId};
 use serde_json::json;
 
-use crate::cmd::activation::{buyer_keys, no_keys, online_error};
-use crate::env::{load_trusted, read_input, Env};
+use crate::cmd::activation::online_error;
+use crate::env::{read_input, Env};
 use crate::exit::{CliError, CmdResult, Exit};
-use crate::output::print_json;
+use crate::output::emit_json;
+use crate::trust::TrustArgs;
 
 /// `keyward deactivate …`
 #[derive(Args)]
@@ -27,10 +26,9 @@ pub struct DeactivateArgs {
     /// of deactivating this machine; changes nothing.
     #[arg(long, value_name = "CERT", requires = "code")]
     verify: Option<String>,
-    /// The merchant's public key, to check the certificate's signature (with --verify)
-    /// [default for --verify: the keys stored by `install`].
-    #[arg(long, value_name = "FILE")]
-    public_key: Option<PathBuf>,
+    /// With --verify: the merchant's keys, to check the certificate's signature.
+    #[command(flatten)]
+    trust: TrustArgs,
     /// With --verify: the deactivation code (KD1-…) the buyer gave.
     #[arg(value_name = "CODE", allow_hyphen_values = true)]
     code: Option<String>,
@@ -137,7 +135,7 @@ fn deactivate(env: &Env, a: &DeactivateArgs) -> CmdResult {
             ),
             None => (None, None, None),
         };
-        print_json(&json!({
+        emit_json(&json!({
             "deactivated": true,
             "license_id": id.to_string(),
             "deactivation_code": code,
@@ -146,11 +144,11 @@ fn deactivate(env: &Env, a: &DeactivateArgs) -> CmdResult {
             "freed_online": freed,
             "seats": seats,
             "online_error": error,
-        }));
+        }))?;
     } else {
         match &code {
             Some(code) => {
-                outln!("{code}");
+                outln!("{code}")?;
                 errln!(
                     "License {id} was removed from this machine. Its deactivation code (停用码) is above: {}",
                     if client.is_some() {
@@ -200,13 +198,7 @@ fn deactivate(env: &Env, a: &DeactivateArgs) -> CmdResult {
 
 /// The merchant's side: does CODE give back the seat that CERT holds?
 fn verify(env: &Env, a: &DeactivateArgs, cert: &str, code: &str) -> CmdResult {
-    let keys = match &a.public_key {
-        Some(p) => load_trusted(p)?.0,
-        None => {
-            let store = env.store()?;
-            buyer_keys(&store, None)?.ok_or_else(|| no_keys(&store))?
-        }
-    };
+    let keys = a.trust.load("deactivate --verify")?.keys;
     let cert_text = read_input(cert)?;
     let cert = match Artifact::parse_expecting(&cert_text, Kind::ActivationCertificate, Some(&keys))
         .map_err(|e| CliError::core(&e, Some("--verify")))?
@@ -226,17 +218,17 @@ fn verify(env: &Env, a: &DeactivateArgs, cert: &str, code: &str) -> CmdResult {
     let ok = code.verifies(&cert);
     let license = cert.terms().license_id;
     if env.json {
-        print_json(&json!({
+        emit_json(&json!({
             "verified": ok,
             "license_id": license.to_string(),
             "code_license_id": code.license_id.to_string(),
-        }));
+        }))?;
     }
     if ok {
         if !env.json {
             outln!(
                 "The deactivation code is right: the machine of this certificate gave license {license} back. Its seat can be freed."
-            );
+            )?;
         }
         return Ok(Exit::Ok);
     }

@@ -11,3 +11,4 @@ pub mod update;
 pub mod web;
 
 mod batch;
+mod spec;

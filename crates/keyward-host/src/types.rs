@@ -80,7 +80,7 @@ impl From<wit::Verdict> for Verdict {
     fn from(v: wit::Verdict) -> Self {
         Verdict {
             kind: v.kind,
-            code: v.code,
+            code: verdict_code(v.code),
             message: v.message,
             suggestion: v.suggestion,
             typos: v
@@ -179,6 +179,33 @@ impl fmt::Display for Status {
     }
 }
 
+/// A WIT `status-code` as keyward's stable snake_case code.
+pub(crate) fn status_code(c: wit::StatusCode) -> &'static str {
+    use wit::StatusCode as C;
+    match c {
+        C::Active => "active",
+        C::InGrace => "in_grace",
+        C::NotYetValid => "not_yet_valid",
+        C::Expired => "expired",
+        C::Frozen => "frozen",
+        C::Released => "released",
+        C::MachineMismatch => "machine_mismatch",
+        C::ClockRolledBack => "clock_rolled_back",
+        C::NoLicense => "no_license",
+    }
+}
+
+/// A WIT `verdict-code` as keyward's one stable snake_case string: `valid`, the status
+/// code, or the error code.
+pub(crate) fn verdict_code(c: wit::VerdictCode) -> String {
+    match c {
+        wit::VerdictCode::Valid => "valid",
+        wit::VerdictCode::Status(s) => status_code(s),
+        wit::VerdictCode::Error(e) => crate::code(e),
+    }
+    .into()
+}
+
 pub(crate) fn time(secs: u64) -> SystemTime {
     UNIX_EPOCH
         .checked_add(Duration::from_secs(secs))
@@ -188,7 +215,7 @@ pub(crate) fn time(secs: u64) -> SystemTime {
 impl From<wit::Status> for Status {
     fn from(s: wit::Status) -> Self {
         Status {
-            state: s.state,
+            state: status_code(s.state).into(),
             usable: s.usable,
             message: s.message,
             license: s.license.map(|l| LicenseSummary {

@@ -165,27 +165,27 @@ fn core_refusal(e: &Error) -> Response {
 }
 
 /// The JSON object of a request, or the refusal the contract gives.
-fn body_json(headers: &HeaderMap, body: &Bytes) -> Result<Value, Response> {
+fn body_json(headers: &HeaderMap, body: &Bytes) -> Result<Value, Box<Response>> {
     let json_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
     if !json_type {
-        return Err(refuse(
+        return Err(Box::new(refuse(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
             "send JSON with Content-Type: application/json".into(),
             None,
-        ));
+        )));
     }
     match serde_json::from_slice::<Value>(body) {
         Ok(v @ Value::Object(_)) => Ok(v),
-        _ => Err(refuse(
+        _ => Err(Box::new(refuse(
             StatusCode::BAD_REQUEST,
             "bad_request",
             "the body is not a JSON object".into(),
             None,
-        )),
+        ))),
     }
 }
 
@@ -203,7 +203,7 @@ fn machine_text(m: &MachineRef) -> String {
 async fn activations(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
     let v = match body_json(&headers, &body) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let parsed: Result<(AuthorizationCode, MachineRef, [u8; 8]), Error> = if let Some(text) =
         field(&v, "request")
@@ -317,7 +317,7 @@ async fn activations(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Byt
 async fn deactivations(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
     let v = match body_json(&headers, &body) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Some(text) = field(&v, "deactivation_code") else {
         return refuse(

@@ -9,7 +9,7 @@ use keyward_core::{
     Context, HardwareId, MachineFacts, MerchantKey, Policy, PublicKey, Timestamp, TrustedKeys,
 };
 
-use crate::exit::{CliError, Exit};
+use crate::exit::{Error, Exit};
 use crate::state::{read_limited, Store};
 
 /// Most bytes read as one artifact (the core rejects anything above 64 KiB with a clear
@@ -64,7 +64,7 @@ impl Env {
     }
 
     /// This machine's facts: `--facts FILE`, or collected from the machine.
-    pub fn facts(&self) -> Result<Facts, CliError> {
+    pub fn facts(&self) -> Result<Facts, Error> {
         match &self.facts_path {
             Some(p) => {
                 let facts = keyward_machine::from_json_file(p).map_err(|e| match e {
@@ -72,9 +72,9 @@ impl Env {
                     keyward_machine::FactsError::Read { ref error, .. }
                         if error.kind() != std::io::ErrorKind::InvalidData =>
                     {
-                        CliError::other("io", e.to_string())
+                        Error::other("io", e.to_string())
                     }
-                    _ => CliError::new("invalid_facts", Exit::Malformed, e.to_string()),
+                    _ => Error::new("invalid_facts", Exit::Malformed, e.to_string()),
                 })?;
                 Ok(Facts {
                     facts,
@@ -94,11 +94,11 @@ impl Env {
     }
 
     /// The state directory: `--state-dir`, or the OS data directory + `keyward`.
-    pub fn store(&self) -> Result<Store, CliError> {
+    pub fn store(&self) -> Result<Store, Error> {
         let dir = match &self.state_dir {
             Some(d) => d.clone(),
             None => dirs::data_dir().map(|d| d.join("keyward")).ok_or_else(|| {
-                CliError::other(
+                Error::other(
                     "no_state_dir",
                     "cannot find this user's data directory (is HOME set?): give one with --state-dir DIR",
                 )
@@ -133,14 +133,14 @@ pub fn context<'a>(
 
 /// Reads an artifact argument: `-` is standard input, an existing file is read, anything
 /// else is the text itself.
-pub fn read_input(arg: &str) -> Result<String, CliError> {
+pub fn read_input(arg: &str) -> Result<String, Error> {
     let bytes = if arg == "-" {
         let mut buf = Vec::new();
         std::io::stdin()
             .lock()
             .take(MAX_INPUT + 1)
             .read_to_end(&mut buf)
-            .map_err(|e| CliError::other("io", format!("cannot read standard input: {e}")))?;
+            .map_err(|e| Error::other("io", format!("cannot read standard input: {e}")))?;
         buf
     } else {
         let p = Path::new(arg);
@@ -148,7 +148,7 @@ pub fn read_input(arg: &str) -> Result<String, CliError> {
         if arg.len() < 4096 && !arg.contains('\n') && p.is_file() {
             read_limited(p, MAX_INPUT)?
         } else if looks_like_file_name(arg) {
-            return Err(CliError::other(
+            return Err(Error::other(
                 "io",
                 format!(
                     "there is no file {arg}: give the path of the file holding the code, the code itself, or - to read it from standard input"
@@ -159,14 +159,14 @@ pub fn read_input(arg: &str) -> Result<String, CliError> {
         }
     };
     if bytes.len() as u64 > MAX_INPUT {
-        return Err(CliError::new(
+        return Err(Error::new(
             "malformed",
             Exit::Malformed,
             "the input is larger than 1 MiB, far larger than any keyward code: give only the code",
         ));
     }
     String::from_utf8(bytes).map(unquote).map_err(|_| {
-        CliError::new(
+        Error::new(
             "malformed",
             Exit::Malformed,
             "the input is not text (not UTF-8): give the code as text, not a binary file",
@@ -208,10 +208,10 @@ fn looks_like_file_name(arg: &str) -> bool {
             .is_some_and(|e| EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
-fn read_key_file(path: &Path) -> Result<String, CliError> {
+fn read_key_file(path: &Path) -> Result<String, Error> {
     let bytes = read_limited(path, MAX_KEY_FILE)?;
     String::from_utf8(bytes).map_err(|_| {
-        CliError::new(
+        Error::new(
             "invalid_key",
             Exit::Malformed,
             format!(
@@ -224,10 +224,10 @@ fn read_key_file(path: &Path) -> Result<String, CliError> {
 
 /// Reads the merchant's private key (PKCS#8 PEM, as written by `keyward keys generate` or
 /// `openssl genpkey -algorithm ed25519`).
-pub fn load_merchant_key(path: &Path) -> Result<MerchantKey, CliError> {
+pub fn load_merchant_key(path: &Path) -> Result<MerchantKey, Error> {
     let text = read_key_file(path)?;
     if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
-        return Err(CliError::new(
+        return Err(Error::new(
             "invalid_key",
             Exit::Malformed,
             format!(
@@ -239,7 +239,7 @@ pub fn load_merchant_key(path: &Path) -> Result<MerchantKey, CliError> {
     }
     warn_if_readable_by_others(path);
     if text.contains("-----BEGIN PUBLIC KEY-----") && !text.contains("PRIVATE KEY-----") {
-        return Err(CliError::new(
+        return Err(Error::new(
             "invalid_key",
             Exit::Malformed,
             format!(
@@ -249,7 +249,7 @@ pub fn load_merchant_key(path: &Path) -> Result<MerchantKey, CliError> {
         ));
     }
     MerchantKey::from_pem(&text)
-        .map_err(|e| CliError::core(&e, Some(&format!("key file {}", path.display()))))
+        .map_err(|e| Error::core(&e, Some(&format!("key file {}", path.display()))))
 }
 
 /// Warns when a private key file can be read by other users than its owner.
@@ -275,7 +275,7 @@ fn warn_if_readable_by_others(_path: &Path) {}
 /// Reads trusted public keys: every `PUBLIC KEY` block of the file (several are allowed,
 /// for key rotation). A private key file is accepted too: its public key is used.
 /// Returns the keys and their PEM text.
-pub fn load_trusted(path: &Path) -> Result<(TrustedKeys, String), CliError> {
+pub fn load_trusted(path: &Path) -> Result<(TrustedKeys, String), Error> {
     let text = read_key_file(path)?;
     if !text.contains("-----BEGIN PUBLIC KEY-----") && text.contains("-----BEGIN PRIVATE KEY-----")
     {
@@ -284,16 +284,16 @@ pub fn load_trusted(path: &Path) -> Result<(TrustedKeys, String), CliError> {
         return Ok((TrustedKeys::from_keys([key.public()]), pem));
     }
     let keys = TrustedKeys::from_pem(&text)
-        .map_err(|e| CliError::core(&e, Some(&format!("public key file {}", path.display()))))?;
+        .map_err(|e| Error::core(&e, Some(&format!("public key file {}", path.display()))))?;
     let pem = keys.keys().iter().map(PublicKey::to_pem).collect();
     Ok((keys, pem))
 }
 
 /// `N` bytes from the operating system's random source.
-pub fn random_bytes<const N: usize>() -> Result<[u8; N], CliError> {
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], Error> {
     let mut b = [0u8; N];
     getrandom::fill(&mut b).map_err(|e| {
-        CliError::other(
+        Error::other(
             "no_randomness",
             format!("the operating system's random number generator failed: {e}"),
         )

@@ -1,4 +1,5 @@
-//! Exit codes and the CLI's error type.
+//! Exit codes and the CLI's error type, `Error` (the concept is *error* everywhere:
+//! keyward-core's `Error`, keyward-host's `Error`; see docs/GLOSSARY.md).
 //!
 //! Every failure class has its own exit code (documented in `docs/CLI.md`), derived from
 //! the stable codes of [`keyward_core::Error::code`] and [`keyward_core::Status::code`].
@@ -119,7 +120,7 @@ impl Exit {
 /// A failure, as shown to people (`keyward: <message>` on stderr) and programs (the
 /// `{"error": {...}}` object with `--json`).
 #[derive(Clone, Debug)]
-pub struct CliError {
+pub struct Error {
     /// Stable snake_case code (`typo`, `bad_signature`, `io`, …).
     pub code: String,
     /// A sentence saying what is wrong and how to fix it.
@@ -130,10 +131,10 @@ pub struct CliError {
     pub suggestion: Option<String>,
 }
 
-impl CliError {
+impl Error {
     /// An error with an explicit code and exit class.
-    pub fn new(code: &str, exit: Exit, message: impl Into<String>) -> CliError {
-        CliError {
+    pub fn new(code: &str, exit: Exit, message: impl Into<String>) -> Error {
+        Error {
             code: code.to_string(),
             message: message.into(),
             exit,
@@ -142,22 +143,22 @@ impl CliError {
     }
 
     /// An I/O or other failure (exit 1).
-    pub fn other(code: &str, message: impl Into<String>) -> CliError {
-        CliError::new(code, Exit::Other, message)
+    pub fn other(code: &str, message: impl Into<String>) -> Error {
+        Error::new(code, Exit::Other, message)
     }
 
     /// A file could not be read or written.
-    pub fn io(action: &str, path: &Path, err: &std::io::Error) -> CliError {
-        CliError::other("io", format!("cannot {action} {}: {err}", path.display()))
+    pub fn io(action: &str, path: &Path, err: &std::io::Error) -> Error {
+        Error::other("io", format!("cannot {action} {}: {err}", path.display()))
     }
 
     /// From a core error, with `context` (e.g. a file name) put in front of its message.
-    pub fn core(err: &keyward_core::Error, context: Option<&str>) -> CliError {
+    pub fn core(err: &keyward_core::Error, context: Option<&str>) -> Error {
         let message = match context {
             Some(c) => format!("{c}: {err}"),
             None => err.to_string(),
         };
-        CliError {
+        Error {
             code: err.code().to_string(),
             exit: Exit::of(err.code()),
             message,
@@ -166,14 +167,14 @@ impl CliError {
     }
 
     /// The same error with `context` (an option name) put in front of its message.
-    pub fn context(mut self, context: &str) -> CliError {
+    pub fn context(mut self, context: &str) -> Error {
         self.message = format!("{context}: {}", self.message);
         self
     }
 
     /// From a license status that is not usable.
-    pub fn status(status: &keyward_core::Status, extra: &str) -> CliError {
-        CliError::new(
+    pub fn status(status: &keyward_core::Status, extra: &str) -> Error {
+        Error::new(
             status.code(),
             Exit::of(status.code()),
             format!("{}{extra}", status.describe()),
@@ -181,13 +182,13 @@ impl CliError {
     }
 }
 
-impl From<keyward_core::Error> for CliError {
+impl From<keyward_core::Error> for Error {
     fn from(e: keyward_core::Error) -> Self {
-        CliError::core(&e, None)
+        Error::core(&e, None)
     }
 }
 
-impl fmt::Display for CliError {
+impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
     }
@@ -195,7 +196,7 @@ impl fmt::Display for CliError {
 
 /// The result of a command: the exit code on success (a command may succeed at what it
 /// did and still report a non-zero class, e.g. `status` of an expired license).
-pub type CmdResult = Result<Exit, CliError>;
+pub type CmdResult = Result<Exit, Error>;
 
 #[cfg(test)]
 mod tests {
@@ -228,7 +229,7 @@ mod tests {
                 continue;
             }
             let text = std::fs::read_to_string(&p).unwrap();
-            for start in ["CliError::new(", "CliError::other("] {
+            for start in ["Error::new(", "Error::other("] {
                 for (i, _) in text.match_indices(start) {
                     let rest = text[i + start.len()..].trim_start();
                     let Some(rest) = rest.strip_prefix('"') else {

@@ -3,7 +3,7 @@
 
 use keyward_core::{HardwareId, Kind};
 
-use crate::exit::{CliError, Exit};
+use crate::exit::{Error, Exit};
 use crate::output::with_article;
 
 /// The code of a hardware identification code, beside [`Kind::code`]'s.
@@ -37,14 +37,14 @@ pub fn kind_name(kind: Option<&str>) -> &'static str {
 
 /// Refuses `text` when it is recognisably something other than the `accepted` kinds:
 /// "this is a system identification code, not an authorization code: `hint`".
-pub fn expect_kind(text: &str, accepted: &[&str], hint: &str) -> Result<(), CliError> {
+pub fn expect_kind(text: &str, accepted: &[&str], hint: &str) -> Result<(), Error> {
     match recognise(text) {
         Some(found) if !accepted.contains(&found) => {
             let wanted: Vec<String> = accepted
                 .iter()
                 .map(|k| with_article(kind_name(Some(k))))
                 .collect();
-            Err(CliError::new(
+            Err(Error::new(
                 "wrong_kind",
                 Exit::WrongKind,
                 format!(

@@ -8,13 +8,13 @@ use std::path::{Path, PathBuf};
 use keyward_core::{Binding, HardwareKind, LicenseSummary, LicenseTerms, Status, Timestamp};
 use serde_json::{json, Value};
 
-use crate::exit::{CliError, Exit};
+use crate::exit::{Error, Exit};
 use crate::state::{write_atomic, write_new};
 
 /// Writes (part of) a result on standard output and flushes it, so that a failed write
 /// (a full disk, a closed pipe) is an error here, never a result silently lost. Every
 /// result goes through this one function (the `outln!` and `out!` macros).
-pub fn write_stdout(args: fmt::Arguments<'_>) -> Result<(), CliError> {
+pub fn write_stdout(args: fmt::Arguments<'_>) -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
     out.write_fmt(args)
         .and_then(|()| out.flush())
@@ -22,13 +22,13 @@ pub fn write_stdout(args: fmt::Arguments<'_>) -> Result<(), CliError> {
 }
 
 /// The error for a result that could not be written to standard output.
-pub fn stdout_error(e: &std::io::Error) -> CliError {
+pub fn stdout_error(e: &std::io::Error) -> Error {
     let why = if e.kind() == std::io::ErrorKind::BrokenPipe {
         "the reading end of the pipe was closed".to_string()
     } else {
         e.to_string()
     };
-    CliError::other(
+    Error::other(
         "io",
         format!(
             "the result could not be written to standard output ({why}), so it is lost: write it to a file with --out FILE, or redirect the output somewhere with room"
@@ -37,9 +37,9 @@ pub fn stdout_error(e: &std::io::Error) -> CliError {
 }
 
 /// Writes a JSON value on stdout (pretty, one object per run): a command's result.
-pub fn emit_json(v: &Value) -> Result<(), CliError> {
+pub fn emit_json(v: &Value) -> Result<(), Error> {
     let text = serde_json::to_string_pretty(v)
-        .map_err(|e| CliError::other("internal", format!("cannot encode the result: {e}")))?;
+        .map_err(|e| Error::other("internal", format!("cannot encode the result: {e}")))?;
     outln!("{text}")
 }
 
@@ -52,7 +52,7 @@ pub fn print_json(v: &Value) {
 }
 
 /// The `error` object.
-pub fn error_json(e: &CliError) -> Value {
+pub fn error_json(e: &Error) -> Value {
     json!({
         "code": e.code,
         "message": e.message,
@@ -62,7 +62,7 @@ pub fn error_json(e: &CliError) -> Value {
 
 /// Reports an error: `keyward: <message>` on stderr, and with `--json` also
 /// `{"error": {...}}` on stdout.
-pub fn report_error(e: &CliError, json_mode: bool) {
+pub fn report_error(e: &Error, json_mode: bool) {
     errln!("keyward: {}", e.message);
     if json_mode {
         // The error is already on stderr and the exit code says it failed.
@@ -192,7 +192,7 @@ pub fn describe_binding(b: Option<&Binding>) -> String {
 }
 
 /// Prints license terms for people, one `  label  value` line each.
-pub fn print_terms(t: &LicenseTerms) -> Result<(), CliError> {
+pub fn print_terms(t: &LicenseTerms) -> Result<(), Error> {
     line("license", &t.license_id.to_string())?;
     let product = if t.sku.is_empty() {
         t.product.clone()
@@ -223,7 +223,7 @@ pub fn print_terms(t: &LicenseTerms) -> Result<(), CliError> {
 }
 
 /// One aligned `  label  value` line on stdout.
-pub fn line(label: &str, value: &str) -> Result<(), CliError> {
+pub fn line(label: &str, value: &str) -> Result<(), Error> {
     outln!("  {label:<12} {value}")
 }
 
@@ -257,10 +257,10 @@ pub struct OutFile {
 impl OutFile {
     /// Checks `path` against the command's `inputs` (paths that do not exist are ignored)
     /// and, without `force`, refuses an existing file.
-    pub fn check(path: &Path, force: bool, inputs: &[&Path]) -> Result<OutFile, CliError> {
+    pub fn check(path: &Path, force: bool, inputs: &[&Path]) -> Result<OutFile, Error> {
         for input in inputs {
             if same_file::is_same_file(path, input).unwrap_or(false) {
-                return Err(CliError::new(
+                return Err(Error::new(
                     "output_is_input",
                     Exit::Usage,
                     format!(
@@ -275,7 +275,7 @@ impl OutFile {
             // A device, a pipe or a directory is not replaced by a file, even with --force
             // (`--out /dev/stdout` as root would replace the device node).
             if !m.is_file() {
-                return Err(CliError::new(
+                return Err(Error::new(
                     "usage",
                     Exit::Usage,
                     format!(
@@ -301,7 +301,7 @@ impl OutFile {
 
     /// Writes the result: atomically over an existing file with `--force`, else only as a
     /// new file (an existing file, even one created since the check, is refused).
-    pub fn write(&self, bytes: &[u8], mode: u32) -> Result<(), CliError> {
+    pub fn write(&self, bytes: &[u8], mode: u32) -> Result<(), Error> {
         if self.force {
             write_atomic(&self.path, bytes, mode)
         } else {
@@ -311,8 +311,8 @@ impl OutFile {
 }
 
 /// The error for an output file that exists.
-pub fn exists_error(path: &Path) -> CliError {
-    CliError::other(
+pub fn exists_error(path: &Path) -> Error {
+    Error::other(
         "file_exists",
         format!(
             "{} already exists and was left unchanged: choose another --out file, or add --force to replace it",

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use keyward_core::LicenseState;
 
-use crate::exit::CliError;
+use crate::exit::Error;
 
 /// File mode for secrets (the merchant's private key, the state).
 pub const MODE_PRIVATE: u32 = 0o600;
@@ -16,15 +16,15 @@ pub const MODE_PUBLIC: u32 = 0o644;
 
 /// Writes `bytes` to `path` atomically ([`keyward_files::write_atomic`]): readers see the
 /// old file or the new one, never a half-written one.
-pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), CliError> {
-    keyward_files::write_atomic(path, bytes, mode).map_err(|e| CliError::io("write", path, &e))
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), Error> {
+    keyward_files::write_atomic(path, bytes, mode).map_err(|e| Error::io("write", path, &e))
 }
 
 /// Writes `bytes` to `path`, which must not exist yet (no overwrite, even by a race).
-pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), CliError> {
+pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), Error> {
     keyward_files::write_new(path, bytes, mode).map_err(|e| {
         if e.kind() == ErrorKind::AlreadyExists {
-            CliError::other(
+            Error::other(
                 "file_exists",
                 format!(
                     "{} already exists: choose another file name, or add --force to overwrite it",
@@ -34,22 +34,22 @@ pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), CliError> {
         } else {
             // Not a half-written file left behind (it would block the retry).
             let _ = fs::remove_file(path);
-            CliError::io("write", path, &e)
+            Error::io("write", path, &e)
         }
     })
 }
 
 /// Reads a whole file with a size limit, so a wrong path (a disk image, /dev/zero) does not
 /// exhaust memory.
-pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, CliError> {
+pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, Error> {
     use std::io::Read;
-    let f = File::open(path).map_err(|e| CliError::io("read", path, &e))?;
+    let f = File::open(path).map_err(|e| Error::io("read", path, &e))?;
     let mut buf = Vec::new();
     f.take(limit + 1)
         .read_to_end(&mut buf)
-        .map_err(|e| CliError::io("read", path, &e))?;
+        .map_err(|e| Error::io("read", path, &e))?;
     if buf.len() as u64 > limit {
-        return Err(CliError::new(
+        return Err(Error::new(
             "malformed",
             crate::exit::Exit::Malformed,
             format!(
@@ -95,7 +95,7 @@ impl Store {
         self.dir.join("state.bin.bak")
     }
 
-    fn read_state(path: &Path) -> Result<Option<Result<LicenseState, String>>, CliError> {
+    fn read_state(path: &Path) -> Result<Option<Result<LicenseState, String>>, Error> {
         match fs::read(path) {
             Ok(bytes) => Ok(Some(LicenseState::from_bytes(&bytes).map_err(
                 |e| match e {
@@ -104,13 +104,13 @@ impl Store {
                 },
             ))),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(CliError::io("read the license state", path, &e)),
+            Err(e) => Err(Error::io("read the license state", path, &e)),
         }
     }
 
     /// Loads the state. A damaged `state.bin` falls back to `state.bin.bak` (with a warning
     /// on stderr); if both are damaged, the error names both files and says how to recover.
-    pub fn load(&self) -> Result<Loaded, CliError> {
+    pub fn load(&self) -> Result<Loaded, Error> {
         let path = self.state_path();
         let reason = match Self::read_state(&path)? {
             None => {
@@ -141,7 +141,7 @@ impl Store {
                     existed: true,
                 })
             }
-            Some(Err(bak_reason)) => Err(CliError::other(
+            Some(Err(bak_reason)) => Err(Error::other(
                 "state_corrupt",
                 format!(
                     "the license state file {} is damaged ({reason}) and so is its backup {} ({bak_reason}): move both files away (or delete them) and install the license again",
@@ -149,7 +149,7 @@ impl Store {
                     bak.display()
                 ),
             )),
-            None => Err(CliError::other(
+            None => Err(Error::other(
                 "state_corrupt",
                 format!(
                     "the license state file {} is damaged ({reason}) and there is no backup {}: move the file away (or delete it) and install the license again",
@@ -160,17 +160,17 @@ impl Store {
         }
     }
 
-    fn ensure_dir(&self) -> Result<(), CliError> {
+    fn ensure_dir(&self) -> Result<(), Error> {
         keyward_files::create_private_dir(&self.dir)
-            .map_err(|e| CliError::io("create the state directory", &self.dir, &e))
+            .map_err(|e| Error::io("create the state directory", &self.dir, &e))
     }
 
     /// Takes the state directory's lock (creating the directory if needed; see
     /// [`keyward_files::lock_dir`]), waiting up to 30 seconds for another keyward process
     /// that holds it.
-    pub fn lock(&self) -> Result<keyward_files::DirLock, CliError> {
+    pub fn lock(&self) -> Result<keyward_files::DirLock, Error> {
         keyward_files::lock_dir(&self.dir).map_err(|e| match e {
-            keyward_files::LockError::Busy { .. } => CliError::other(
+            keyward_files::LockError::Busy { .. } => Error::other(
                 "state_busy",
                 format!(
                     "another keyward process has been changing the license state in {} for over {} seconds: wait for it to finish (or stop it) and try again",
@@ -179,14 +179,14 @@ impl Store {
                 ),
             ),
             keyward_files::LockError::Io { path, source } => {
-                CliError::io("lock the license state", &path, &source)
+                Error::io("lock the license state", &path, &source)
             }
         })
     }
 
     /// Saves the state atomically; the current `state.bin`, if it is valid, becomes
     /// `state.bin.bak` first (a damaged one never replaces a good backup).
-    pub fn save(&self, state: &LicenseState) -> Result<(), CliError> {
+    pub fn save(&self, state: &LicenseState) -> Result<(), Error> {
         self.ensure_dir()?;
         let path = self.state_path();
         if let Ok(old) = fs::read(&path) {

@@ -24,7 +24,7 @@ use keyward_core::{PublicKey, TrustedKeys};
 use serde::Deserialize;
 
 use crate::env::load_trusted;
-use crate::exit::{CliError, Exit};
+use crate::exit::{Error, Exit};
 use crate::state::read_limited;
 
 /// Most bytes of a product file.
@@ -64,9 +64,9 @@ pub struct ProductFile {
 
 impl ProductFile {
     /// Reads and checks a product file.
-    pub fn load(path: &Path) -> Result<ProductFile, CliError> {
+    pub fn load(path: &Path) -> Result<ProductFile, Error> {
         let bad = |why: String| {
-            CliError::new(
+            Error::new(
                 "invalid_product_file",
                 Exit::Malformed,
                 format!(
@@ -90,11 +90,11 @@ impl ProductFile {
     }
 
     /// The trusted keys it lists.
-    pub fn keys(&self) -> Result<TrustedKeys, CliError> {
+    pub fn keys(&self) -> Result<TrustedKeys, Error> {
         let mut keys = TrustedKeys::new();
         for (i, pem) in self.public_keys.iter().enumerate() {
             let k = TrustedKeys::from_pem(pem)
-                .map_err(|e| CliError::core(&e, Some(&format!("public key {}", i + 1))))?;
+                .map_err(|e| Error::core(&e, Some(&format!("public key {}", i + 1))))?;
             for k in k.keys() {
                 keys.add(*k);
             }
@@ -143,9 +143,9 @@ impl Trust {
     }
 
     /// Refuses a license for another product than the product file's.
-    pub fn check_product(&self, product: &str) -> Result<(), CliError> {
+    pub fn check_product(&self, product: &str) -> Result<(), Error> {
         match &self.product_file {
-            Some((path, f)) if f.product != product => Err(CliError::new(
+            Some((path, f)) if f.product != product => Err(Error::new(
                 "wrong_product",
                 Exit::WrongKind,
                 format!(
@@ -212,7 +212,7 @@ impl TrustArgs {
 
     /// The keys of every `--public-key` file and of the product file; `None` when none was
     /// given.
-    pub fn load_optional(&self) -> Result<Option<Trust>, CliError> {
+    pub fn load_optional(&self) -> Result<Option<Trust>, Error> {
         if !self.given() {
             return Ok(None);
         }
@@ -237,9 +237,9 @@ impl TrustArgs {
 
     /// Like [`TrustArgs::load_optional`], for a buyer-side command, which needs the
     /// merchant's keys.
-    pub fn load(&self, command: &str) -> Result<Trust, CliError> {
+    pub fn load(&self, command: &str) -> Result<Trust, Error> {
         self.load_optional()?.ok_or_else(|| {
-            CliError::new(
+            Error::new(
                 "no_keys",
                 Exit::Other,
                 format!(

@@ -11,7 +11,7 @@ use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::parser::ArgMatches;
 use clap::{CommandFactory, FromArgMatches};
 
-use crate::exit::{CliError, Exit};
+use crate::exit::{Error, Exit};
 use crate::output;
 
 /// What the command line asked for, when it is not a command to run.
@@ -19,7 +19,7 @@ pub enum Stop {
     /// `--help` or `--version`: printed by clap (exit 0).
     Informational(clap::Error),
     /// A usage error.
-    Usage(CliError, clap::Error),
+    Usage(Error, clap::Error),
 }
 
 /// Parses `argv` (with the program name first) into `P`.
@@ -39,7 +39,7 @@ pub fn parse_from<P: CommandFactory + FromArgMatches>(argv: &[OsString]) -> Resu
             return Stop::Informational(e);
         }
         let err = if e.kind() == ErrorKind::InvalidUtf8 {
-            CliError::new("usage", Exit::Usage, non_utf8_message(cmd, argv))
+            Error::new("usage", Exit::Usage, non_utf8_message(cmd, argv))
         } else {
             clap_error(&e)
         };
@@ -79,7 +79,7 @@ pub fn parse<P: CommandFactory + FromArgMatches>() -> Result<P, ExitCode> {
 
 /// A clap usage error as one sentence (naming the argument, with clap's tips) and the
 /// suggested argument, subcommand or value, if any.
-fn clap_error(e: &clap::Error) -> CliError {
+fn clap_error(e: &clap::Error) -> Error {
     let rendered = e.render().to_string();
     let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
     let first = lines
@@ -105,7 +105,7 @@ fn clap_error(e: &clap::Error) -> CliError {
         Some(ContextValue::Strings(v)) => v.first().cloned(),
         _ => None,
     });
-    let mut err = CliError::new("usage", Exit::Usage, message);
+    let mut err = Error::new("usage", Exit::Usage, message);
     err.suggestion = suggestion;
     err
 }

@@ -4,24 +4,27 @@
 //! Input: `[n (2 bytes, little endian), the blob without its checksum (n bytes), operations…]`.
 //! The target appends the right checksum (the first 8 bytes of SHA-512 of the rest, as
 //! `LicenseState::to_bytes` writes it), so mutations reach the reader instead of stopping at
-//! the checksum. Each operation is two bytes, `[op, argument]`; `op` % 6 picks: install an
+//! the checksum. Each operation is two bytes, `[op, argument]`; `op` % 8 picks: install an
 //! authorization code, install a certificate, apply a signed update, remove a license, ask
-//! for the status at a later or earlier time, or push an entry directly into the public
-//! `entries` (as a caller of the library could). The credentials come from a fixed pool
-//! signed with the test key, for more licenses than a state may hold.
+//! for the status at a later or earlier time, push an entry directly into the public
+//! `entries` (as a caller of the library could), remember an activation request's secret,
+//! or take a license out. The credentials come from a fixed pool signed with the test key,
+//! for more licenses than a state may hold; the certificates answer requests whose secrets
+//! the remember operation uses.
 //!
 //! Properties: a blob that reads re-encodes to exactly the same bytes; after every operation
 //! the state written reads back equal; a refused install or update changes nothing; an
-//! install never leaves more than `MAX_ENTRIES` licenses, nor two entries for one license;
-//! an applied update leaves its sequence number; a removed license is gone; `peek` right
-//! after `status` says the same.
+//! install never leaves more than `MAX_ENTRIES` licenses, nor two entries for one license,
+//! and a secret it keeps gives a deactivation code its certificate accepts; an applied
+//! update leaves its sequence number; a removed or taken license is gone; no more than
+//! `MAX_PENDING` requests are remembered; `peek` right after `status` says the same.
 
 use std::sync::OnceLock;
 
 use keyward_core::{
-    ActivationCertificate, Applied, AuthorizationCode, Binding, Credential, Entry, LicenseFlags,
-    LicenseId, LicenseState, LicenseTerms, SignedUpdate, SystemIdCode, Timestamp, UpdateAction,
-    DAY, MAX_ENTRIES,
+    ActivationCertificate, Applied, AuthorizationCode, Binding, Credential, DeactivationCode,
+    Entry, LicenseFlags, LicenseId, LicenseState, LicenseTerms, SignedUpdate, SystemIdCode,
+    Timestamp, UpdateAction, DAY, MAX_ENTRIES, MAX_PENDING, SECRET_LEN,
 };
 use sha2::{Digest, Sha512};
 
@@ -43,6 +46,11 @@ struct Pool {
 
 fn license_id(i: usize) -> LicenseId {
     LicenseId([0xf0, 0x55, 0, 0, 0, 0, (i >> 8) as u8, i as u8])
+}
+
+/// The secret of the activation request that pool certificate `i` answers.
+fn secret(i: usize) -> [u8; SECRET_LEN] {
+    [i as u8; SECRET_LEN]
 }
 
 fn terms(i: usize) -> LicenseTerms {
@@ -168,9 +176,9 @@ pub fn run(data: &[u8]) {
         let before = state.clone();
         let size = before.to_bytes().len();
         let ctx = context(NOW);
-        let name = match op % 6 {
+        let name = match op % 8 {
             0 | 1 => {
-                let credential = if op % 6 == 0 {
+                let credential = if op % 8 == 0 {
                     &pool.codes[arg % pool.codes.len()]
                 } else {
                     &pool.certificates[arg % pool.certificates.len()]
@@ -195,6 +203,10 @@ pub fn run(data: &[u8]) {
                         matches!(mine.as_slice(), [e] if e.credential == *credential),
                         "after an install, license {id} has {} entries",
                         mine.len()
+                    );
+                    assert!(
+                        mine[0].secret.is_none() || mine[0].deactivation_code().is_some(),
+                        "install kept a secret its certificate does not accept"
                     );
                 } else {
                     assert!(after == before, "a refused install changed the state");
@@ -255,7 +267,7 @@ pub fn run(data: &[u8]) {
                 state = after;
                 "status"
             }
-            _ => {
+            5 => {
                 let credential = pool.codes[arg % pool.codes.len()].clone();
                 state.entries.push(Entry {
                     credential,
@@ -265,8 +277,45 @@ pub fn run(data: &[u8]) {
                         released: arg & 2 != 0,
                         renewed_expiry: (arg & 4 != 0).then_some(NOW),
                     },
+                    secret: (arg & 8 != 0).then(|| secret(arg)),
                 });
                 "pushing an entry"
+            }
+            6 => {
+                let i = arg % LICENSES;
+                let nonce = state.remember_request(license_id(i), secret(i));
+                assert_eq!(nonce, DeactivationCode::commitment(&secret(i)));
+                assert!(
+                    state.pending.len() <= MAX_PENDING,
+                    "too many requests remembered"
+                );
+                "remembering a request"
+            }
+            _ => {
+                let id = license_id(arg % LICENSES);
+                let had = before
+                    .entries
+                    .iter()
+                    .any(|e| e.credential.license_id() == id);
+                assert_eq!(
+                    state.take(id).is_some(),
+                    had,
+                    "take misreported what it did"
+                );
+                assert!(
+                    state
+                        .entries
+                        .iter()
+                        .all(|e| e.credential.license_id() != id),
+                    "license {id} is still installed after take"
+                );
+                if had {
+                    assert!(
+                        state.pending.iter().all(|p| p.license_id != id),
+                        "a request for license {id} is still pending after take"
+                    );
+                }
+                "take"
             }
         };
         round_trip(&state, name);

@@ -13,7 +13,7 @@
 
 use keyward_core::{
     raw, sniff_kind, verdict, ActivationCertificate, ActivationRequest, Artifact,
-    AuthorizationCode, Error, HardwareId, Kind, SignedUpdate, SystemIdCode,
+    AuthorizationCode, DeactivationCode, Error, HardwareId, Kind, SignedUpdate, SystemIdCode,
 };
 
 use crate::context::{context, trusted, HIGH_WATER, NOW};
@@ -128,6 +128,18 @@ pub fn run(data: &[u8]) {
         );
         assert_eq!(again.map(|a| a.encode()).ok(), Some(canonical));
     }
+    let deactivation = call("DeactivationCode::decode", n, || {
+        DeactivationCode::decode(t)
+    });
+    if let Ok(d) = &deactivation {
+        assert_eq!(
+            sniffed,
+            Some(Kind::DeactivationCode),
+            "sniff_kind disagrees"
+        );
+        let canonical = d.encode();
+        assert_eq!(DeactivationCode::decode(&canonical).as_ref(), Ok(d));
+    }
     let hardware_id = call("HardwareId::parse", n, || HardwareId::parse(t));
     if let Ok(h) = &hardware_id {
         let normal = h.to_string();
@@ -166,6 +178,9 @@ pub fn run(data: &[u8]) {
             }
             Some(Kind::SignedUpdate) => u.clone().ok().map(Artifact::SignedUpdate),
             Some(Kind::SystemId) => system_id.clone().ok().map(Artifact::SystemId),
+            Some(Kind::DeactivationCode) => {
+                deactivation.clone().ok().map(Artifact::DeactivationCode)
+            }
             Some(Kind::ActivationRequest) => request
                 .clone()
                 .ok()

@@ -37,6 +37,9 @@ usage: cargo xtask <task>
   test                           install what tests need, build, run every test (with the
                                  replay of every saved fuzz input)
   bench                          benchmarks that print figures
+  build-plugin                   target/dist/keyward-plugin.wasm (portable) and
+                                 keyward-plugin-wide.wasm (optional, wasmtime only)
+  test-node                      the Node.js host's tests (hosts/node/; needs the plugin built)
   demo                           the README walk-through, on this machine
   lint                           rustfmt, clippy and rustdoc with warnings denied
   vectors                        regenerate tests/vectors/ from the fixed test key

@@ -29,10 +29,10 @@ struct Variant {
 
 /// The default plugin: only finished WebAssembly 2.0 features (what rustc's
 /// `wasm32-unknown-unknown` target emits by default), so it loads in wasmtime, in jco
-/// (Node.js) and in browsers. curve25519-dalek's 64-bit field arithmetic: on wasm32 its
-/// 64x64->128-bit products become calls to compiler-rt's `__multi3`, and it is still both
-/// smaller and faster than the 32-bit arithmetic there (measured with `cargo xtask bench`,
-/// see README.md).
+/// (Node.js) and in browsers. curve25519-dalek's 64-bit field arithmetic, as in the page
+/// (smaller than the 32-bit one); without wide arithmetic its 64x64->128-bit products are
+/// compiler-rt's `__multi3`. `cargo xtask bench` prints its speed against native code beside
+/// the wide build's.
 const PORTABLE: Variant = Variant {
     file: "keyward-plugin.wasm",
     rustflags: &["--cfg", "curve25519_dalek_bits=\"64\""],

@@ -14,7 +14,7 @@ use crate::cmd::inspect::machine_json;
 use crate::cmd::machine::hardware_id_arg;
 use crate::cmd::spec::MAX_DAYS;
 use crate::env::{context, load_merchant_key, random_bytes, read_input, Env};
-use crate::exit::{CliError, CmdResult, Exit};
+use crate::exit::{CmdResult, Error, Exit};
 use crate::kinds::expect_kind;
 use crate::output::{
     binding_json, describe_binding, emit_json, sentence, status_json, time_json, OutFile,
@@ -82,7 +82,7 @@ pub struct InstallArgs {
     input: String,
 }
 
-fn write_or_print(out: Option<&OutFile>, text: &str, json_mode: bool) -> Result<(), CliError> {
+fn write_or_print(out: Option<&OutFile>, text: &str, json_mode: bool) -> Result<(), Error> {
     let text = if text.ends_with('\n') {
         text.to_string()
     } else {
@@ -114,9 +114,9 @@ pub fn request(env: &Env, a: RequestArgs) -> CmdResult {
     )
     .map_err(|e| e.context("--code"))?;
     let art = Artifact::parse_expecting(&text, Kind::AuthorizationCode, Some(&trust.keys))
-        .map_err(|e| CliError::core(&e, Some("--code")))?;
+        .map_err(|e| Error::core(&e, Some("--code")))?;
     let Artifact::AuthorizationCode(code) = art else {
-        return Err(CliError::new(
+        return Err(Error::new(
             "wrong_kind",
             Exit::WrongKind,
             "--code takes an authorization code (KA1-…)",
@@ -129,7 +129,7 @@ pub fn request(env: &Env, a: RequestArgs) -> CmdResult {
         None => {
             let s = SystemIdCode::compute(&code.terms().product, &facts.facts);
             if s.present() == 0 {
-                return Err(CliError::other(
+                return Err(Error::other(
                     "no_facts",
                     format!(
                         "no machine facts could be read from {}: give --hardware-id CODE, or --facts FILE",
@@ -212,9 +212,9 @@ fn kind_word(b: &Binding) -> &'static str {
 
 /// Checks that the machine of a request is the one a bound code names; returns the code's
 /// tolerance.
-fn check_bound(bound: &Binding, machine: &MachineRef) -> Result<u8, CliError> {
+fn check_bound(bound: &Binding, machine: &MachineRef) -> Result<u8, Error> {
     let mismatch = |matched: usize, required: u8, differing: String| {
-        CliError::new(
+        Error::new(
             "machine_mismatch",
             Exit::Machine,
             format!(
@@ -244,7 +244,7 @@ fn check_bound(bound: &Binding, machine: &MachineRef) -> Result<u8, CliError> {
                 Err(mismatch(matched, *tolerance, String::new()))
             }
         }
-        (b, m) => Err(CliError::new(
+        (b, m) => Err(Error::new(
             "machine_mismatch",
             Exit::Machine,
             format!(
@@ -275,9 +275,9 @@ pub fn activate(env: &Env, a: ActivateArgs) -> CmdResult {
         "activate takes the activation request (KR1-…) the buyer sent",
     )?;
     let art = Artifact::parse_expecting(&text, Kind::ActivationRequest, Some(&trusted))
-        .map_err(|e| CliError::core(&e, None))?;
+        .map_err(|e| Error::core(&e, None))?;
     let Artifact::ActivationRequest(req) = art else {
-        return Err(CliError::new(
+        return Err(Error::new(
             "wrong_kind",
             Exit::WrongKind,
             "activate takes an activation request (KR1-…)",
@@ -287,7 +287,7 @@ pub fn activate(env: &Env, a: ActivateArgs) -> CmdResult {
     let mut terms = req.code.terms().clone();
     if let Some(e) = terms.expires {
         if now >= e {
-            return Err(CliError::new(
+            return Err(Error::new(
                 "expired",
                 Exit::Validity,
                 format!(
@@ -356,7 +356,7 @@ pub fn install(env: &Env, a: InstallArgs) -> CmdResult {
         INSTALL_HINT,
     )?;
     let wrong_kind = |found: &str| {
-        CliError::new(
+        Error::new(
             "wrong_kind",
             Exit::WrongKind,
             format!(
@@ -398,10 +398,7 @@ fn install_credential(
     let _lock = store.lock()?;
     let mut state = store.load()?.state;
     if let Err(rb) = state.observe(&ctx) {
-        return Err(CliError::status(
-            &Status::from(rb),
-            "; nothing was installed",
-        ));
+        return Err(Error::status(&Status::from(rb), "; nothing was installed"));
     }
     let before = state.clone();
     let credential_kind = match &credential {
@@ -422,7 +419,7 @@ fn install_credential(
         } else {
             "; it was not installed".to_string()
         };
-        return Err(CliError::status(&status, &extra));
+        return Err(Error::status(&status, &extra));
     }
     store.save(&state)?;
     let id = status

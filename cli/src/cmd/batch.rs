@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 
 use crate::cmd::spec::{issue_one, Bind, Expiry, Spec};
 use crate::env::{parse_time, read_input, Env};
-use crate::exit::{CliError, CmdResult, Exit};
+use crate::exit::{CmdResult, Error, Exit};
 use crate::output::{emit_json, error_json, OutFile};
 use crate::state::{read_limited, MODE_PUBLIC};
 
@@ -35,12 +35,12 @@ const FIELDS: &[&str] = &[
     "trial",
 ];
 
-fn row_error(message: impl Into<String>) -> CliError {
-    CliError::new("invalid_row", Exit::Malformed, message)
+fn row_error(message: impl Into<String>) -> Error {
+    Error::new("invalid_row", Exit::Malformed, message)
 }
 
 /// One input row: its 1-based line number and its fields (or why it could not be read).
-type Row = (u64, Result<Map<String, Value>, CliError>);
+type Row = (u64, Result<Map<String, Value>, Error>);
 
 fn read_jsonl(text: &str) -> Vec<Row> {
     let mut rows = Vec::new();
@@ -62,7 +62,7 @@ fn read_jsonl(text: &str) -> Vec<Row> {
     rows
 }
 
-fn read_csv(text: &str, name: &str) -> Result<Vec<Row>, CliError> {
+fn read_csv(text: &str, name: &str) -> Result<Vec<Row>, Error> {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .trim(csv::Trim::All)
@@ -129,7 +129,7 @@ fn read_csv(text: &str, name: &str) -> Result<Vec<Row>, CliError> {
     Ok(rows)
 }
 
-fn text_field(m: &Map<String, Value>, name: &str) -> Result<Option<String>, CliError> {
+fn text_field(m: &Map<String, Value>, name: &str) -> Result<Option<String>, Error> {
     match m.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.trim().to_string()).filter(|s| !s.is_empty())),
@@ -138,7 +138,7 @@ fn text_field(m: &Map<String, Value>, name: &str) -> Result<Option<String>, CliE
     }
 }
 
-fn number_field(m: &Map<String, Value>, name: &str, max: u64) -> Result<Option<u64>, CliError> {
+fn number_field(m: &Map<String, Value>, name: &str, max: u64) -> Result<Option<u64>, Error> {
     let n = match m.get(name) {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::Number(n)) => n.as_u64(),
@@ -159,7 +159,7 @@ fn number_field(m: &Map<String, Value>, name: &str, max: u64) -> Result<Option<u
     }
 }
 
-fn bool_field(m: &Map<String, Value>, name: &str) -> Result<bool, CliError> {
+fn bool_field(m: &Map<String, Value>, name: &str) -> Result<bool, Error> {
     match m.get(name) {
         None | Some(Value::Null) => Ok(false),
         Some(Value::Bool(b)) => Ok(*b),
@@ -176,7 +176,7 @@ fn bool_field(m: &Map<String, Value>, name: &str) -> Result<bool, CliError> {
     }
 }
 
-fn features_field(m: &Map<String, Value>) -> Result<Vec<String>, CliError> {
+fn features_field(m: &Map<String, Value>) -> Result<Vec<String>, Error> {
     let split = |s: &str| -> Vec<String> {
         s.split(';')
             .map(str::trim)
@@ -200,14 +200,14 @@ fn features_field(m: &Map<String, Value>) -> Result<Vec<String>, CliError> {
     }
 }
 
-fn time_field(m: &Map<String, Value>, name: &str) -> Result<Option<Timestamp>, CliError> {
+fn time_field(m: &Map<String, Value>, name: &str) -> Result<Option<Timestamp>, Error> {
     text_field(m, name)?
         .map(|s| parse_time(&s).map_err(|e| row_error(format!("{name}: {e}"))))
         .transpose()
 }
 
 /// Turns a row's fields into an issuing spec.
-fn spec(m: &Map<String, Value>, default_starts: Option<Timestamp>) -> Result<Spec, CliError> {
+fn spec(m: &Map<String, Value>, default_starts: Option<Timestamp>) -> Result<Spec, Error> {
     if let Some(k) = m.keys().find(|k| !FIELDS.contains(&k.as_str())) {
         return Err(row_error(format!(
             "unknown field {k:?}; the fields are {}",
@@ -321,7 +321,7 @@ pub fn run(
     };
     let now = env.now();
     let mut lines = String::new();
-    let mut failed: Vec<(u64, CliError)> = Vec::new();
+    let mut failed: Vec<(u64, Error)> = Vec::new();
     let mut issued = 0u64;
     let mut warnings: Vec<(u64, String)> = Vec::new();
     for (n, row) in rows {
@@ -348,7 +348,7 @@ pub fn run(
                 v
             }
         }
-        .map_err(|e| CliError::other("internal", format!("cannot encode a result: {e}")))?;
+        .map_err(|e| Error::other("internal", format!("cannot encode a result: {e}")))?;
         lines.push_str(&v);
         lines.push('\n');
         bar.inc(1);

@@ -9,7 +9,7 @@ use keyward_core::{
 use serde_json::{json, Value};
 
 use crate::env::{context, hex, parse_time, read_input, Env};
-use crate::exit::{CliError, CmdResult, Exit};
+use crate::exit::{CmdResult, Error, Exit};
 use crate::kinds::{kind_name, sniff};
 use crate::output::{
     binding_json, describe_binding, emit_json, error_json, line, print_terms, sentence,
@@ -118,7 +118,7 @@ pub fn machine_json(m: &MachineRef) -> Value {
 }
 
 /// Prints an artifact's contents for people.
-pub fn print_details(a: &Artifact) -> Result<(), CliError> {
+pub fn print_details(a: &Artifact) -> Result<(), Error> {
     match a {
         Artifact::AuthorizationCode(c) => {
             print_terms(c.terms())?;
@@ -345,7 +345,7 @@ pub fn run(env: &Env, a: InspectArgs) -> CmdResult {
         message.push_str(&format!(" (compared with {})", facts.source));
     }
     let error = (exit != Exit::Ok).then(|| {
-        let mut e = CliError::new(v.code, exit, message.clone());
+        let mut e = Error::new(v.code, exit, message.clone());
         e.suggestion = v.suggestion.clone();
         e
     });

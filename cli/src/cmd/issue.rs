@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::cmd::batch;
 use crate::cmd::spec::{issue_one, Bind, Expiry, Spec, MAX_DAYS};
 use crate::env::{load_merchant_key, parse_time, Env};
-use crate::exit::{CliError, CmdResult, Exit};
+use crate::exit::{CmdResult, Error, Exit};
 use crate::output::{binding_json, describe_binding, emit_json, terms_json, OutFile};
 use crate::state::MODE_PUBLIC;
 
@@ -91,8 +91,8 @@ pub fn run(env: &Env, a: IssueArgs) -> CmdResult {
         .transpose()?;
     let key = load_merchant_key(&a.key)?;
     if let Some(input) = &a.batch {
-        let out = out
-            .ok_or_else(|| CliError::new("usage", Exit::Usage, "--batch needs --out OUT.jsonl"))?;
+        let out =
+            out.ok_or_else(|| Error::new("usage", Exit::Usage, "--batch needs --out OUT.jsonl"))?;
         return batch::run(env, &key, input, &out, a.starts);
     }
     let spec = Spec {

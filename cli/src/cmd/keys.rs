@@ -8,7 +8,7 @@ use keyward_core::MerchantKey;
 use serde_json::json;
 
 use crate::env::{load_trusted, random_bytes, Env};
-use crate::exit::{CliError, CmdResult, Exit};
+use crate::exit::{CmdResult, Error, Exit};
 use crate::output::{emit_json, line, OutFile};
 use crate::state::{MODE_PRIVATE, MODE_PUBLIC};
 use crate::trust::product_file;
@@ -81,7 +81,7 @@ pub fn run(env: &Env, cmd: KeysCommand) -> CmdResult {
                 keys.extend_from_slice(load_trusted(p)?.0.keys());
             }
             if product.trim().is_empty() || product.chars().any(char::is_whitespace) {
-                return Err(CliError::new(
+                return Err(Error::new(
                     "invalid_input",
                     Exit::Malformed,
                     format!("invalid product {product:?}: give the product id the licenses are issued for (letters, digits, ., _, -)"),
@@ -135,7 +135,7 @@ fn generate(env: &Env, out: &Path, force: bool) -> CmdResult {
     let private_pem = key.to_pem();
     let public_pem = key.public().to_pem();
     if private_pem.is_empty() || public_pem.is_empty() {
-        return Err(CliError::other(
+        return Err(Error::other(
             "internal",
             "could not encode the new key as PEM",
         ));
@@ -171,7 +171,7 @@ fn generate(env: &Env, out: &Path, force: bool) -> CmdResult {
 }
 
 /// Replacing a key pair has a consequence worth saying.
-fn replace_hint(mut e: CliError) -> CliError {
+fn replace_hint(mut e: Error) -> Error {
     if e.code == "file_exists" {
         e.message.push_str(
             " (licenses signed with the old key then need its public key to keep verifying)",

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use crate::cmd::inspect::details_json;
 use crate::env::{read_input, Env};
-use crate::exit::{CliError, CmdResult, Exit};
+use crate::exit::{CmdResult, Error, Exit};
 use crate::kinds::{expect_kind, HARDWARE_ID};
 use crate::output::emit_json;
 
@@ -71,7 +71,7 @@ pub fn system_id(env: &Env, a: SystemIdArgs) -> CmdResult {
     let facts = env.facts()?;
     let code = SystemIdCode::compute(&a.product, &facts.facts);
     if code.present() == 0 {
-        return Err(CliError::new(
+        return Err(Error::new(
             "no_facts",
             Exit::Other,
             format!(
@@ -146,14 +146,14 @@ pub fn system_id(env: &Env, a: SystemIdArgs) -> CmdResult {
 
 /// Reads a hardware identification code given as `option` (a keyward code given there is
 /// `wrong_kind`, as everywhere).
-pub fn hardware_id_arg(text: &str, option: &str) -> Result<HardwareId, CliError> {
+pub fn hardware_id_arg(text: &str, option: &str) -> Result<HardwareId, Error> {
     expect_kind(
         text,
         &[HARDWARE_ID],
         "give an identifier of the device (mac:…, sn:…, uuid:…, disk:…, fp:…, custom:…)",
     )
     .map_err(|e| e.context(option))?;
-    HardwareId::parse(text).map_err(|e| CliError::core(&e, Some(option)))
+    HardwareId::parse(text).map_err(|e| Error::core(&e, Some(option)))
 }
 
 /// Runs `keyward hardware-id`.

@@ -8,7 +8,7 @@ use keyward_core::{
 
 use crate::cmd::machine::hardware_id_arg;
 use crate::env::random_bytes;
-use crate::exit::{CliError, Exit};
+use crate::exit::{Error, Exit};
 use crate::kinds::expect_kind;
 
 /// Most days `--days` accepts (about 10,000 years would overflow nothing, but is a typo).
@@ -62,7 +62,7 @@ pub struct Spec {
 }
 
 /// Parses the binding of a spec.
-pub fn binding(bind: &Bind, tolerance: Option<u8>) -> Result<Binding, CliError> {
+pub fn binding(bind: &Bind, tolerance: Option<u8>) -> Result<Binding, Error> {
     match bind {
         Bind::System(text) => {
             expect_kind(
@@ -72,10 +72,10 @@ pub fn binding(bind: &Bind, tolerance: Option<u8>) -> Result<Binding, CliError> 
             )
             .map_err(|e| e.context("--bind-system-id"))?;
             match Artifact::parse_expecting(text, Kind::SystemId, None)
-                .map_err(|e| CliError::core(&e, Some("--bind-system-id")))?
+                .map_err(|e| Error::core(&e, Some("--bind-system-id")))?
             {
                 Artifact::SystemId(code) => Ok(Binding::system(code, tolerance)?),
-                _ => Err(CliError::new(
+                _ => Err(Error::new(
                     "wrong_kind",
                     Exit::WrongKind,
                     "--bind-system-id takes a system identification code (KS1-…)",
@@ -98,9 +98,9 @@ pub struct Issued {
 }
 
 /// Issues one code from a spec.
-pub fn issue_one(key: &MerchantKey, spec: &Spec, now: Timestamp) -> Result<Issued, CliError> {
+pub fn issue_one(key: &MerchantKey, spec: &Spec, now: Timestamp) -> Result<Issued, Error> {
     if spec.tolerance.is_some() && spec.bind.is_none() {
-        return Err(CliError::new(
+        return Err(Error::new(
             "invalid_input",
             Exit::Malformed,
             "a tolerance only makes sense with a binding: add --bind-system-id or --bind-hardware-id, or drop --tolerance",
@@ -112,7 +112,7 @@ pub fn issue_one(key: &MerchantKey, spec: &Spec, now: Timestamp) -> Result<Issue
         Expiry::At(t) => Some(t),
         Expiry::Days(d) => {
             if d == 0 || d > MAX_DAYS {
-                return Err(CliError::new(
+                return Err(Error::new(
                     "invalid_input",
                     Exit::Malformed,
                     format!("invalid days: must be 1 to {MAX_DAYS}, got {d}"),

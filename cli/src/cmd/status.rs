@@ -3,11 +3,11 @@
 //! in its grace period).
 
 use clap::Args;
-use keyward_core::{Credential, Entry, Kind, LicenseState, Status};
+use keyward_core::{Credential, Entry, Kind, Status};
 use serde_json::{json, Value};
 
 use crate::env::{context, Env};
-use crate::exit::{CliError, CmdResult, Exit};
+use crate::exit::{CmdResult, Error, Exit};
 use crate::output::{emit_json, error_json, line, sentence, status_json, time_json};
 use crate::trust::TrustArgs;
 
@@ -34,7 +34,7 @@ pub fn run(env: &Env, a: StatusArgs) -> CmdResult {
     let trust = a.trust.load("status")?;
     let product = match (&a.product, trust.product()) {
         (Some(p), Some(f)) if p != f => {
-            return Err(CliError::new(
+            return Err(Error::new(
                 "usage",
                 Exit::Usage,
                 format!(
@@ -45,7 +45,7 @@ pub fn run(env: &Env, a: StatusArgs) -> CmdResult {
         (Some(p), _) => p.clone(),
         (None, Some(f)) => f.to_string(),
         (None, None) => {
-            return Err(CliError::new(
+            return Err(Error::new(
                 "usage",
                 Exit::Usage,
                 "status answers for one product: give --product P (or --product-file FILE, which names it)",
@@ -66,16 +66,8 @@ pub fn run(env: &Env, a: StatusArgs) -> CmdResult {
     let ctx = context(&trust.keys, &facts.facts, env.now(), env.policy());
     let before = state.high_water;
     // Only this product's licenses count.
-    let mut mine = LicenseState {
-        high_water: state.high_water,
-        entries: state
-            .entries
-            .iter()
-            .filter(|e| product_of(e) == product)
-            .cloned()
-            .collect(),
-        ..Default::default()
-    };
+    let mut mine = state.clone();
+    mine.entries.retain(|e| product_of(e) == product);
     let status = mine.status(&ctx);
     state.high_water = mine.high_water;
     if loaded.existed && state.high_water != before {
@@ -126,7 +118,7 @@ pub fn run(env: &Env, a: StatusArgs) -> CmdResult {
         .collect();
     let (code, exit, error) = match untrusted {
         Some((e, err)) => {
-            let mut ce = CliError::core(
+            let mut ce = Error::core(
                 err,
                 Some(&format!(
                     "the license {} for {product} installed in {} does not verify with the merchant's keys ({}, from {})",
@@ -159,7 +151,7 @@ pub fn run(env: &Env, a: StatusArgs) -> CmdResult {
                     Status::MachineMismatch { .. } => format!(" (compared with {})", facts.source),
                     _ => String::new(),
                 };
-                CliError::status(&status, &extra)
+                Error::status(&status, &extra)
             });
             (status.code().to_string(), exit, error)
         }

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::env::{context, load_merchant_key, parse_time, read_input, Env};
-use crate::exit::{CliError, CmdResult, Exit};
+use crate::exit::{CmdResult, Error, Exit};
 use crate::kinds::expect_kind;
 use crate::output::{emit_json, sentence, status_json, time_json, OutFile};
 use crate::state::{read_limited, write_atomic, Store, MODE_PRIVATE, MODE_PUBLIC};
@@ -93,7 +93,7 @@ fn counter_path(key: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-fn load_counters(path: &Path) -> Result<Counters, CliError> {
+fn load_counters(path: &Path) -> Result<Counters, Error> {
     if !path.exists() {
         return Ok(Counters {
             version: 1,
@@ -102,7 +102,7 @@ fn load_counters(path: &Path) -> Result<Counters, CliError> {
     }
     let bytes = read_limited(path, 64 * 1024 * 1024)?;
     serde_json::from_slice(&bytes).map_err(|e| {
-        CliError::other(
+        Error::other(
             "counter_corrupt",
             format!(
                 "the sequence counter file {} is damaged ({e}): repair it, or give --sequence N with N above every update already sent for this license",
@@ -122,7 +122,7 @@ pub fn update(env: &Env, a: UpdateArgs) -> CmdResult {
         .transpose()?;
     let key = load_merchant_key(&a.key)?;
     let license = LicenseId::parse(&a.license).ok_or_else(|| {
-        CliError::new(
+        Error::new(
             "invalid_input",
             Exit::Malformed,
             format!(
@@ -150,7 +150,7 @@ pub fn update(env: &Env, a: UpdateArgs) -> CmdResult {
             n
         }
         None => last.checked_add(1).ok_or_else(|| {
-            CliError::other(
+            Error::other(
                 "counter_full",
                 format!("license {id} has used every sequence number"),
             )
@@ -185,7 +185,7 @@ pub fn update(env: &Env, a: UpdateArgs) -> CmdResult {
         .last_sequence
         .insert(id.clone(), last.max(sequence));
     let counter_json = serde_json::to_vec_pretty(&counters)
-        .map_err(|e| CliError::other("internal", format!("cannot encode the counters: {e}")))?;
+        .map_err(|e| Error::other("internal", format!("cannot encode the counters: {e}")))?;
     write_atomic(&cpath, &counter_json, MODE_PRIVATE)?;
     if let Some(f) = &out {
         f.write(format!("{text}\n").as_bytes(), MODE_PUBLIC)?;
@@ -236,7 +236,7 @@ pub fn apply(env: &Env, a: ApplyArgs) -> CmdResult {
     let update = match Artifact::parse_expecting(&text, Kind::SignedUpdate, Some(&trusted))? {
         Artifact::SignedUpdate(u) => u,
         _ => {
-            return Err(CliError::new(
+            return Err(Error::new(
                 "wrong_kind",
                 Exit::WrongKind,
                 "apply takes a signed update (KN1-…)",
@@ -251,7 +251,7 @@ pub fn apply(env: &Env, a: ApplyArgs) -> CmdResult {
         .iter()
         .any(|e| e.credential.license_id() == id)
     {
-        return Err(CliError::new(
+        return Err(Error::new(
             "no_license",
             Exit::NoLicense,
             format!(
@@ -263,7 +263,7 @@ pub fn apply(env: &Env, a: ApplyArgs) -> CmdResult {
     let facts = env.facts()?;
     let ctx = context(&trusted, &facts.facts, env.now(), env.policy());
     if let Err(rb) = state.observe(&ctx) {
-        return Err(CliError::status(
+        return Err(Error::status(
             &Status::from(rb),
             "; the update was not applied",
         ));

@@ -11,7 +11,7 @@ use keyward_page::{guard_hosts, router, AllowedHosts, PageConfig};
 use serde_json::json;
 
 use crate::env::{load_trusted, Env};
-use crate::exit::{CliError, CmdResult, Exit};
+use crate::exit::{CmdResult, Error, Exit};
 use crate::output::print_json;
 
 /// `keyward web …`
@@ -53,7 +53,7 @@ pub fn run(env: &Env, a: WebArgs) -> CmdResult {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .build()
-        .map_err(|e| CliError::other("io", format!("cannot start the server: {e}")))?;
+        .map_err(|e| Error::other("io", format!("cannot start the server: {e}")))?;
     runtime.block_on(serve(env, config, a.port, &a.host_names))
 }
 
@@ -61,14 +61,14 @@ async fn serve(env: &Env, config: PageConfig, port: u16, names: &[String]) -> Cm
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port))
         .await
         .map_err(|e| {
-            CliError::other(
+            Error::other(
                 "io",
                 format!("cannot listen on 127.0.0.1:{port}: {e}; choose another --port (0 picks a free one)"),
             )
         })?;
     let addr: SocketAddr = listener
         .local_addr()
-        .map_err(|e| CliError::other("io", format!("cannot read the listening address: {e}")))?;
+        .map_err(|e| Error::other("io", format!("cannot read the listening address: {e}")))?;
     let allowed = names.iter().fold(AllowedHosts::new(addr), |allowed, name| {
         allowed.with_name(name)
     });
@@ -84,6 +84,6 @@ async fn serve(env: &Env, config: PageConfig, port: u16, names: &[String]) -> Cm
     errln!("Serving the activation page at {url} — press Ctrl-C to stop.");
     axum::serve(listener, guard_hosts(router(config), allowed))
         .await
-        .map_err(|e| CliError::other("io", format!("the server stopped: {e}")))?;
+        .map_err(|e| Error::other("io", format!("the server stopped: {e}")))?;
     Ok(Exit::Ok)
 }

@@ -386,7 +386,21 @@ fn owned_and_private(path: &Path, dir: bool) -> bool {
         return false;
     };
     let kind_ok = if dir { meta.is_dir() } else { meta.is_file() };
-    kind_ok && meta.uid() == rustix::process::geteuid().as_raw() && meta.mode() & 0o022 == 0
+    kind_ok && Some(meta.uid()) == effective_uid() && meta.mode() & 0o022 == 0
+}
+
+/// This process's effective user id. The standard library has no `geteuid` and calling
+/// libc's needs `unsafe`; on Linux `/proc/self` is owned by the effective user (by root
+/// for a process that is not dumpable, which then simply never trusts its cache).
+/// Elsewhere: unknown, so nothing is trusted and the plugin is compiled at every start.
+#[cfg(unix)]
+fn effective_uid() -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    if cfg!(target_os = "linux") {
+        fs::metadata("/proc/self").ok().map(|m| m.uid())
+    } else {
+        None
+    }
 }
 
 /// The cache directory is this user's own and no one else can write it.

@@ -63,7 +63,7 @@ test('CLI merchant, Node host buyer: request, certificate, install, update', asy
     assert.equal(s.license.licenseId, issued.license_id);
     assert.equal(buyer.hasFeature('export'), true);
     cli(['install', '--public-key', `${key}.pub`, certFile]);
-    const native = cli(['status', '--public-key', `${key}.pub`]);
+    const native = cli(['status', '--public-key', `${key}.pub`, '--product', 'acme-invoice']);
     assert.equal(s.state, native.state ?? native.status);
     assert.equal(s.message, native.message);
   });
@@ -77,7 +77,7 @@ test('CLI merchant, Node host buyer: request, certificate, install, update', asy
     assert.equal(buyer.status().state, 'frozen');
     assert.equal(buyer.hasFeature('export'), false);
     cli(['apply', '--public-key', `${key}.pub`, updateFile]);
-    const native = cli(['status', '--public-key', `${key}.pub`], { allowFailure: true });
+    const native = cli(['status', '--public-key', `${key}.pub`, '--product', 'acme-invoice'], { allowFailure: true });
     assert.equal(native.state ?? native.status, 'frozen');
   });
 

@@ -450,14 +450,14 @@ fn install_credential(
 }
 
 /// A failed call to the merchant service, for people and programs.
-pub fn online_error(e: &keyward_online::OnlineError) -> CliError {
+pub fn online_error(e: &keyward_online::OnlineError) -> Error {
     let code = e.code();
     let exit = match code {
         "bad_server_url" => Exit::Usage,
         "unreachable" | "bad_response" => Exit::Other,
         other => Exit::of(other),
     };
-    let mut err = CliError::new(code, exit, e.to_string());
+    let mut err = Error::new(code, exit, e.to_string());
     err.suggestion = e.suggestion().map(str::to_string);
     err
 }
@@ -481,13 +481,13 @@ fn request_online(
     ) {
         Ok(Artifact::ActivationCertificate(c)) => Credential::Certificate(c),
         Ok(_) => {
-            return Err(CliError::other(
+            return Err(Error::other(
                 "bad_response",
                 "the service answered something other than a certificate; nothing was installed",
             ))
         }
         Err(e) => {
-            return Err(CliError::core(
+            return Err(Error::core(
                 &e,
                 Some(&format!(
                     "the certificate from {} does not verify with the merchant's public key; nothing was installed",

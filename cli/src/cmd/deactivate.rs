@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::cmd::activation::online_error;
 use crate::env::{read_input, Env};
-use crate::exit::{CliError, CmdResult, Exit};
+use crate::exit::{CmdResult, Error, Exit};
 use crate::output::emit_json;
 use crate::trust::TrustArgs;
 
@@ -38,7 +38,7 @@ pub struct DeactivateArgs {
 pub fn run(env: &Env, a: DeactivateArgs) -> CmdResult {
     match (&a.verify, &a.code) {
         (Some(cert), Some(code)) => verify(env, &a, cert, code),
-        (None, Some(_)) => Err(CliError::new(
+        (None, Some(_)) => Err(Error::new(
             "usage",
             Exit::Usage,
             "a deactivation code is checked with --verify CERT CODE; to deactivate this machine, give no code",
@@ -58,7 +58,7 @@ fn deactivate(env: &Env, a: &DeactivateArgs) -> CmdResult {
     let store = env.store()?;
     let wanted = match &a.license {
         Some(t) => Some(LicenseId::parse(t).ok_or_else(|| {
-            CliError::new(
+            Error::new(
                 "invalid_input",
                 Exit::Malformed,
                 format!("{t:?} is not a license id: give its 16 hexadecimal digits, as `keyward status` shows them"),
@@ -74,7 +74,7 @@ fn deactivate(env: &Env, a: &DeactivateArgs) -> CmdResult {
             None => match state.entries.as_slice() {
                 [one] => one.credential.license_id(),
                 [] => {
-                    return Err(CliError::new(
+                    return Err(Error::new(
                         "no_license",
                         Exit::NoLicense,
                         format!(
@@ -88,7 +88,7 @@ fn deactivate(env: &Env, a: &DeactivateArgs) -> CmdResult {
                         .iter()
                         .map(|e| e.credential.license_id().to_string())
                         .collect();
-                    return Err(CliError::new(
+                    return Err(Error::new(
                         "usage",
                         Exit::Usage,
                         format!(
@@ -101,7 +101,7 @@ fn deactivate(env: &Env, a: &DeactivateArgs) -> CmdResult {
             },
         };
         let Some(entry) = state.take(id) else {
-            return Err(CliError::new(
+            return Err(Error::new(
                 "no_license",
                 Exit::NoLicense,
                 format!(
@@ -187,7 +187,7 @@ fn deactivate(env: &Env, a: &DeactivateArgs) -> CmdResult {
             }
             Err(err)
         }
-        None if client.is_some() => Err(CliError::new(
+        None if client.is_some() => Err(Error::new(
             "no_deactivation_code",
             Exit::Other,
             "the license was removed from this machine, but without a deactivation code its seat cannot be freed online: ask the merchant to free it",
@@ -201,11 +201,11 @@ fn verify(env: &Env, a: &DeactivateArgs, cert: &str, code: &str) -> CmdResult {
     let keys = a.trust.load("deactivate --verify")?.keys;
     let cert_text = read_input(cert)?;
     let cert = match Artifact::parse_expecting(&cert_text, Kind::ActivationCertificate, Some(&keys))
-        .map_err(|e| CliError::core(&e, Some("--verify")))?
+        .map_err(|e| Error::core(&e, Some("--verify")))?
     {
         Artifact::ActivationCertificate(c) => c,
         _ => {
-            return Err(CliError::new(
+            return Err(Error::new(
                 "wrong_kind",
                 Exit::WrongKind,
                 "--verify takes the activation certificate of the machine",
@@ -214,7 +214,7 @@ fn verify(env: &Env, a: &DeactivateArgs, cert: &str, code: &str) -> CmdResult {
     };
     let code_text = read_input(code)?;
     let code = DeactivationCode::decode_with(&code_text, &|d| d.verifies(&cert))
-        .map_err(|e| CliError::core(&e, None))?;
+        .map_err(|e| Error::core(&e, None))?;
     let ok = code.verifies(&cert);
     let license = cert.terms().license_id;
     if env.json {
@@ -240,7 +240,7 @@ fn verify(env: &Env, a: &DeactivateArgs, cert: &str, code: &str) -> CmdResult {
     } else {
         "this deactivation code does not match the certificate: it was made by another machine or for another activation of this license (or the certificate's seat was activated on the activation page, which gives no deactivation code); do not free the seat".to_string()
     };
-    let err = CliError::new("deactivation_mismatch", Exit::Machine, why);
+    let err = Error::new("deactivation_mismatch", Exit::Machine, why);
     if env.json {
         return Ok(err.exit);
     }

@@ -342,7 +342,7 @@ fn apply_online(env: &Env, store: &Store, trusted: &TrustedKeys, a: &ApplyArgs) 
         .map_err(|e| crate::cmd::activation::online_error(&e))?;
     let only = match &a.license {
         Some(t) => Some(keyward_core::LicenseId::parse(t).ok_or_else(|| {
-            CliError::new(
+            Error::new(
                 "invalid_input",
                 Exit::Malformed,
                 format!("{t:?} is not a license id: give its 16 hexadecimal digits"),
@@ -355,10 +355,7 @@ fn apply_online(env: &Env, store: &Store, trusted: &TrustedKeys, a: &ApplyArgs) 
     let _lock = store.lock()?;
     let mut state = store.load()?.state;
     if let Err(rb) = state.observe(&ctx) {
-        return Err(CliError::status(
-            &Status::from(rb),
-            "; no update was applied",
-        ));
+        return Err(Error::status(&Status::from(rb), "; no update was applied"));
     }
     let wanted: Vec<(keyward_core::LicenseId, u32)> = state
         .entries
@@ -367,7 +364,7 @@ fn apply_online(env: &Env, store: &Store, trusted: &TrustedKeys, a: &ApplyArgs) 
         .filter(|(id, _)| only.is_none_or(|o| o == *id))
         .collect();
     if wanted.is_empty() {
-        return Err(CliError::new(
+        return Err(Error::new(
             "no_license",
             Exit::NoLicense,
             match only {
@@ -413,7 +410,7 @@ fn apply_online(env: &Env, store: &Store, trusted: &TrustedKeys, a: &ApplyArgs) 
                     }
                 }
                 Err(e) => {
-                    failure = Some(CliError::core(
+                    failure = Some(Error::core(
                         &e,
                         Some(&format!(
                             "update {} of license {id} from {}",

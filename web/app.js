@@ -4,6 +4,7 @@
 import initWasm, * as kw from './pkg/keyward_web.js';
 import { format, pickLanguage } from './i18n.js';
 import { qrSvg } from './qr.js';
+import { activationUrl, postActivation, renderDeactivation, setupDeactivation } from './online.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -428,6 +429,7 @@ function renderActivation() {
 function render() {
   for (const field of Object.keys(FIELDS)) renderField(field);
   renderActivation();
+  renderDeactivation();
   const pe = $('page-status');
   pe.hidden = !state.pageError;
   pe.className = `status ${state.pageError?.tone ?? 'bad'}`;
@@ -486,19 +488,11 @@ async function activate() {
   state.output = null;
   render();
   try {
-    let response;
-    try {
-      response = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ request }),
-      });
-    } catch {
-      throw new Error(t('activate_network'));
-    }
-    if (!response.ok) throw new Error(t('activate_http', { status: response.status }));
-    const type = response.headers.get('content-type') ?? '';
-    const certificate = type.includes('json') ? (await response.json()).certificate : await response.text();
+    // The service's refusals (no seat left, …) come back in its own words (online.js).
+    const certificate = await postActivation(url, request, state.lang, {
+      network: t('activate_network'),
+      http: (status) => t('activate_http', { status }),
+    });
     const { facts, highWater } = state.test;
     const checked = typeof certificate === 'string'
       ? checkText(certificate, 'activation_certificate', now(), facts, highWater) : null;
@@ -550,9 +544,11 @@ async function loadConfig() {
   if (!Array.isArray(config.public_keys) || !config.public_keys.every((k) => typeof k === 'string')) {
     throw new Error('public_keys');
   }
-  const url = typeof config.activation_url === 'string' && config.activation_url
-    ? new URL(config.activation_url, location.href).href : null;
-  return { public_keys: config.public_keys, activation_url: url };
+  return {
+    public_keys: config.public_keys,
+    activation_url: activationUrl(config, location.href),
+    online: config.online === true,
+  };
 }
 
 function installTestHook() {
@@ -613,6 +609,13 @@ async function start() {
     $('activate').addEventListener('click', activate);
     $('copy').addEventListener('click', copyOutput);
     $('download').addEventListener('click', downloadOutput);
+    if (state.config.online) {
+      setupDeactivation({
+        lang: () => state.lang,
+        check: (text) => checkText(text, 'deactivation_code', now(), state.test.facts, state.test.highWater),
+        sentence: (r) => sentence(r, 'check'),
+      });
+    }
   }
   render();
   document.body.dataset.ready = state.config ? 'yes' : 'failed';

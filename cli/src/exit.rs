@@ -60,9 +60,16 @@ pub const TABLE: &[(&str, Exit)] = &[
     ("counter_full", Exit::Other),
     ("no_page", Exit::Other),
     ("internal", Exit::Other),
+    // The merchant service (`--server`): unreachable, or refusing.
+    ("unreachable", Exit::Other),
+    ("bad_response", Exit::Other),
+    ("no_seat_left", Exit::Other),
+    ("not_found", Exit::Other),
+    ("no_deactivation_code", Exit::Other),
     // The command line.
     ("usage", Exit::Usage),
     ("output_is_input", Exit::Usage),
+    ("bad_server_url", Exit::Usage),
     // Malformed input.
     ("typo", Exit::Malformed),
     ("empty", Exit::Malformed),
@@ -84,6 +91,7 @@ pub const TABLE: &[(&str, Exit)] = &[
     ("not_yet_valid", Exit::Validity),
     // Machine.
     ("machine_mismatch", Exit::Machine),
+    ("deactivation_mismatch", Exit::Machine),
     // The merchant's updates.
     ("frozen", Exit::Frozen),
     ("released", Exit::Frozen),

@@ -77,6 +77,9 @@ enum Command {
     Status(cmd::status::StatusArgs),
     /// Serve the buyer activation page on 127.0.0.1.
     Web(cmd::web::WebArgs),
+    /// Give this machine's seat back: remove the license and show its deactivation code
+    /// (buyer); or check a deactivation code against a certificate (merchant, --verify).
+    Deactivate(cmd::deactivate::DeactivateArgs),
 }
 
 fn run(cli: Cli) -> exit::CmdResult {
@@ -94,6 +97,7 @@ fn run(cli: Cli) -> exit::CmdResult {
         Command::Apply(a) => cmd::update::apply(&env, a),
         Command::Status(a) => cmd::status::run(&env, a),
         Command::Web(a) => cmd::web::run(&env, a),
+        Command::Deactivate(a) => cmd::deactivate::run(&env, a),
     }
 }
 

@@ -48,6 +48,8 @@ fn offline_round_trip() {
     // The buyer, on machine A, makes an activation request.
     s.cmd()
         .args([
+            "--state-dir",
+            "state",
             "request",
             "--product-file",
             PRODUCT_FILE,
@@ -199,6 +201,8 @@ fn activate_checks_bound_codes_and_caps_expiry() {
     let req_b = s
         .cmd()
         .args([
+            "--state-dir",
+            "state-B",
             "request",
             "--product-file",
             PRODUCT_FILE,

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use keyward_core::{
     ActivationCertificate, ActivationRequest, Artifact, Binding, Credential, Kind, MachineRef,
-    Status, SystemIdCode, TrustedKeys, DAY,
+    Status, SystemIdCode, TrustedKeys, DAY, SECRET_LEN,
 };
-use serde_json::json;
+use serde_json::{json, Map, Value};
 
 use crate::cmd::inspect::machine_json;
 use crate::cmd::machine::hardware_id_arg;
@@ -19,7 +19,7 @@ use crate::kinds::expect_kind;
 use crate::output::{
     binding_json, describe_binding, emit_json, sentence, status_json, time_json, OutFile,
 };
-use crate::state::MODE_PUBLIC;
+use crate::state::{Store, MODE_PUBLIC};
 use crate::trust::TrustArgs;
 
 /// `keyward request …`
@@ -41,6 +41,11 @@ pub struct RequestArgs {
     /// Replace the --out file if it exists.
     #[arg(long, requires = "out")]
     force: bool,
+    /// Activate online: send the request to the merchant service at URL and install the
+    /// certificate it answers (checked with the merchant's keys given here). Exits 0 only
+    /// when the license is installed.
+    #[arg(long, value_name = "URL")]
+    server: Option<String>,
 }
 
 /// `keyward activate …`
@@ -145,8 +150,30 @@ pub fn request(env: &Env, a: RequestArgs) -> CmdResult {
             );
         }
     }
-    let req = ActivationRequest::new(code, machine, random_bytes::<8>()?, env.now());
+    let client = a
+        .server
+        .as_deref()
+        .map(keyward_online::Client::new)
+        .transpose()
+        .map_err(|e| online_error(&e))?;
+    // The nonce commits to a secret kept in this machine's state: revealing it later
+    // (`keyward deactivate`) proves this machine gave the seat back. The state is saved
+    // before the request is shown, so the secret is never lost.
+    let store = env.store()?;
+    let secret = random_bytes::<SECRET_LEN>()?;
+    let nonce = {
+        let _lock = store.lock()?;
+        let mut state = store.load()?.state;
+        let nonce = state.remember_request(code.terms().license_id, secret);
+        store.save(&state)?;
+        nonce
+    };
+    let req = ActivationRequest::new(code, machine, nonce, env.now());
     let req_text = req.encode();
+    if let Some(client) = client {
+        write_or_print(out.as_ref(), &req_text, true)?;
+        return request_online(env, &store, &client, &trust.keys, &req_text);
+    }
     write_or_print(out.as_ref(), &req_text, env.json)?;
     let t = req.code.terms();
     if env.json {
@@ -353,6 +380,18 @@ pub fn install(env: &Env, a: InstallArgs) -> CmdResult {
         Credential::Code(c) => &c.terms().product,
         Credential::Certificate(c) => &c.terms().product,
     })?;
+    install_credential(env, &store, trusted, credential, Map::new())
+}
+
+/// Installs a verified credential under the state's lock and reports it (with `extra` in
+/// the JSON object).
+fn install_credential(
+    env: &Env,
+    store: &Store,
+    trusted: &TrustedKeys,
+    credential: Credential,
+    extra: Map<String, Value>,
+) -> CmdResult {
     let facts = env.facts()?;
     let now = env.now();
     let ctx = context(trusted, &facts.facts, now, env.policy());
@@ -391,13 +430,17 @@ pub fn install(env: &Env, a: InstallArgs) -> CmdResult {
         .map(|l| l.license_id.to_string())
         .unwrap_or_default();
     if env.json {
-        emit_json(&json!({
+        let mut out = json!({
             "installed": true,
             "license_id": id,
             "credential": credential_kind.code(),
             "state_dir": store.dir().display().to_string(),
             "status": status_json(&status),
-        }))?;
+        });
+        if let Value::Object(o) = &mut out {
+            o.extend(extra);
+        }
+        emit_json(&out)?;
     } else {
         outln!(
             "Installed license {id} ({}) in {}.",
@@ -407,4 +450,74 @@ pub fn install(env: &Env, a: InstallArgs) -> CmdResult {
         outln!("{}", sentence(&status.describe()))?;
     }
     Ok(Exit::Ok)
+}
+
+/// A failed call to the merchant service, for people and programs.
+pub fn online_error(e: &keyward_online::OnlineError) -> Error {
+    let code = e.code();
+    let exit = match code {
+        "bad_server_url" => Exit::Usage,
+        "unreachable" | "bad_response" => Exit::Other,
+        other => Exit::of(other),
+    };
+    let mut err = Error::new(code, exit, e.to_string());
+    err.suggestion = e.suggestion().map(str::to_string);
+    err
+}
+
+/// `keyward request --server`: posts the request, checks the certificate with `keys`, and
+/// installs it.
+fn request_online(
+    env: &Env,
+    store: &Store,
+    client: &keyward_online::Client,
+    keys: &TrustedKeys,
+    request: &str,
+) -> CmdResult {
+    let answer = client
+        .activate_request(request)
+        .map_err(|e| online_error(&e))?;
+    let credential = match Artifact::parse_expecting(
+        &answer.certificate,
+        Kind::ActivationCertificate,
+        Some(keys),
+    ) {
+        Ok(Artifact::ActivationCertificate(c)) => Credential::Certificate(c),
+        Ok(_) => {
+            return Err(Error::other(
+                "bad_response",
+                "the service answered something other than a certificate; nothing was installed",
+            ))
+        }
+        Err(e) => {
+            return Err(Error::core(
+                &e,
+                Some(&format!(
+                    "the certificate from {} does not verify with the merchant's public key; nothing was installed",
+                    client.server()
+                )),
+            ))
+        }
+    };
+    if !env.json {
+        errln!(
+            "Activated online at {}: {} of {} seats in use{}.",
+            client.server(),
+            answer.seats.used,
+            answer.seats.total,
+            if answer.reactivated {
+                " (this machine already held its seat: same certificate again)"
+            } else {
+                ""
+            }
+        );
+    }
+    let mut extra = Map::new();
+    extra.insert("server".into(), json!(client.server()));
+    extra.insert(
+        "seats".into(),
+        json!({ "used": answer.seats.used, "total": answer.seats.total }),
+    );
+    extra.insert("reactivated".into(), json!(answer.reactivated));
+    install_credential(env, store, keys, credential, extra)
 }

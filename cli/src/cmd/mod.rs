@@ -1,6 +1,7 @@
 //! One module per command group.
 
 pub mod activation;
+pub mod deactivate;
 pub mod inspect;
 pub mod issue;
 pub mod keys;

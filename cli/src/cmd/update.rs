@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use clap::{ArgGroup, Args};
 use keyward_core::{
-    Applied, Artifact, Credential, Kind, LicenseId, SignedUpdate, Status, Timestamp, UpdateAction,
+    Applied, Artifact, Credential, Kind, LicenseId, SignedUpdate, Status, Timestamp, TrustedKeys,
+    UpdateAction,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -17,7 +18,7 @@ use crate::env::{context, load_merchant_key, parse_time, read_input, Env};
 use crate::exit::{CmdResult, Error, Exit};
 use crate::kinds::expect_kind;
 use crate::output::{emit_json, sentence, status_json, time_json, OutFile};
-use crate::state::{read_limited, write_atomic, MODE_PRIVATE, MODE_PUBLIC};
+use crate::state::{read_limited, write_atomic, Store, MODE_PRIVATE, MODE_PUBLIC};
 use crate::trust::TrustArgs;
 
 /// `keyward update …`
@@ -64,9 +65,20 @@ pub struct UpdateArgs {
 pub struct ApplyArgs {
     #[command(flatten)]
     trust: TrustArgs,
+    /// Fetch the installed licenses' new updates from the merchant service at URL and
+    /// apply them (instead of one UPDATE).
+    #[arg(long, value_name = "URL", conflicts_with = "input")]
+    server: Option<String>,
+    /// With --server: only this license (16 hex digits) [default: every installed one].
+    #[arg(long, value_name = "ID", requires = "server")]
+    license: Option<String>,
     /// The signed update (text, a file holding it, or `-`).
-    #[arg(value_name = "UPDATE", allow_hyphen_values = true)]
-    input: String,
+    #[arg(
+        value_name = "UPDATE",
+        allow_hyphen_values = true,
+        required_unless_present = "server"
+    )]
+    input: Option<String>,
 }
 
 /// `FILE.seq.json`: the last sequence number signed for each license, and the latest
@@ -222,7 +234,10 @@ pub fn apply(env: &Env, a: ApplyArgs) -> CmdResult {
     let trust = a.trust.load("apply")?;
     let trusted = trust.keys;
     let store = env.store()?;
-    let text = read_input(&a.input)?;
+    let Some(input) = &a.input else {
+        return apply_online(env, &store, &trusted, &a);
+    };
+    let text = read_input(input)?;
     expect_kind(
         &text,
         &[Kind::SignedUpdate.code()],
@@ -346,4 +361,121 @@ pub fn apply(env: &Env, a: ApplyArgs) -> CmdResult {
         }
     }
     Ok(Exit::Ok)
+}
+
+/// `keyward apply --server URL`: fetches each installed license's updates after the last
+/// one applied, checks and applies them in order, and saves the state once.
+fn apply_online(env: &Env, store: &Store, trusted: &TrustedKeys, a: &ApplyArgs) -> CmdResult {
+    let server = a.server.as_deref().unwrap_or_default();
+    let client = keyward_online::Client::new(server)
+        .map_err(|e| crate::cmd::activation::online_error(&e))?;
+    let only = match &a.license {
+        Some(t) => Some(keyward_core::LicenseId::parse(t).ok_or_else(|| {
+            Error::new(
+                "invalid_input",
+                Exit::Malformed,
+                format!("{t:?} is not a license id: give its 16 hexadecimal digits"),
+            )
+        })?),
+        None => None,
+    };
+    let facts = env.facts()?;
+    let ctx = context(trusted, &facts.facts, env.now(), env.policy());
+    let _lock = store.lock()?;
+    let mut state = store.load()?.state;
+    if let Err(rb) = state.observe(&ctx) {
+        return Err(Error::status(&Status::from(rb), "; no update was applied"));
+    }
+    let wanted: Vec<(keyward_core::LicenseId, u32)> = state
+        .entries
+        .iter()
+        .map(|e| (e.credential.license_id(), e.sequence))
+        .filter(|(id, _)| only.is_none_or(|o| o == *id))
+        .collect();
+    if wanted.is_empty() {
+        return Err(Error::new(
+            "no_license",
+            Exit::NoLicense,
+            match only {
+                Some(id) => format!("license {id} is not installed in {}", store.dir().display()),
+                None => format!(
+                    "no license is installed in {}: nothing to update",
+                    store.dir().display()
+                ),
+            },
+        ));
+    }
+    let mut applied = Vec::new();
+    let mut failure = None;
+    'licenses: for (id, after) in wanted {
+        let list = match client.updates(id, after) {
+            Ok(l) => l,
+            Err(e) => {
+                failure = Some(crate::cmd::activation::online_error(&e));
+                break;
+            }
+        };
+        for item in list.updates {
+            let result = SignedUpdate::decode(&item.update, trusted).and_then(|u| {
+                if u.license_id() != id {
+                    return Err(keyward_core::Error::InvalidInput {
+                        field: "update",
+                        reason: format!(
+                            "the service sent an update for license {} when asked for {id}",
+                            u.license_id()
+                        ),
+                    });
+                }
+                state.apply(&u, &ctx).map(|r| (u, r))
+            });
+            match result {
+                Ok((u, r)) => {
+                    if r == Applied::Applied {
+                        applied.push(json!({
+                            "license_id": id.to_string(),
+                            "sequence": u.sequence(),
+                            "action": u.action().code(),
+                        }));
+                    }
+                }
+                Err(e) => {
+                    failure = Some(Error::core(
+                        &e,
+                        Some(&format!(
+                            "update {} of license {id} from {}",
+                            item.sequence,
+                            client.server()
+                        )),
+                    ));
+                    break 'licenses;
+                }
+            }
+        }
+    }
+    // What was applied before a failure is kept (each update stands on its own).
+    store.save(&state)?;
+    if env.json {
+        emit_json(&json!({
+            "server": client.server(),
+            "applied": applied,
+            "error": failure.as_ref().map(crate::output::error_json),
+        }))?;
+    } else {
+        for u in &applied {
+            outln!(
+                "Applied update {} ({}) to license {}.",
+                u["sequence"],
+                u["action"].as_str().unwrap_or_default(),
+                u["license_id"].as_str().unwrap_or_default()
+            )?;
+        }
+        if applied.is_empty() && failure.is_none() {
+            outln!("No new updates at {}.", client.server())?;
+        }
+    }
+    match failure {
+        Some(e) if env.json => Ok(e.exit),
+        Some(e) => Err(e),
+        None => Ok(Exit::Ok),
+    }
 }

@@ -167,8 +167,17 @@ impl Scratch {
 
     /// The activation request (`KR1-…`, untrimmed) that machine `facts` makes at [`NOW`]
     /// for `code` (plus `extra` options); `request` must exit 0.
+    /// The request's secret is kept in `state` for machine A, `state-B` for B (never in
+    /// the real data directory).
     pub fn request(&self, code: &str, facts: &str, extra: &[&str]) -> String {
+        let state = if facts == "B.json" {
+            "state-B"
+        } else {
+            "state"
+        };
         let mut args = vec![
+            "--state-dir",
+            state,
             "request",
             "--public-key",
             "k.pem.pub",

@@ -137,6 +137,15 @@ impl Json {
     }
 
     /// An array of strings.
+    /// An array of numbers.
+    fn nums(&mut self, items: &[usize]) -> &mut Json {
+        self.open('[');
+        for &n in items {
+            self.num(n as u64);
+        }
+        self.close(']')
+    }
+
     pub(crate) fn strs<S: AsRef<str>>(&mut self, items: &[S]) -> &mut Json {
         self.open('[');
         for s in items {
@@ -176,6 +185,8 @@ pub(crate) fn write_report(j: &mut Json, r: &Report) {
         .str(&r.message)
         .key("suggestion")
         .str_or_null(r.suggestion.as_deref())
+        .key("suggestion_changed")
+        .nums(&r.suggestion_changed)
         .key("reason")
         .str_or_null(r.reason)
         .key("typos")

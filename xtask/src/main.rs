@@ -12,6 +12,7 @@
 //!   `cargo doc` with warnings denied, and clippy of keyward-machine, keyward-files and
 //!   the CLI for Windows and macOS
 //! - `vectors` — regenerates `tests/vectors/` from the fixed test key
+//! - `sizes`   — the size budgets of the plugin and the page, failing when one is over
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -19,6 +20,7 @@ use std::process::{Command, ExitCode};
 mod demo;
 mod node;
 mod plugin;
+mod sizes;
 mod vectors;
 mod wasm_opt;
 mod web;
@@ -34,9 +36,10 @@ fn main() -> ExitCode {
         "vectors" => vectors::generate(&root().join("tests/vectors")),
         "demo" => demo::run_demo(),
         "build-web" => ensure_wasm_target().and_then(|()| web::build()),
+        "sizes" => sizes::check(true),
         "lint" => lint(),
         "help" | "--help" | "-h" => {
-            println!("usage: cargo xtask <build|test|bench|demo|lint|vectors>");
+            println!("usage: cargo xtask <build|test|bench|demo|lint|vectors|sizes>");
             Ok(())
         }
         other => Err(format!("unknown task {other:?}; try `cargo xtask help`")),
@@ -126,8 +129,9 @@ fn build(_args: &[String]) -> Result<(), String> {
     ensure_wasm_target()?;
     plugin::build(true)?;
     web::build()?;
+    // After the page: the CLI embeds it (crate keyward-page).
     run(cargo().args(["build", "--release", "--bin", "keyward"]))?;
-    Ok(())
+    sizes::check(false)
 }
 
 fn test(_args: &[String]) -> Result<(), String> {
@@ -136,6 +140,8 @@ fn test(_args: &[String]) -> Result<(), String> {
     // before the Rust tests run.
     plugin::build(true)?;
     web::build()?;
+    // The size budgets are gates: over one, the test fails.
+    sizes::check(true)?;
     run(cargo().args(["test", "--workspace", "--all-targets"]))?;
     run(cargo().args(["test", "--workspace", "--doc"]))?;
     // Once more with keyward-web's own features, as in the page's wasm: in the workspace

@@ -130,6 +130,6 @@ pub use keys::{KeyId, MerchantKey, PublicKey, TrustedKeys};
 pub use request::{ActivationRequest, MachineRef};
 pub use state::{Applied, Credential, Entry, LicenseState, MAX_ENTRIES};
 pub use sysid::{Fact, SystemIdCode};
-pub use text::{code_characters, is_code_beginning, sniff_kind, Kind, MAX_TEXT_LEN};
+pub use text::{code_beginning, code_characters, sniff_kind, Kind, MAX_TEXT_LEN};
 pub use time::{push_digits, Timestamp, DAY, MINUTE};
 pub use update::{SignedUpdate, UpdateAction};

@@ -381,30 +381,30 @@ pub fn code_characters(text: &str) -> String {
 }
 
 /// Whether `text` could be the beginning of a code still being typed: the start of a
-/// known prefix (`K`, `KA`, `KA1`, …), no character a code cannot hold, and every complete
-/// group passing its check (the last, unfinished group is not judged). A full code with a
-/// mistyped group is not a beginning. The page says "incomplete, keep typing" for these
-/// instead of an error.
-pub fn is_code_beginning(text: &str) -> bool {
-    let chars = code_characters(text);
-    let prefix = chars.as_bytes();
-    if prefix.len() < 3 {
-        let starts = |k: Kind| [b'K', k.letter(), b'0' + VERSION].starts_with(prefix);
-        // Only code characters and separators typed so far.
-        let clean = text
-            .chars()
-            .map(fold_char)
-            .all(|c| is_separator(c) || symbol_value(c).is_some());
-        return !prefix.is_empty() && clean && Kind::ALL.into_iter().any(starts);
+/// known prefix (`K`, `KA`, `KA1`, …) and every complete group passing its check (the
+/// last, unfinished group is not judged); then the number of code characters typed. A
+/// full code with a mistyped group is not a beginning, nor is text with a character no
+/// code holds. The page says "incomplete, keep typing" for these instead of an error.
+pub fn code_beginning(text: &str) -> Option<usize> {
+    match normalize(text) {
+        Ok(s) => {
+            let size = s.kind.group_len() + 1;
+            let checked = s
+                .values
+                .chunks_exact(size)
+                .enumerate()
+                .all(|(g, group)| syndrome(s.kind, g, group) == 0);
+            checked.then_some(3 + s.values.len())
+        }
+        // Fewer than three code characters: the start of a prefix?
+        Err(CodeError::UnknownPrefix) => {
+            let typed = code_characters(text);
+            let typed = typed.as_bytes();
+            let prefix = |k: Kind| [b'K', k.letter(), b'0' + VERSION].starts_with(typed);
+            (typed.len() < 3 && Kind::ALL.into_iter().any(prefix)).then_some(typed.len())
+        }
+        Err(_) => None,
     }
-    let Ok(s) = normalize(text) else {
-        return false;
-    };
-    let size = s.kind.group_len() + 1;
-    s.values
-        .chunks_exact(size)
-        .enumerate()
-        .all(|(g, group)| syndrome(s.kind, g, group) == 0)
 }
 
 /// Which kind of code `text` claims to be, from its prefix alone (no checks; armour and
@@ -750,17 +750,18 @@ mod tests {
     fn beginnings_of_codes() {
         let code = encode(Kind::AuthorizationCode, &[7u8; 40]);
         for n in 1..code.len() {
-            assert!(is_code_beginning(&code[..n]), "{}", &code[..n]);
+            let typed = code_characters(&code[..n]).len();
+            assert_eq!(code_beginning(&code[..n]), Some(typed), "{}", &code[..n]);
         }
-        assert!(is_code_beginning("ks"));
-        for not in ["", "X", "KX", "KA2", "KA1-#", "mac:"] {
-            assert!(!is_code_beginning(not), "{not}");
+        assert_eq!(code_beginning("ks"), Some(2));
+        for not in ["", "X", "KX", "KA2", "KA1-#", "mac:", "kiwi", "hello"] {
+            assert_eq!(code_beginning(not), None, "{not}");
         }
         // A complete group with a typo is not a beginning.
         let mut typo = code.clone().into_bytes();
         typo[5] = if typo[5] == b'0' { b'1' } else { b'0' };
         let typo = String::from_utf8(typo).unwrap_or_default();
-        assert!(!is_code_beginning(&typo[..20]));
+        assert_eq!(code_beginning(&typo[..20]), None);
     }
 
     #[test]

@@ -137,15 +137,6 @@ impl Json {
     }
 
     /// An array of strings.
-    /// An array of numbers.
-    fn nums(&mut self, items: &[usize]) -> &mut Json {
-        self.open('[');
-        for &n in items {
-            self.num(n as u64);
-        }
-        self.close(']')
-    }
-
     pub(crate) fn strs<S: AsRef<str>>(&mut self, items: &[S]) -> &mut Json {
         self.open('[');
         for s in items {
@@ -185,8 +176,8 @@ pub(crate) fn write_report(j: &mut Json, r: &Report) {
         .str(&r.message)
         .key("suggestion")
         .str_or_null(r.suggestion.as_deref())
-        .key("suggestion_changed")
-        .nums(&r.suggestion_changed)
+        .key("pasted_as")
+        .str_or_null(r.pasted_as.as_deref())
         .key("reason")
         .str_or_null(r.reason)
         .key("typos")

@@ -15,7 +15,7 @@
 //! r.reason;    // finer: "incomplete" (a code still being typed), "missing_or_extra", …
 //! r.typos;     // [{group, first, last}]  — 1-based group and character positions
 //! r.suggestion // the one correction, when exactly one makes the code valid
-//! r.suggestion_changed // the 0-based characters of the suggestion that differ
+//! r.pasted_as // with a suggestion: the pasted code characters as the core reads them
 //! r.details;   // {product, sku, seats, not_before, expires, features, trial, bound_to, …}
 //! JSON.parse(page.bound_matches(codeText, machineText)).state;  // "match", "mismatch", …
 //! JSON.parse(page.make_request(codeText, machineText, crypto.getRandomValues(new Uint8Array(8)), now));
@@ -104,18 +104,20 @@ impl Page {
         } else {
             public_keys_pem.split('\0').collect()
         };
-        let checker = match Checker::new(&pems) {
-            Ok(c) => Ok(c),
+        let checker = Checker::new(&pems).map_err(|e| {
             // The merchant's config is wrong: say which way, in English (the page shows it
             // under its own sentence). The core is built without its message sentences
-            // here, so the reason is put in words by hand.
-            Err(keyward_core::Error::InvalidKey { reason }) if !reason.is_empty() => {
-                let mut message = String::from("invalid key: ");
-                message.push_str(&reason);
-                Err(error(&message))
+            // here, so the reason is put in words by hand (keys only fail as invalid_key;
+            // any other error is named by its code, without the core's Display).
+            let mut message = String::from("invalid key: ");
+            match e {
+                keyward_core::Error::InvalidKey { reason } if !reason.is_empty() => {
+                    message.push_str(&reason)
+                }
+                e => message.push_str(e.code()),
             }
-            Err(e) => Err(error(&e.to_string())),
-        };
+            error(&message)
+        });
         Page { checker }
     }
 
@@ -138,8 +140,8 @@ impl Page {
     /// `product_uuid`, `board_serial`, `disk_serial`, `cpu`, and a `macs` line per MAC
     /// address (`""`: a machine without facts).
     ///
-    /// Returns the JSON of `{kind, verdict, message, suggestion, suggestion_changed,
-    /// reason, typos, args, details, binding_unchecked}`.
+    /// Returns the JSON of `{kind, verdict, message, suggestion, pasted_as, reason,
+    /// typos, args, details, binding_unchecked}`.
     pub fn check(
         &self,
         text: &str,
@@ -358,9 +360,9 @@ mod tests {
                 "details",
                 "kind",
                 "message",
+                "pasted_as",
                 "reason",
                 "suggestion",
-                "suggestion_changed",
                 "typos",
                 "verdict"
             ]
@@ -406,18 +408,13 @@ mod tests {
             serde_json::json!([{"group": 2, "first": 16, "last": 25}])
         );
         assert_eq!(r["suggestion"], case(&v, "code_valid_unbound"));
-        // The one character that differs from the pasted text, as the core reads both.
-        let changed = r["suggestion_changed"].as_array().unwrap();
-        assert_eq!(changed.len(), 1);
-        let at = changed[0].as_u64().unwrap() as usize;
-        let typo: Vec<char> = case(&v, "code_typo_substitution").chars().collect();
-        let fixed: Vec<char> = case(&v, "code_valid_unbound").chars().collect();
-        assert!(typo[at] != fixed[at] && (16..=25).contains(&(at + 1)));
-        let mut rest = (typo.clone(), fixed.clone());
-        rest.0.remove(at);
-        rest.1.remove(at);
-        assert_eq!(rest.0, rest.1);
-        // Pasted lower case and full width, the same character is marked.
+        // The pasted text as the core reads it: what the page compares the suggestion with.
+        let read: String = case(&v, "code_typo_substitution")
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect();
+        assert_eq!(r["pasted_as"], read.as_str());
+        // Pasted in lower case and full width, it reads the same.
         let wide: String = case(&v, "code_typo_substitution")
             .chars()
             .map(|c| match c {
@@ -425,8 +422,9 @@ mod tests {
                 c => c,
             })
             .collect();
-        let r = parse(&p.check(&wide, Some("authorization_code".into()), now, None, None));
-        assert_eq!(r["suggestion_changed"], serde_json::json!([at]));
+        let w = parse(&p.check(&wide, Some("authorization_code".into()), now, None, None));
+        assert_eq!(w["pasted_as"], read.as_str());
+        assert_eq!(w["suggestion"], r["suggestion"]);
         assert_eq!(r["details"], Value::Null);
 
         let r = code("code_invalid_character");

@@ -2,7 +2,6 @@
 //! contents of a genuine artifact, and a license's status values.
 
 use alloc::string::{String, ToString};
-use alloc::vec::Vec;
 
 use keyward_core::{
     evaluate_terms, Artifact, Binding, CodeError, Context, Error, LicenseFlags, LicenseTerms,
@@ -17,42 +16,23 @@ impl Report {
     /// correction was found and the text is the beginning of a code (every complete group
     /// checks), the reason is `incomplete`.
     pub(super) fn mark_incomplete(&mut self, text: &str) {
-        let unfinished = matches!(self.verdict, "typo" | "malformed" | "not_a_keyward_code");
-        if unfinished && self.suggestion.is_none() && keyward_core::is_code_beginning(text) {
+        if self.suggestion.is_some()
+            || !matches!(self.verdict, "typo" | "malformed" | "not_a_keyward_code")
+        {
+            return;
+        }
+        if let Some(typed) = keyward_core::code_beginning(text) {
             self.reason = Some("incomplete");
-            self.args.symbols = Some(keyward_core::code_characters(text).len());
+            self.args.symbols = Some(typed);
         }
     }
 
-    /// Which characters of the suggestion differ from the pasted text, compared as the
-    /// core reads both: between their longest common beginning and end.
-    pub(super) fn mark_changes(&mut self, text: &str) {
-        let Some(suggestion) = &self.suggestion else {
-            return;
-        };
-        let before = keyward_core::code_characters(text).into_bytes();
-        // (index in the suggestion, code character) of each code character.
-        let after: Vec<(usize, u8)> = suggestion
-            .chars()
-            .enumerate()
-            .filter(|(_, c)| c.is_ascii_alphanumeric())
-            .map(|(i, c)| (i, c as u8))
-            .collect();
-        let head = after
-            .iter()
-            .zip(&before)
-            .take_while(|((_, a), b)| a == *b)
-            .count();
-        let tail = after[head..]
-            .iter()
-            .rev()
-            .zip(before.iter().rev())
-            .take_while(|((_, a), b)| a == *b)
-            .count();
-        self.suggestion_changed = after[head..after.len() - tail]
-            .iter()
-            .map(|&(i, _)| i)
-            .collect();
+    /// With a suggestion, the pasted text as the core reads it (the page shows what the
+    /// correction changes by comparing the two, without folding text itself).
+    pub(super) fn read_pasted(&mut self, text: &str) {
+        if self.suggestion.is_some() {
+            self.pasted_as = Some(keyward_core::code_characters(text));
+        }
     }
 
     /// Fills in the structure of an error the core reported as `self.verdict`.

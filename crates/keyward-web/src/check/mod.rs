@@ -100,7 +100,7 @@ impl Checker {
             verdict: v.code,
             message: v.message,
             suggestion: v.suggestion,
-            suggestion_changed: Vec::new(),
+            pasted_as: None,
             reason: None,
             typos: Vec::new(),
             args: Args::default(),
@@ -124,7 +124,7 @@ impl Checker {
             }
         }
         r.mark_incomplete(text);
-        r.mark_changes(text);
+        r.read_pasted(text);
         r
     }
 

@@ -1,7 +1,7 @@
 //! What the page is given: a verdict with the structure its messages need, as plain
 //! values (written as JSON by `json`).
 
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use keyward_core::{Binding, Kind, LicenseTerms, MachineFacts, MachineRef, Timestamp, Typo};
@@ -241,9 +241,10 @@ pub struct Report {
     pub message: String,
     /// The one correction of a typo, when exactly one makes the text fully valid.
     pub suggestion: Option<String>,
-    /// The characters of `suggestion` (0-based) that differ from what was pasted: one
-    /// changed, two swapped, or one inserted (none when there is no suggestion).
-    pub suggestion_changed: Vec<usize>,
+    /// With a suggestion: the code characters of the pasted text as the core reads them
+    /// (full width folded, upper case, I/L as 1, O as 0, separators left out), so the page
+    /// can mark what the correction changes without normalising text itself.
+    pub pasted_as: Option<String>,
     /// A finer reason under the verdict code, for messages: `missing_or_extra` (a typo that
     /// is a dropped or doubled character), `invalid_character`, `bad_length`, `too_long`,
     /// `contents`, `armor_two_begins`, `armor_end_without_begin`, `armor_end_missing`,

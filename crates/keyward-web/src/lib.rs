@@ -54,7 +54,7 @@ pub mod check;
 static HEAP: keyward_heap::Heap = keyward_heap::Heap::new();
 mod json;
 
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::vec::Vec;
 
 use keyward_core::Timestamp;

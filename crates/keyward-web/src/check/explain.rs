@@ -136,6 +136,9 @@ impl Report {
                 d.key_id = Some(u.key_id().to_string());
                 d.issued = Some(u.issued());
             }
+            // Only the certificate of the seat can tell whether it is right: the page sends
+            // it to the merchant's service (web/online.js).
+            Artifact::DeactivationCode(_) => {}
         }
         self.details = Some(d);
     }

@@ -219,7 +219,9 @@ fn key_id(a: &Artifact) -> Option<String> {
         Artifact::ActivationCertificate(c) => c.key_id(),
         Artifact::SignedUpdate(u) => u.key_id(),
         Artifact::ActivationRequest(r) => r.code.key_id(),
-        Artifact::SystemId(_) | Artifact::HardwareId(_) => return None,
+        Artifact::SystemId(_) | Artifact::HardwareId(_) | Artifact::DeactivationCode(_) => {
+            return None
+        }
     };
     Some(id.to_string())
 }

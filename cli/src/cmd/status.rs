@@ -74,6 +74,7 @@ pub fn run(env: &Env, a: StatusArgs) -> CmdResult {
             .filter(|e| product_of(e) == product)
             .cloned()
             .collect(),
+        pending: Vec::new(),
     };
     let status = mine.status(&ctx);
     state.high_water = mine.high_water;

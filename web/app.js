@@ -1,10 +1,10 @@
 // The buyer activation page. Every verdict comes from keyward-core compiled to wasm
 // (crates/keyward-web); this file wires the three fields, words the verdicts in Chinese or
 // English (i18n.js), and produces the activation request or certificate.
-import initWasm, * as kw from './pkg/keyward_web.js';
-import { format, pickLanguage } from './i18n.js';
+import initWasm, { Page } from './pkg/keyward_web.js';
+import { format, pickLanguage, showable } from './i18n.js';
 import { qrSvg } from './qr.js';
-import { activationUrl, postActivation, renderDeactivation, setupDeactivation } from './online.js';
+import { renderDeactivation, setupDeactivation } from './online.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -14,11 +14,17 @@ const FIELDS = { code: 'authorization_code', machine: 'machine', check: null };
 const ACTIVATABLE = new Set(['active', 'in_grace', 'not_yet_valid']);
 /** Delay before showing an error while someone is typing character by character. */
 const TYPING_PAUSE_MS = 800;
+/** Where `keyward serve` answers activations (config.json's `online`). */
+const ACTIVATIONS = 'api/v1/activations';
+/** Longest text shown back character by character with its mistakes marked. */
+const ECHO_MAX = 4000;
 
 const state = {
   lang: 'zh',
   config: null,
+  page: null, // the wasm's Page: the merchant's keys and every check
   keyIds: [],
+  typing: { code: false, machine: false, check: false }, // typed by hand, not pasted
   reports: { code: null, machine: null, check: null },
   held: { code: false, machine: false, check: false },
   shown: {}, // what each field's status last showed
@@ -58,7 +64,7 @@ function factLines(facts) {
 }
 
 /** The wasm's verdict on `text` (see `check` in crates/keyward-web). */
-const checkText = (text, expectedKind, n, facts, highWater) => parsed(kw.check(text, expectedKind ?? undefined, n, factLines(facts), highWater));
+const checkText = (text, expectedKind, n, facts, highWater) => parsed(state.page.check(text, expectedKind ?? undefined, n, factLines(facts), highWater));
 
 const now = () => state.test.now ?? Date.now() / 1000;
 
@@ -67,10 +73,13 @@ function locale() {
   return prefs.find((l) => l && l.toLowerCase().startsWith(state.lang)) ?? (state.lang === 'zh' ? 'zh-CN' : 'en');
 }
 
-const date = (secs) => new Intl.DateTimeFormat(locale(), { dateStyle: 'long', timeStyle: 'short' })
-  .format(new Date(secs * 1000));
-const list = (items) => new Intl.ListFormat(locale(), { type: 'conjunction' }).format(items);
-const number = (n) => new Intl.NumberFormat(locale()).format(n);
+// Values the wasm did not give show as "…" (never "null", "NaN" or "Invalid Date").
+const date = (secs) => (typeof secs === 'number' && Number.isFinite(secs)
+  ? new Intl.DateTimeFormat(locale(), { dateStyle: 'long', timeStyle: 'short' }).format(new Date(secs * 1000))
+  : '…');
+const list = (items) => new Intl.ListFormat(locale(), { type: 'conjunction' })
+  .format((items ?? []).filter(showable).map(String));
+const number = (n) => (typeof n === 'number' && Number.isFinite(n) ? new Intl.NumberFormat(locale()).format(n) : '…');
 
 /** A kind's name; in English with its article when `article` is set. */
 function kindName(kind, article = false) {
@@ -113,9 +122,9 @@ function compareMachine() {
   const { code, machine, check } = state.reports;
   const machineOk = machine?.verdict === 'valid';
   state.match = code?.details?.bound_to && machineOk
-    ? parsed(kw.bound_matches($('code').value, $('machine').value)) : null;
+    ? parsed(state.page.bound_matches($('code').value, $('machine').value)) : null;
   state.checkMatch = check?.kind === 'activation_certificate' && check.details && machineOk
-    ? parsed(kw.bound_matches($('check').value, $('machine').value)) : null;
+    ? parsed(state.page.bound_matches($('check').value, $('machine').value)) : null;
 }
 
 /** Whether an input event is someone typing (one character in or out), not a paste. */
@@ -125,6 +134,7 @@ function isTyping(e) {
 }
 
 function onInput(field, typing) {
+  state.typing[field] = typing;
   validate(field);
   clearTimeout(state.timers[field]);
   const report = state.reports[field];
@@ -143,6 +153,7 @@ function onInput(field, typing) {
 function replaceField(field, text) {
   const area = $(field);
   area.value = text;
+  state.typing[field] = false;
   state.held[field] = false;
   validate(field);
   render();
@@ -153,6 +164,8 @@ function replaceField(field, text) {
 // Wording a report
 
 function tone(r) {
+  if (r.reason === 'incomplete') return 'info';
+  if (r.verdict === 'marketplace_code' && state.config?.online) return 'info';
   if (['active', 'valid'].includes(r.verdict)) return 'ok';
   if (['in_grace', 'not_yet_valid'].includes(r.verdict)) return 'warn';
   if (['empty', 'no_license'].includes(r.verdict)) return 'info';
@@ -164,6 +177,10 @@ function sentence(r, field) {
   const a = r.args ?? {};
   const d = r.details ?? {};
   const kind = kindName(r.kind ?? (field === 'machine' ? 'system_id' : 'authorization_code'));
+  if (r.reason === 'incomplete') {
+    // The beginning of a code: still being typed, or cut off when pasted.
+    return t(state.typing[field] ? 'v_incomplete_typing' : 'v_incomplete', { kind, symbols: a.symbols });
+  }
   switch (r.verdict) {
     case 'active':
       return t(r.binding_unchecked && !state.match && field === 'code' ? 'v_active_bound' : 'v_active', { kind });
@@ -213,6 +230,10 @@ function sentence(r, field) {
       return t(r.reason ? `v_invalid_input_${r.reason}` : 'v_invalid_input', { where: t('where_machine') });
     case 'invalid_hardware_id':
       return t(a.hardware_kind ? `v_invalid_hardware_id_${a.hardware_kind}` : 'v_invalid_hardware_id');
+    case 'marketplace_code':
+      return state.config?.online
+        ? t('v_marketplace_code_online')
+        : t('v_marketplace_code', { contact: state.config?.support_contact ?? t('contact_unknown') });
     default: {
       // frozen, released, empty, marketplace_code, …: one fixed sentence each. A verdict
       // the page has no sentence for shows the core's English words, marked for the tests.
@@ -222,10 +243,10 @@ function sentence(r, field) {
   }
 }
 
-/** The pasted text with the failing groups marked. */
+/** The pasted text with the failing groups marked (a note instead when it is too long). */
 function echo(text, typos) {
   const chars = Array.from(text);
-  if (chars.length > 4000) return null;
+  if (chars.length > ECHO_MAX) return el('p', { class: 'echo-note' }, t('echo_too_long'));
   const marked = (i) => typos.some((g) => i + 1 >= g.first && i + 1 <= g.last);
   const out = el('code', { class: 'echo' });
   let i = 0;
@@ -240,23 +261,17 @@ function echo(text, typos) {
   return out;
 }
 
-/** Code characters as the core reads them (full width folded, I/L → 1, O → 0). */
-function codeSymbols(text) {
-  return Array.from(text, (c) => {
-    const cp = c.codePointAt(0);
-    return (cp >= 0xff01 && cp <= 0xff5e ? String.fromCodePoint(cp - 0xfee0) : c).toUpperCase();
-  }).filter((c) => /[0-9A-Z]/.test(c)).map((c) => ({ I: '1', L: '1', O: '0' })[c] ?? c);
-}
-
 /**
  * The suggested correction, with what differs from the pasted text marked: the characters
- * between the longest common beginning and end (one changed, two swapped, or one inserted).
+ * between the longest common beginning and end (one changed, two swapped, or one
+ * inserted). `pastedAs` is the pasted text as the core reads it (from the wasm), so both
+ * sides are compared as code characters, with no folding here.
  */
-function correction(text, suggestion) {
-  const before = codeSymbols(text);
+function correction(suggestion, pastedAs) {
+  const before = Array.from(pastedAs ?? '');
   const after = Array.from(suggestion);
-  const symbolAt = []; // index in `after` of each code symbol
-  after.forEach((c, i) => { if (/[0-9A-Z]/.test(c)) symbolAt.push(i); });
+  const symbolAt = []; // index in `after` of each code character
+  after.forEach((c, i) => { if (c !== '-') symbolAt.push(i); });
   const fixed = symbolAt.map((i) => after[i]);
   let head = 0;
   while (head < fixed.length && fixed[head] === before[head]) head++;
@@ -338,17 +353,17 @@ function renderField(field) {
   if (r.suggestion) status.dataset.suggestion = r.suggestion;
   status.append(el('p', { class: `lead ${level}` }, sentence(r, field)));
 
-  if (r.verdict === 'typo') {
+  if (r.verdict === 'typo' && r.reason !== 'incomplete') {
     // A dropped or doubled character makes every later group fail: mark where it starts.
     const typos = r.reason === 'missing_or_extra' ? (r.typos ?? []).slice(0, 1) : r.typos ?? [];
     status.append(echo($(field).value, typos));
     if (r.suggestion) {
       status.append(el('div', { class: 'fix' },
         el('p', {}, t('v_typo_fix')),
-        correction($(field).value, r.suggestion),
+        correction(r.suggestion, r.pasted_as),
         el('button', { type: 'button', class: 'use-fix', on: { click: () => replaceField(field, r.suggestion) } }, t('v_typo_use'))));
     } else {
-      status.append(el('p', {}, t('v_typo_check')));
+      status.append(el('p', {}, t(typos.length > 1 ? 'v_typo_check_many' : 'v_typo_check')));
     }
   }
   const found = r.args?.found;
@@ -383,6 +398,8 @@ function renderField(field) {
 /** Why activation is not possible yet, or null when it is. */
 function activationBlocker() {
   const { code, machine } = state.reports;
+  // Online, the merchant's service activates a marketplace code (PL…) itself.
+  if (marketplaceOnline() && machine?.verdict === 'valid') return null;
   if (!code || code.kind !== 'authorization_code' || !code.details || !machine || machine.verdict !== 'valid') {
     return { key: 'activate_wait' };
   }
@@ -391,8 +408,11 @@ function activationBlocker() {
   return null;
 }
 
+/** Whether field 1 holds a marketplace code (PL…) and the merchant's service is online. */
+const marketplaceOnline = () => Boolean(state.config?.online) && state.reports.code?.verdict === 'marketplace_code';
+
 function renderActivation() {
-  const online = Boolean(state.config?.activation_url);
+  const online = Boolean(state.config?.online);
   const button = $('activate');
   button.textContent = t(online ? 'activate_online' : 'activate_offline');
   const blocker = state.config ? activationBlocker() : { key: 'activate_wait' };
@@ -426,7 +446,22 @@ function renderActivation() {
   $('qr').replaceChildren(svg ?? el('p', {}, t('qr_too_long')));
 }
 
+/** The merchant's names and support contact, from config.json. */
+function renderMerchant() {
+  const c = state.config;
+  const title = c?.product_name ? t('title_product', { product: c.product_name }) : t('title');
+  $('title').textContent = title;
+  document.title = c?.merchant_name ? `${title} · ${c.merchant_name}` : `${title} · keyward`;
+  const parts = [];
+  if (c?.merchant_name) parts.push(t('merchant', { name: c.merchant_name }));
+  if (c?.support_contact) parts.push(t('support', { contact: c.support_contact }));
+  const line = $('merchant');
+  line.textContent = parts.join(' · ');
+  line.hidden = parts.length === 0;
+}
+
 function render() {
+  renderMerchant();
   for (const field of Object.keys(FIELDS)) renderField(field);
   renderActivation();
   renderDeactivation();
@@ -440,7 +475,6 @@ function render() {
 /** Texts that do not depend on what was entered. */
 function applyLanguage() {
   document.documentElement.lang = state.lang === 'zh' ? 'zh-CN' : 'en';
-  document.title = `${t('title')} · keyward`;
   for (const node of document.querySelectorAll('[data-t]')) node.textContent = t(node.dataset.t);
   const button = $('lang');
   button.textContent = t('switch_to');
@@ -466,9 +500,66 @@ function hex(bytes) {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+/** POSTs `body` to the merchant's service; the certificate text of a 200 answer. */
+async function postActivation(body) {
+  let response;
+  try {
+    response = await fetch(ACTIVATIONS, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  } catch {
+    throw new Error(t('activate_network'));
+  }
+  if (!response.ok) {
+    // The service says what is wrong (no seat left, the marketplace's answer, …) in its own
+    // words; the status code only when it gave none.
+    let message = null;
+    try {
+      message = (await response.json()).message;
+    } catch {
+      message = null;
+    }
+    throw new Error(typeof message === 'string' && message ? message : t('activate_http', { status: response.status }));
+  }
+  const type = response.headers.get('content-type') ?? '';
+  return type.includes('json') ? (await response.json()).certificate : response.text();
+}
+
+/** Shows `certificate` when it is a valid certificate (for `nonce`, when given). */
+function acceptCertificate(certificate, nonce) {
+  const { facts, highWater } = state.test;
+  const checked = typeof certificate === 'string'
+    ? checkText(certificate, 'activation_certificate', now(), facts, highWater) : null;
+  if (!checked?.details || (nonce && checked.details.nonce !== hex(nonce))) throw new Error(t('activate_bad_answer'));
+  state.output = {
+    type: 'certificate', text: certificate, file: `${checked.details.product}-${checked.details.license_id}.lic`,
+  };
+  state.activation = { key: 'cert_ready', tone: 'ok' };
+}
+
 async function activate() {
+  if (marketplaceOnline()) {
+    state.activation = { key: 'activating', tone: 'info' };
+    state.output = null;
+    render();
+    try {
+      acceptCertificate(await postActivation({
+        marketplace_code: $('code').value.trim(), machine: $('machine').value.trim(),
+      }), null);
+    } catch (e) {
+      state.activation = {
+        key: 'activate_failed_marketplace',
+        args: { error: e.message, contact: state.config.support_contact ?? t('contact_unknown') },
+        tone: 'bad',
+      };
+    }
+    render();
+    return;
+  }
   const nonce = state.test.nonce ?? crypto.getRandomValues(new Uint8Array(8));
-  const { request, report } = parsed(kw.make_request($('code').value, $('machine').value, nonce, now()));
+  const { request, report } = parsed(state.page.make_request($('code').value, $('machine').value, nonce, now()));
   if (report) {
     state.activation = { key: 'activate_not_usable', args: { reason: sentence(report, 'code') }, tone: 'bad' };
     render();
@@ -476,8 +567,7 @@ async function activate() {
   }
   const license = state.reports.code.details;
   const requestOutput = { type: 'request', text: request, file: `activation-request-${license.license_id}.txt` };
-  const url = state.config.activation_url;
-  if (!url) {
+  if (!state.config.online) {
     state.output = requestOutput;
     state.activation = { key: 'request_ready', tone: 'ok' };
     render();
@@ -488,19 +578,7 @@ async function activate() {
   state.output = null;
   render();
   try {
-    // The service's refusals (no seat left, …) come back in its own words (online.js).
-    const certificate = await postActivation(url, request, state.lang, {
-      network: t('activate_network'),
-      http: (status) => t('activate_http', { status }),
-    });
-    const { facts, highWater } = state.test;
-    const checked = typeof certificate === 'string'
-      ? checkText(certificate, 'activation_certificate', now(), facts, highWater) : null;
-    if (!checked?.details || checked.details.nonce !== hex(nonce)) throw new Error(t('activate_bad_answer'));
-    state.output = {
-      type: 'certificate', text: certificate, file: `${checked.details.product}-${checked.details.license_id}.lic`,
-    };
-    state.activation = { key: 'cert_ready', tone: 'ok' };
+    acceptCertificate(await postActivation({ request }), nonce);
   } catch (e) {
     state.output = requestOutput;
     state.activation = { key: 'activate_failed', args: { error: e.message }, tone: 'bad' };
@@ -544,9 +622,13 @@ async function loadConfig() {
   if (!Array.isArray(config.public_keys) || !config.public_keys.every((k) => typeof k === 'string')) {
     throw new Error('public_keys');
   }
+  // Names and contact are optional: anything but a non-empty text is left out.
+  const text = (v) => (typeof v === 'string' && v.trim() ? v.trim() : null);
   return {
     public_keys: config.public_keys,
-    activation_url: activationUrl(config, location.href),
+    merchant_name: text(config.merchant_name),
+    product_name: text(config.product_name),
+    support_contact: text(config.support_contact),
     online: config.online === true,
   };
 }
@@ -577,7 +659,7 @@ async function start() {
   render();
   $('lang').addEventListener('click', () => setLanguage(state.lang === 'zh' ? 'en' : 'zh'));
 
-  const wasm = initWasm({ module_or_path: new URL('pkg/keyward_web_bg.wasm', import.meta.url) }).then(() => null, (e) => ({ key: 'load_failed', args: { error: e.message } }));
+  const wasm = initWasm({ module_or_path: new URL('keyward_web_bg.wasm', import.meta.url) }).then(() => null, (e) => ({ key: 'load_failed', args: { error: e.message } }));
   let config;
   try {
     config = await loadConfig();
@@ -589,7 +671,9 @@ async function start() {
   if (config && !wasmError) {
     try {
       // The wasm takes the keys as one text, a NUL character between them.
-      state.keyIds = parsed(kw.init(config.public_keys.join('\0'))).key_ids;
+      const page = new Page(config.public_keys.join('\0'));
+      state.keyIds = parsed(page.key_ids()).key_ids;
+      state.page = page;
       state.config = config;
       state.pageError = null;
     } catch (e) {

@@ -166,7 +166,18 @@ export const MESSAGES = {
     v_invalid_hardware_id_custom: '自定义标识需要 1 到 128 个字符，且不能包含控制字符。',
     v_invalid_key: '商家的公钥无法读取。',
     v_corrupt_state: '保存的许可状态已损坏。',
-    v_marketplace_code: '这是云市场的许可码（PL…），不是 keyward 授权码：请在商家的激活页面上使用它，换取授权码。',
+    v_marketplace_code: '这是云市场的许可码（PL…），不是授权码，本页面无法用它激活。请联系商家换取授权码：{contact}。',
+    title_product: '激活 {product}',
+    merchant: '商家：{name}',
+    support: '客服：{contact}',
+    contact_unknown: '请通过您购买软件的渠道联系商家',
+    v_incomplete_typing: '{kind}还没有输完（已输入 {symbols} 个字符），请继续输入。',
+    v_incomplete: '这个{kind}不完整（只有 {symbols} 个字符），结尾似乎缺失。请重新完整地复制。',
+    v_marketplace_code_online: '这是云市场的许可码（PL…）。在下方填写系统识别码或硬件识别码后点击“激活”，商家的服务会用它为您激活。',
+    v_typo_check_many: '请与原件核对这些组的字符。',
+    echo_too_long: '（文字太长，不逐字显示。）',
+    activate_failed_marketplace: '用云市场许可码激活失败：{error}。请联系商家：{contact}。',
+
 
     // The code against the machine in field 2.
     m_match: '此授权码绑定的正是这台机器。',
@@ -333,7 +344,18 @@ export const MESSAGES = {
     v_invalid_hardware_id_custom: 'A custom identifier needs 1 to 128 characters, without control characters.',
     v_invalid_key: 'The merchant\'s public key cannot be read.',
     v_corrupt_state: 'The stored license state is damaged.',
-    v_marketplace_code: 'This is the marketplace\'s license code (PL…), not a keyward authorization code: use it on the merchant\'s activation page to get an authorization code.',
+    v_marketplace_code: 'This is the marketplace\'s license code (PL…), not an authorization code; this page cannot activate with it. Ask the merchant for an authorization code: {contact}.',
+    title_product: 'Activate {product}',
+    merchant: 'Merchant: {name}',
+    support: 'Support: {contact}',
+    contact_unknown: 'reach the merchant where you bought the software',
+    v_incomplete_typing: 'This {kind} is not finished yet ({symbols} characters so far): keep typing.',
+    v_incomplete: 'This {kind} is incomplete (only {symbols} characters): the end seems to be missing. Copy it again, whole.',
+    v_marketplace_code_online: 'This is the marketplace\'s license code (PL…). Enter the system or hardware identification code below and press Activate: the merchant\'s service activates it for you.',
+    v_typo_check_many: 'Compare the characters of those groups with the original.',
+    echo_too_long: '(Too long to show character by character.)',
+    activate_failed_marketplace: 'Activation with the marketplace code failed: {error}. Contact the merchant: {contact}.',
+
 
     m_match: 'This authorization code is bound to this machine.',
     m_mismatch: 'This authorization code is for another machine: at least {required} must match, {matched} do (different: {differing}).',
@@ -357,9 +379,19 @@ export function pickLanguage(languages) {
   return list.length ? 'en' : 'zh';
 }
 
-/** Fills {name} placeholders. A missing key shows as ⟦key⟧ so tests can catch it. */
+/** Whether a value can be shown: not null, undefined, NaN or an invalid date. */
+export const showable = (v) => v !== null && v !== undefined && !Number.isNaN(v)
+  && !(v instanceof Date && Number.isNaN(v.getTime()));
+
+/**
+ * Fills {name} placeholders. A missing key shows as ⟦key⟧ so tests can catch it; a value
+ * that cannot be shown (null, undefined, NaN) shows as "…", never as "null".
+ */
 export function format(lang, key, args = {}) {
   const template = MESSAGES[lang][key];
   if (template === undefined) return `⟦${key}⟧`;
-  return template.replace(/\{(\w+)\}/g, (m, name) => (name in args ? String(args[name]) : m));
+  return template.replace(/\{(\w+)\}/g, (m, name) => {
+    if (!(name in args)) return m;
+    return showable(args[name]) ? String(args[name]) : '…';
+  });
 }

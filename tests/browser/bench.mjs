@@ -6,7 +6,8 @@ import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
 
 import { WEB, startServer, launchBrowser, openPage, input, vectors, secs } from './support.mjs';
 
-const FILES = ['index.html', 'style.css', 'app.js', 'i18n.js', 'qr.js', 'pkg/keyward_web.js', 'pkg/keyward_web_bg.wasm'];
+// The built page (web/pkg/): what keyward-page embeds and serves.
+const FILES = ['index.html', 'style.css', 'app.js', 'keyward_web_bg.wasm'];
 // Size goals in bytes, read strictly (1 KB = 1000 bytes).
 const GOALS = { wasmRaw: 120_000, pageGzip: 80_000, firstResultMs: 300, pasteMs: 2 };
 
@@ -28,7 +29,7 @@ function weight() {
     console.log(`  ${file.padEnd(30)} ${kb(bytes.length).padStart(9)}  ${kb(gz).padStart(9)}  ${kb(br).padStart(9)}`);
   }
   console.log(`  ${'total'.padEnd(30)} ${kb(total.raw).padStart(9)}  ${kb(total.gzip).padStart(9)}  ${kb(total.br).padStart(9)}`);
-  const wasm = readFileSync(join(WEB, 'pkg/keyward_web_bg.wasm')).length;
+  const wasm = readFileSync(join(WEB, 'keyward_web_bg.wasm')).length;
   console.log(`  (1 KB = 1000 bytes) wasm raw ${bytes(wasm)} (goal ≤ ${bytes(GOALS.wasmRaw)}: ${verdict(wasm, GOALS.wasmRaw)}); `
     + `page gzip ${bytes(total.gzip)} (goal ≤ ${bytes(GOALS.pageGzip)}: ${verdict(total.gzip, GOALS.pageGzip)})`);
 }

@@ -452,6 +452,154 @@ test('every kind of problem is worded in both languages', async () => {
   await page.close();
 });
 
+/** Text a buyer must never see: a value that was missing, or a message key. */
+const BROKEN = /\bnull\b|\bundefined\b|\bNaN\b|Invalid Date|⟦|\[object/;
+
+/** Every text the page shows about the fields and the activation. */
+const shownText = (page) => page.$$eval(
+  '#code-status, #code-details, #machine-status, #machine-details, #check-status, #check-details, #activate-hint, #activate-status',
+  (nodes) => nodes.map((n) => n.textContent).join('\n'),
+);
+
+/**
+ * Pastes into the three fields at once (`''` empties one): the value is set and an input
+ * event like a paste's is sent (Playwright's fill is very slow with thousands of lines).
+ */
+const paste = (page, fields) => page.evaluate((f) => {
+  for (const [id, text] of Object.entries(f)) {
+    const area = document.getElementById(id);
+    area.value = text;
+    area.dispatchEvent(new InputEvent('input', { inputType: 'insertFromPaste', bubbles: true }));
+  }
+}, fields);
+
+test('no field of a result ever shows null, undefined or NaN', async () => {
+  const { page } = await fresh();
+  const typo = input('code_typo_substitution');
+  const texts = [
+    // More than 4,000 characters with a typo (the page once showed a literal "null").
+    `${typo}${' '.repeat(4100)}`,
+    `${' \n'.repeat(2100)}${typo}`,
+    `${input('code_character_missing')}${'\n'.repeat(5000)}`,
+    'K'.repeat(70 * 1024),
+    ...vectors().cases.map((c) => c.input),
+  ];
+  // Every vector in Chinese; the long texts in English too (the values are the same).
+  for (const [lang, some] of [['zh', texts], ['en', texts.slice(0, 4)]]) {
+    await page.evaluate((l) => window.keywardTest.setLanguage(l), lang);
+    for (const text of some) {
+      for (const field of ['code', 'machine', 'check']) {
+        const fields = { code: '', machine: '', check: '', [field]: text };
+        // With a code, a machine too (bound codes compare, activation hints appear).
+        if (field === 'code') fields.machine = SYSTEM_ID;
+        await paste(page, fields);
+        const shown = await shownText(page);
+        assert.doesNotMatch(shown, BROKEN, `${lang} ${field}: ${text.slice(0, 60)} → ${shown.slice(0, 300)}`);
+      }
+    }
+  }
+  // The long typo is still located, without echoing 4,000 characters.
+  await page.evaluate(() => window.keywardTest.setLanguage('zh'));
+  await paste(page, { code: `${typo}${' '.repeat(4100)}`, machine: '', check: '' });
+  const s = await status(page, 'code');
+  assert.equal(s.verdict, 'typo');
+  assert.match(s.text, /文字太长，不逐字显示/);
+  await page.close();
+});
+
+test('typing a code by hand says "incomplete, keep typing", not an error', async () => {
+  const { page } = await fresh();
+  await page.focus('#code');
+  await page.keyboard.type(VALID.slice(0, 37));
+  let s = await status(page, 'code');
+  assert.equal(s.tone, 'info', s.text);
+  assert.match(s.text, /还没有输完（已输入 \d+ 个字符），请继续输入/);
+  // Still so after a pause (no red error once the typing stops).
+  await page.waitForTimeout(1200);
+  s = await status(page, 'code');
+  assert.equal(s.tone, 'info', s.text);
+  assert.match(s.text, /请继续输入/);
+  await screenshot(page, '14-typing-desktop');
+  // A mistake in a finished group is a mistake, shown as one after the pause.
+  await page.fill('#code', '');
+  await page.keyboard.type(`${VALID.slice(0, 6)}${VALID[6] === 'X' ? 'Y' : 'X'}${VALID.slice(7, 30)}`);
+  await page.waitForTimeout(1200);
+  s = await status(page, 'code');
+  assert.equal(s.tone, 'bad', s.text);
+  assert.equal(s.verdict, 'typo');
+  // The machine field too.
+  await page.focus('#machine');
+  await page.keyboard.type(SYSTEM_ID.slice(0, 12));
+  assert.match((await status(page, 'machine')).text, /请继续输入/);
+  // Pasted, a cut-off code is said to be incomplete (not a typing mistake).
+  await page.fill('#code', VALID.slice(0, 120));
+  s = await status(page, 'code');
+  assert.match(s.text, /不完整（只有 \d+ 个字符），结尾似乎缺失/);
+  assert.doesNotMatch(s.text, /输入错误/);
+  await page.close();
+});
+
+test('the merchant\'s and product\'s names and the support contact come from config.json', async () => {
+  const named = await startServer({
+    merchant: { merchant_name: '示例软件公司', product_name: 'Acme Invoice', support_contact: 'support@acme.example' },
+  });
+  try {
+    const { page } = await fresh({ server: named });
+    assert.equal(await page.textContent('h1'), '激活 Acme Invoice');
+    assert.match(await page.title(), /激活 Acme Invoice · 示例软件公司/);
+    assert.equal(await page.textContent('#merchant'), '商家：示例软件公司 · 客服：support@acme.example');
+    await page.click('#lang');
+    assert.equal(await page.textContent('h1'), 'Activate Acme Invoice');
+    assert.equal(await page.textContent('#merchant'), 'Merchant: 示例软件公司 · Support: support@acme.example');
+    await screenshot(page, '15-merchant-desktop');
+    await page.close();
+  } finally {
+    await named.close();
+  }
+  // Without them: the generic title and no empty line.
+  const { page } = await fresh();
+  assert.equal(await page.textContent('h1'), '激活软件');
+  assert.equal(await page.isHidden('#merchant'), true);
+  await page.close();
+});
+
+test('a marketplace code (PL…) is told what to do: contact the merchant offline, Activate online', async () => {
+  const PL = 'PL0123456789ABCDEF0123456789';
+  const named = await startServer({ merchant: { support_contact: '400-123-4567' } });
+  try {
+    const { page } = await fresh({ server: named });
+    await page.fill('#code', PL);
+    const s = await status(page, 'code');
+    assert.equal(s.verdict, 'marketplace_code');
+    assert.match(s.text, /联系商家换取授权码：400-123-4567/);
+    assert.doesNotMatch(s.text, /激活页面/, 'not sent to "the activation page": this is it');
+    await page.fill('#machine', SYSTEM_ID);
+    assert.equal(await page.isDisabled('#activate'), true);
+    await page.close();
+  } finally {
+    await named.close();
+  }
+  const bodies = [];
+  const online = await startServer({
+    activate: (body) => { bodies.push(body); return { body: { certificate: input('certificate_valid') } }; },
+  });
+  try {
+    const { page } = await fresh({ server: online });
+    await page.fill('#code', PL);
+    const s = await status(page, 'code');
+    assert.equal(s.tone, 'info');
+    assert.match(s.text, /点击“激活”/);
+    await page.fill('#machine', SYSTEM_ID);
+    assert.equal(await page.isDisabled('#activate'), false);
+    await page.click('#activate');
+    await page.waitForSelector('#output[data-type="certificate"]:not([hidden])');
+    assert.deepEqual(bodies, [{ marketplace_code: PL, machine: SYSTEM_ID }]);
+    await page.close();
+  } finally {
+    await online.close();
+  }
+});
+
 test('keyboard only: tab through, paste, activate, copy', async () => {
   await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
   const { page } = await fresh();

@@ -1,19 +1,21 @@
-// The page's QR encoder (web/qr.js), checked by decoding its output with an independent
-// decoder (jsQR) — no browser needed.
+// The page's QR codes (web/qr.js over lean-qr), checked by decoding them with an independent
+// decoder (jsQR), and by their encoding: requests use alphanumeric mode, so their codes are
+// smaller than byte mode's. No browser needed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import jsQR from 'jsqr';
 
-import { encodeQr } from '../../web/qr.js';
+import { correction, generate, mode } from '../../web/node_modules/lean-qr/index.mjs';
+import { qrCode } from '../../web/qr.js';
 import { vectors } from './support.mjs';
 
-/** Renders modules as RGBA pixels, `scale` per module, with a 4-module quiet zone. */
-function render({ size, modules }, scale = 3) {
-  const full = (size + 8) * scale;
+/** Renders a code as RGBA pixels, `scale` per module, with a 4-module quiet zone. */
+function render(code, scale = 3) {
+  const full = (code.size + 8) * scale;
   const pixels = new Uint8ClampedArray(full * full * 4).fill(255);
-  for (let r = 0; r < size; r++) {
-    for (let c = 0; c < size; c++) {
-      if (!modules[r * size + c]) continue;
+  for (let r = 0; r < code.size; r++) {
+    for (let c = 0; c < code.size; c++) {
+      if (!code.get(c, r)) continue;
       for (let y = 0; y < scale; y++) {
         for (let x = 0; x < scale; x++) {
           const i = (((r + 4) * scale + y) * full + (c + 4) * scale + x) * 4;
@@ -26,46 +28,44 @@ function render({ size, modules }, scale = 3) {
 }
 
 function roundTrip(text) {
-  const qr = encodeQr(text);
-  assert.ok(qr, `encodes ${text.length} characters`);
-  const { pixels, full } = render(qr);
+  const code = qrCode(text);
+  assert.ok(code, `encodes ${text.length} characters`);
+  const { pixels, full } = render(code);
   const found = jsQR(pixels, full, full, { inversionAttempts: 'dontInvert' });
-  assert.ok(found, `decodes version ${qr.version}-${qr.level}`);
+  assert.ok(found, `decodes (${code.size} modules)`);
   assert.equal(found.data, text);
-  assert.equal(found.version, qr.version);
-  return qr;
+  assert.equal(found.version, (code.size - 17) / 4, 'the version its size says');
+  return code;
 }
 
 test('short, medium and long texts decode to themselves', () => {
   const sample = 'KR1-0123456789ABCDEFGHJKMNPQRSTVWXYZ';
   for (const len of [1, 14, 15, 30, 100, 213, 214, 300, 500, 700, 1000, 1300]) {
-    const text = sample.repeat(Math.ceil(len / sample.length)).slice(0, len);
-    roundTrip(text);
+    roundTrip(sample.repeat(Math.ceil(len / sample.length)).slice(0, len));
+    roundTrip('x'.repeat(len));
   }
-});
-
-test('every version from 1 to 25 decodes (level M) and long texts fall back to level L', () => {
-  const seen = new Set();
-  for (let len = 1; len <= 1000; len += 7) {
-    const qr = roundTrip('x'.repeat(len));
-    seen.add(qr.version);
-    assert.equal(qr.level, 'M');
-  }
-  for (let v = 1; v <= 25; v++) assert.ok(seen.has(v), `version ${v} was exercised`);
-  const long = roundTrip('y'.repeat(2500)); // more than version 40-M holds (2331 bytes)
-  assert.equal(long.level, 'L');
 });
 
 test('the vectors\' request and certificate, and UTF-8 text, decode', () => {
-  const v = vectors();
   for (const name of ['request_valid', 'certificate_valid', 'code_trial_with_marketplace_refs']) {
-    const input = v.cases.find((c) => c.name === name).input;
-    const qr = roundTrip(input);
-    assert.ok(qr.version <= 25, `${name}: version ${qr.version}`);
+    const input = vectors().cases.find((c) => c.name === name).input;
+    const code = roundTrip(input);
+    assert.ok(code.size <= 17 + 4 * 25, `${name}: ${code.size} modules`);
   }
   roundTrip('激活证书：许可文件 ✓');
 });
 
+test('an activation request is encoded in alphanumeric mode: smaller than byte mode', () => {
+  const request = vectors().cases.find((c) => c.name === 'request_valid').input;
+  assert.match(request, /^[0-9A-Z-]+$/, 'a request is alphanumeric text');
+  const bytes = generate(request, {
+    modes: [mode.ascii], minCorrectionLevel: correction.M, maxCorrectionLevel: correction.H,
+  });
+  const code = roundTrip(request);
+  assert.ok(code.size < bytes.size, `alphanumeric ${code.size} < byte mode ${bytes.size} modules`);
+});
+
 test('far too long text is refused, not garbled', () => {
-  assert.equal(encodeQr('z'.repeat(3000)), null);
+  assert.equal(qrCode('z'.repeat(3000)), null);
+  roundTrip('y'.repeat(2500)); // more than version 40-M holds: level L
 });

@@ -1,5 +1,5 @@
-// What the browser tests share: paths, the test vectors, a tiny static server for web/, and
-// headless Chromium.
+// What the browser tests share: paths, the test vectors, a tiny static server for the built
+// page (web/pkg/, made by `cargo xtask build`), and headless Chromium.
 import { createServer } from 'node:http';
 import { readFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const ROOT = join(here, '..', '..');
-export const WEB = join(ROOT, 'web');
+export const WEB = join(ROOT, 'web', 'pkg');
 export const ARTIFACTS = join(here, 'artifacts');
 export const CHROMIUM = process.env.KEYWARD_CHROMIUM || '/usr/bin/chromium';
 
@@ -39,16 +39,20 @@ const TYPES = {
 };
 
 /**
- * Serves web/ on 127.0.0.1 (random port) with GET /config.json built from the vectors'
- * public keys — what `keyward web` serves. With `activate`, `activation_url` is
- * `/activate` and POSTs there are answered by `activate(body)` (a fake merchant service).
- * `publicKeys` replaces the vectors' keys in config.json.
- * `requests` lists every path asked for.
+ * Serves the built page on 127.0.0.1 (random port) with GET /config.json built from the
+ * vectors' public keys — what `keyward web` serves. With `activate`, `online` is true and
+ * POSTs to /api/v1/activations are answered by `activate(body)` (a fake merchant service).
+ * `publicKeys` replaces the vectors' keys in config.json; `merchant` adds `merchant_name`,
+ * `product_name`, `support_contact`. `requests` lists every path asked for.
  */
-export async function startServer({ activate = null, publicKeys = vectors().public_keys } = {}) {
+export async function startServer({ activate = null, publicKeys = vectors().public_keys, merchant = {} } = {}) {
   const config = {
     public_keys: publicKeys,
-    activation_url: activate ? '/activate' : null,
+    merchant_name: null,
+    product_name: null,
+    support_contact: null,
+    ...merchant,
+    online: Boolean(activate),
   };
   const requests = [];
   const server = createServer(async (req, res) => {
@@ -60,7 +64,7 @@ export async function startServer({ activate = null, publicKeys = vectors().publ
         res.end(JSON.stringify(config));
         return;
       }
-      if (url.pathname === '/activate' && activate && req.method === 'POST') {
+      if (url.pathname === '/api/v1/activations' && activate && req.method === 'POST') {
         let body = '';
         for await (const chunk of req) body += chunk;
         const answer = await activate(JSON.parse(body));

@@ -12,6 +12,7 @@
 //!   `cargo doc` with warnings denied, and clippy of keyward-machine, keyward-files and
 //!   the CLI for Windows and macOS
 //! - `vectors` — regenerates `tests/vectors/` from the fixed test key
+//! - `sizes`   — the size budgets of the plugin and the page, failing when one is over
 //! - `fuzz [--seconds N] [TARGET]` — installs cargo-fuzz (pinned) and runs every fuzz target
 //!   of `fuzz/` (or the one named) for N seconds each (default 60); a crash, a broken
 //!   property, a call over 10 ms or a heap peak over 64 × the input fails, and the input is
@@ -26,6 +27,7 @@ mod fuzz;
 mod node;
 mod node_host;
 mod plugin;
+mod sizes;
 mod vectors;
 mod wasm_opt;
 mod web;
@@ -48,7 +50,9 @@ usage: cargo xtask <task>
                                  ids, pem; failures are saved under fuzz/artifacts/<target>/;
                                  options after -- go to libFuzzer (-fork=1 -ignore_crashes=1
                                  to go on after a finding)
-  fuzz-seeds                     write the fuzz seeds (fuzz/seeds/) from tests/vectors/";
+  fuzz-seeds                     write the fuzz seeds (fuzz/seeds/) from tests/vectors/
+  sizes                          the plugin's and the page's sizes against their budgets
+                                 (fails when one is over; `test` checks them too)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -61,6 +65,7 @@ fn main() -> ExitCode {
         "vectors" => vectors::generate(&root().join("tests/vectors")),
         "demo" => demo::run_demo(),
         "build-web" => ensure_wasm_target().and_then(|()| web::build()),
+        "sizes" => sizes::check(true),
         "build-plugin" => plugin::build(true).map(|_| ()),
         "test-node" => node_host::test(),
         "lint" => lint(),
@@ -157,8 +162,9 @@ fn build(_args: &[String]) -> Result<(), String> {
     ensure_wasm_target()?;
     plugin::build(true)?;
     web::build()?;
+    // After the page: the CLI embeds it (crate keyward-page).
     run(cargo().args(["build", "--release", "--bin", "keyward"]))?;
-    Ok(())
+    sizes::check(false)
 }
 
 fn test(_args: &[String]) -> Result<(), String> {
@@ -167,6 +173,8 @@ fn test(_args: &[String]) -> Result<(), String> {
     // before the Rust tests run.
     plugin::build(true)?;
     web::build()?;
+    // The size budgets are gates: over one, the test fails.
+    sizes::check(true)?;
     run(cargo().args(["test", "--workspace", "--all-targets"]))?;
     run(cargo().args(["test", "--workspace", "--doc"]))?;
     // Once more with keyward-web's own features, as in the page's wasm: in the workspace

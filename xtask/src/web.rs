@@ -8,10 +8,14 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::node::{apt_install, has_node, npm_ci};
+use crate::node::{apt_install, ensure_node, has_node, npm_ci};
 use crate::{cargo, ensure_wasm_target, root, run, run_in, target_dir, wasm_opt, wasm_rustflags};
 
 const TARGET: &str = "wasm32-unknown-unknown";
+
+/// The built page in `web/pkg/`: exactly the files keyward-page embeds and serves (its
+/// build.rs lists the same four).
+pub const PAGE_FILES: [&str; 4] = ["index.html", "app.js", "style.css", "keyward_web_bg.wasm"];
 const CHROMIUM: &str = "/usr/bin/chromium";
 
 fn browser_tests_dir() -> PathBuf {
@@ -72,11 +76,49 @@ pub fn build() -> Result<(), String> {
         .map_err(|e| format!("wasm-bindgen {}: {e:#}", input.display()))?;
     let wasm = out.join("keyward_web_bg.wasm");
     wasm_opt::optimize(&wasm, &wasm, &[])?;
-    let size = std::fs::metadata(&wasm)
-        .map_err(|e| format!("{}: {e}", wasm.display()))?
-        .len();
-    eprintln!("xtask: {} is {} bytes", wasm.display(), size);
+    bundle()
+}
+
+/// Builds the page's files into `web/pkg/` with esbuild (npm, pinned in
+/// `web/package-lock.json`, installed into `web/node_modules/`): `app.js` with what it
+/// imports (i18n.js, qr.js, lean-qr, wasm-bindgen's `keyward_web.js`) bundled into one
+/// minified module, `style.css` minified, `index.html` copied.
+fn bundle() -> Result<(), String> {
+    ensure_node()?;
+    let web = root().join("web");
+    npm_ci(&web)?;
+    // (npm links the native binary here, or a Node.js launcher when it could not.)
+    let esbuild = web.join("node_modules/.bin/esbuild");
+    run_in(
+        &web,
+        Command::new(&esbuild).args([
+            "app.js",
+            "--bundle",
+            "--minify",
+            "--format=esm",
+            "--target=es2022",
+            "--log-level=warning",
+            "--outfile=pkg/app.js",
+        ]),
+    )?;
+    run_in(
+        &web,
+        Command::new(&esbuild).args([
+            "style.css",
+            "--minify",
+            "--log-level=warning",
+            "--outfile=pkg/style.css",
+        ]),
+    )?;
+    std::fs::copy(web.join("index.html"), web.join("pkg/index.html"))
+        .map_err(|e| format!("copying web/index.html into web/pkg/: {e}"))?;
     Ok(())
+}
+
+/// Whether `web/pkg/` holds the whole built page.
+pub fn is_built() -> bool {
+    let pkg = root().join("web/pkg");
+    PAGE_FILES.iter().all(|f| pkg.join(f).is_file())
 }
 
 /// Installs what the browser tests need (Chromium from Debian when `/usr/bin/chromium` is
@@ -85,7 +127,7 @@ pub fn build() -> Result<(), String> {
 /// 127.0.0.1 by the tests' own little server, in headless Chromium. Screenshots of each
 /// state go to `tests/browser/artifacts/`.
 pub fn test() -> Result<(), String> {
-    if !root().join("web/pkg/keyward_web_bg.wasm").exists() {
+    if !is_built() {
         build()?;
     }
     install_test_deps()?;

@@ -134,6 +134,6 @@ pub use state::{
     Applied, Credential, Entry, LicenseState, PendingRequest, MAX_ENTRIES, MAX_PENDING,
 };
 pub use sysid::{Fact, SystemIdCode};
-pub use text::{sniff_kind, Kind, MAX_TEXT_LEN};
+pub use text::{code_beginning, code_characters, sniff_kind, Kind, MAX_TEXT_LEN};
 pub use time::{push_digits, Timestamp, DAY, MINUTE};
 pub use update::{SignedUpdate, UpdateAction};

@@ -110,7 +110,7 @@ impl Kind {
     }
 
     /// Data symbols per group (the check symbol comes on top).
-    pub(crate) const fn group_len(self) -> usize {
+    pub const fn group_len(self) -> usize {
         match self {
             // 20 data symbols = 100 bits = five 20-bit fact hashes, in four groups, so the
             // whole code fits in 32 characters: `KS1-XXXXXX-XXXXXX-XXXXXX-XXXXXX`.
@@ -376,6 +376,45 @@ pub(crate) fn normalize(text: &str) -> Result<Symbols, CodeError> {
         values,
         positions,
     })
+}
+
+/// The code characters of `text` as they are read: full-width forms folded, lower case
+/// raised, I and L read as 1 and O as 0; separators and any other character left out.
+/// The page marks where a correction differs from what was pasted with it (so it never
+/// folds or normalises text itself).
+pub fn code_characters(text: &str) -> String {
+    text.chars()
+        .take(MAX_TEXT_LEN)
+        .filter_map(|c| symbol_value(fold_char(c)))
+        .map(|v| ALPHABET[v as usize] as char)
+        .collect()
+}
+
+/// Whether `text` could be the beginning of a code still being typed: the start of a
+/// known prefix (`K`, `KA`, `KA1`, …) and every complete group passing its check (the
+/// last, unfinished group is not judged); then the number of code characters typed. A
+/// full code with a mistyped group is not a beginning, nor is text with a character no
+/// code holds. The page says "incomplete, keep typing" for these instead of an error.
+pub fn code_beginning(text: &str) -> Option<usize> {
+    match normalize(text) {
+        Ok(s) => {
+            let size = s.kind.group_len() + 1;
+            let checked = s
+                .values
+                .chunks_exact(size)
+                .enumerate()
+                .all(|(g, group)| syndrome(s.kind, g, group) == 0);
+            checked.then_some(3 + s.values.len())
+        }
+        // Fewer than three code characters: the start of a prefix?
+        Err(CodeError::UnknownPrefix) => {
+            let typed = code_characters(text);
+            let typed = typed.as_bytes();
+            let prefix = |k: Kind| [b'K', k.letter(), b'0' + VERSION].starts_with(typed);
+            (typed.len() < 3 && Kind::ALL.into_iter().any(prefix)).then_some(typed.len())
+        }
+        Err(_) => None,
+    }
 }
 
 /// Which kind of code `text` claims to be, from its prefix alone (no checks; armour and
@@ -710,6 +749,30 @@ pub(crate) fn render(s: &Symbols) -> String {
 mod tests {
     use super::*;
     use alloc::vec;
+
+    #[test]
+    fn code_characters_fold_as_the_decoder_reads() {
+        assert_eq!(code_characters("ｋａ１－ｉｌｏ ab-\n“x”u#"), "KA1110ABX");
+        assert_eq!(code_characters(""), "");
+    }
+
+    #[test]
+    fn beginnings_of_codes() {
+        let code = encode(Kind::AuthorizationCode, &[7u8; 40]);
+        for n in 1..code.len() {
+            let typed = code_characters(&code[..n]).len();
+            assert_eq!(code_beginning(&code[..n]), Some(typed), "{}", &code[..n]);
+        }
+        assert_eq!(code_beginning("ks"), Some(2));
+        for not in ["", "X", "KX", "KA2", "KA1-#", "mac:", "kiwi", "hello"] {
+            assert_eq!(code_beginning(not), None, "{not}");
+        }
+        // A complete group with a typo is not a beginning.
+        let mut typo = code.clone().into_bytes();
+        typo[5] = if typo[5] == b'0' { b'1' } else { b'0' };
+        let typo = String::from_utf8(typo).unwrap_or_default();
+        assert_eq!(code_beginning(&typo[..20]), None);
+    }
 
     #[test]
     fn sort_dedup_matches_the_standard_sort() {

@@ -176,6 +176,8 @@ pub(crate) fn write_report(j: &mut Json, r: &Report) {
         .str(&r.message)
         .key("suggestion")
         .str_or_null(r.suggestion.as_deref())
+        .key("pasted_as")
+        .str_or_null(r.pasted_as.as_deref())
         .key("reason")
         .str_or_null(r.reason)
         .key("typos")

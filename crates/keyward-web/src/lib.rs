@@ -8,19 +8,23 @@
 //! the call itself is wrong (app.js parses it and throws the error):
 //!
 //! ```js
-//! JSON.parse(init(config.public_keys.join('\0'))).key_ids; // the merchant's SPKI PEM keys
-//! const r = JSON.parse(check(text, "authorization_code", Date.now() / 1000));
+//! const page = new Page(config.public_keys.join('\0')); // the merchant's SPKI PEM keys
+//! JSON.parse(page.key_ids()).key_ids;                    // or {error} when a key is bad
+//! const r = JSON.parse(page.check(text, "authorization_code", Date.now() / 1000));
 //! r.verdict;   // "active", "typo", "wrong_kind", …  (the core's stable code)
+//! r.reason;    // finer: "incomplete" (a code still being typed), "missing_or_extra", …
 //! r.typos;     // [{group, first, last}]  — 1-based group and character positions
 //! r.suggestion // the one correction, when exactly one makes the code valid
+//! r.pasted_as // with a suggestion: the pasted code characters as the core reads them
 //! r.details;   // {product, sku, seats, not_before, expires, features, trial, bound_to, …}
-//! JSON.parse(bound_matches(codeText, machineText)).state;  // "match", "mismatch", …
-//! JSON.parse(make_request(codeText, machineText, crypto.getRandomValues(new Uint8Array(8)), now));
+//! JSON.parse(page.bound_matches(codeText, machineText)).state;  // "match", "mismatch", …
+//! JSON.parse(page.make_request(codeText, machineText, crypto.getRandomValues(new Uint8Array(8)), now));
 //!              // {request: "KR1-…"}, or {report} when no request can be made
 //! ```
 //!
 //! Messages: the core's English sentence is in `message`; the page words its own English
-//! and Chinese from `verdict`, `reason`, `args` and `typos`.
+//! and Chinese from `verdict`, `reason`, `args` and `typos`. The page never folds or
+//! normalises text itself: what it shows about a text comes from here.
 //!
 //! The logic lives in [`mod@check`] (plain Rust, tested natively against the shared test
 //! vectors); this file only converts arguments and results.
@@ -34,6 +38,7 @@
 //! machinery. Natively (tests) it is an ordinary std crate.
 #![cfg_attr(all(target_arch = "wasm32", not(test)), no_std)]
 #![deny(missing_docs)]
+#![deny(unsafe_code)]
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
@@ -49,7 +54,7 @@ pub mod check;
 static HEAP: keyward_heap::Heap = keyward_heap::Heap::new();
 mod json;
 
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::vec::Vec;
 
 use keyward_core::Timestamp;
@@ -57,41 +62,6 @@ use wasm_bindgen::prelude::*;
 
 use check::{Checker, Env, Field};
 use json::Json;
-
-/// The merchant's keys, set by [`init`]: in the page's wasm (one thread) a plain static.
-#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
-mod slot {
-    use core::cell::RefCell;
-
-    use crate::check::Checker;
-
-    struct Slot(RefCell<Option<Checker>>);
-
-    // SAFETY: wasm32 without the atomics feature has a single thread.
-    unsafe impl Sync for Slot {}
-
-    static CHECKER: Slot = Slot(RefCell::new(None));
-
-    pub(crate) fn with<T>(f: impl FnOnce(&RefCell<Option<Checker>>) -> T) -> T {
-        f(&CHECKER.0)
-    }
-}
-
-/// The merchant's keys, set by [`init`]: natively, one set per thread.
-#[cfg(not(all(target_arch = "wasm32", not(target_feature = "atomics"))))]
-mod slot {
-    use std::cell::RefCell;
-
-    use crate::check::Checker;
-
-    std::thread_local! {
-        static CHECKER: RefCell<Option<Checker>> = const { RefCell::new(None) };
-    }
-
-    pub(crate) fn with<T>(f: impl FnOnce(&RefCell<Option<Checker>>) -> T) -> T {
-        CHECKER.with(f)
-    }
-}
 
 /// Without std, a panic (a bug: the code is written not to panic) stops the module with a
 /// wasm trap, which JS sees as a `RuntimeError`.
@@ -108,110 +78,134 @@ fn error(message: &str) -> String {
     j.finish()
 }
 
-/// `f(checker)`, or the error JSON before [`init`].
-fn with_checker(f: impl FnOnce(&Checker) -> String) -> String {
-    slot::with(|c| c.borrow().as_ref().map(f))
-        .unwrap_or_else(|| error("keyward: call init(public_keys) first"))
-}
-
 /// Seconds since the epoch from a JS number (negative, NaN and fractions are floored to
 /// whole non-negative seconds).
 fn timestamp(secs: f64) -> Timestamp {
     Timestamp(secs.max(0.0) as u64)
 }
 
-/// Trusts the merchant's public keys (SPKI PEM, as in config.json's `public_keys`), given
-/// as one text with a NUL character (`"\0"`) between keys: the JSON of `{key_ids}`, or of
-/// `{error}` when a key cannot be read (and then the keys trusted before stay).
+/// The page's checker: the merchant's keys, and every check made with them. JS holds it
+/// (`new Page(keys)`), so the wasm keeps no global state.
 #[wasm_bindgen]
-pub fn init(public_keys_pem: &str) -> String {
-    let pems: Vec<&str> = if public_keys_pem.is_empty() {
-        Vec::new()
-    } else {
-        public_keys_pem.split('\0').collect()
-    };
-    let checker = match Checker::new(&pems) {
-        Ok(c) => c,
-        // The merchant's config is wrong: say which way, in English (the page shows it
-        // under its own sentence). The core is built without its message sentences here,
-        // so the reason is put in words by hand.
-        Err(keyward_core::Error::InvalidKey { reason }) if !reason.is_empty() => {
+pub struct Page {
+    /// The checker, or why the keys could not be read (as `{error}` JSON).
+    checker: Result<Checker, String>,
+}
+
+#[wasm_bindgen]
+impl Page {
+    /// Trusts the merchant's public keys (SPKI PEM, as in config.json's `public_keys`),
+    /// given as one text with a NUL character (`"\0"`) between keys. Never fails: when a
+    /// key cannot be read, [`Page::key_ids`] says why and every check is that error.
+    #[wasm_bindgen(constructor)]
+    pub fn new(public_keys_pem: &str) -> Page {
+        let pems: Vec<&str> = if public_keys_pem.is_empty() {
+            Vec::new()
+        } else {
+            public_keys_pem.split('\0').collect()
+        };
+        let checker = Checker::new(&pems).map_err(|e| {
+            // The merchant's config is wrong: say which way, in English (the page shows it
+            // under its own sentence). The core is built without its message sentences
+            // here, so the reason is put in words by hand (keys only fail as invalid_key;
+            // any other error is named by its code, without the core's Display).
             let mut message = String::from("invalid key: ");
-            message.push_str(&reason);
-            return error(&message);
-        }
-        Err(e) => return error(&e.to_string()),
-    };
-    let mut j = Json::new();
-    j.open('{')
-        .key("key_ids")
-        .strs(&checker.key_ids())
-        .close('}');
-    slot::with(|c| *c.borrow_mut() = Some(checker));
-    j.finish()
-}
-
-/// The verdict on `text` at `now_unix_secs`.
-///
-/// `expected_kind`: `"authorization_code"` (field 1), `"machine"` (field 2: a system or
-/// hardware identification code), another kind code, or nothing for any artifact (field
-/// 3). `facts` and `high_water_unix_secs` are for the test vectors; the page passes
-/// neither, and a bound license is then judged on its terms (`binding_unchecked: true`).
-/// `facts` is lines of `name=value`: `machine_id`, `product_uuid`, `board_serial`,
-/// `disk_serial`, `cpu`, and a `macs` line per MAC address (`""`: a machine without
-/// facts).
-///
-/// Returns the JSON of `{kind, verdict, message, suggestion, reason, typos, args, details,
-/// binding_unchecked}`.
-#[wasm_bindgen]
-pub fn check(
-    text: &str,
-    expected_kind: Option<String>,
-    now_unix_secs: f64,
-    facts: Option<String>,
-    high_water_unix_secs: Option<f64>,
-) -> String {
-    let Some(field) = Field::parse(expected_kind.as_deref()) else {
-        return error("keyward: unknown expected_kind");
-    };
-    let now = timestamp(now_unix_secs);
-    let env = Env {
-        now,
-        high_water: high_water_unix_secs.map_or(now, timestamp),
-        facts: facts.as_deref().map(json::facts),
-    };
-    with_checker(|c| json::report(&c.check(text, field, &env)))
-}
-
-/// Whether the license in `code` (an authorization code or a certificate) is bound to the
-/// machine named by `machine_text`: the JSON of `{state: "match" | "mismatch" | "unbound" |
-/// "incomparable" | "invalid", bound, matched, required, differing}`.
-#[wasm_bindgen]
-pub fn bound_matches(code: &str, machine_text: &str) -> String {
-    with_checker(|c| json::machine_match(&c.bound_matches(code, machine_text)))
-}
-
-/// An activation request for `code` on the machine `machine_text`, with 8 random bytes
-/// `nonce` from the caller (`crypto.getRandomValues`): the JSON of `{request: "KR1-…"}`,
-/// or of `{report}` (a report as from [`check()`]) when the code or machine is not valid or
-/// the code is bound elsewhere.
-#[wasm_bindgen]
-pub fn make_request(code: &str, machine_text: &str, nonce: &[u8], now_unix_secs: f64) -> String {
-    let Ok(nonce) = <[u8; 8]>::try_from(nonce) else {
-        return error("keyward: the nonce must be 8 bytes");
-    };
-    with_checker(|c| {
-        let mut j = Json::new();
-        j.open('{');
-        match c.make_request(code, machine_text, nonce, timestamp(now_unix_secs)) {
-            Ok(request) => {
-                j.key("request").str(&request);
+            match e {
+                keyward_core::Error::InvalidKey { reason } if !reason.is_empty() => {
+                    message.push_str(&reason)
+                }
+                e => message.push_str(e.code()),
             }
-            Err(report) => json::write_report(j.key("report"), &report),
+            error(&message)
+        });
+        Page { checker }
+    }
+
+    /// The JSON of `{key_ids}`, or of `{error}` when a key could not be read.
+    pub fn key_ids(&self) -> String {
+        self.with(|c| {
+            let mut j = Json::new();
+            j.open('{').key("key_ids").strs(&c.key_ids()).close('}');
+            j.finish()
+        })
+    }
+
+    /// The verdict on `text` at `now_unix_secs`.
+    ///
+    /// `expected_kind`: `"authorization_code"` (field 1), `"machine"` (field 2: a system or
+    /// hardware identification code), another kind code, or nothing for any artifact
+    /// (field 3). `facts` and `high_water_unix_secs` are for the test vectors; the page
+    /// passes neither, and a bound license is then judged on its terms
+    /// (`binding_unchecked: true`). `facts` is lines of `name=value`: `machine_id`,
+    /// `product_uuid`, `board_serial`, `disk_serial`, `cpu`, and a `macs` line per MAC
+    /// address (`""`: a machine without facts).
+    ///
+    /// Returns the JSON of `{kind, verdict, message, suggestion, pasted_as, reason,
+    /// typos, args, details, binding_unchecked}`.
+    pub fn check(
+        &self,
+        text: &str,
+        expected_kind: Option<String>,
+        now_unix_secs: f64,
+        facts: Option<String>,
+        high_water_unix_secs: Option<f64>,
+    ) -> String {
+        let Some(field) = Field::parse(expected_kind.as_deref()) else {
+            return error("keyward: unknown expected_kind");
+        };
+        let now = timestamp(now_unix_secs);
+        let env = Env {
+            now,
+            high_water: high_water_unix_secs.map_or(now, timestamp),
+            facts: facts.as_deref().map(json::facts),
+        };
+        self.with(|c| json::report(&c.check(text, field, &env)))
+    }
+
+    /// Whether the license in `code` (an authorization code or a certificate) is bound to
+    /// the machine named by `machine_text`: the JSON of `{state: "match" | "mismatch" |
+    /// "unbound" | "incomparable" | "invalid", bound, matched, required, differing}`.
+    pub fn bound_matches(&self, code: &str, machine_text: &str) -> String {
+        self.with(|c| json::machine_match(&c.bound_matches(code, machine_text)))
+    }
+
+    /// An activation request for `code` on the machine `machine_text`, with 8 random bytes
+    /// `nonce` from the caller (`crypto.getRandomValues`): the JSON of `{request:
+    /// "KR1-…"}`, or of `{report}` (a report as from [`Page::check`]) when the code or
+    /// machine is not valid or the code is bound elsewhere.
+    pub fn make_request(
+        &self,
+        code: &str,
+        machine_text: &str,
+        nonce: &[u8],
+        now_unix_secs: f64,
+    ) -> String {
+        let Ok(nonce) = <[u8; 8]>::try_from(nonce) else {
+            return error("keyward: the nonce must be 8 bytes");
+        };
+        self.with(|c| {
+            let mut j = Json::new();
+            j.open('{');
+            match c.make_request(code, machine_text, nonce, timestamp(now_unix_secs)) {
+                Ok(request) => {
+                    j.key("request").str(&request);
+                }
+                Err(report) => json::write_report(j.key("report"), &report),
+            }
+            j.close('}');
+            j.finish()
+        })
+    }
+}
+
+impl Page {
+    /// `f(checker)`, or the `{error}` of the keys.
+    fn with(&self, f: impl FnOnce(&Checker) -> String) -> String {
+        match &self.checker {
+            Ok(c) => f(c),
+            Err(e) => e.clone(),
         }
-        j.close('}');
-        j.finish()
-    })
+    }
 }
 
 /// The exported functions natively: the JSON the page parses.
@@ -242,15 +236,15 @@ mod tests {
         c["input"].as_str().unwrap()
     }
 
-    /// Initialises this thread's checker with the vectors' keys.
-    fn init_vectors(v: &Value) -> Value {
+    /// A page trusting the vectors' keys.
+    fn vectors_page(v: &Value) -> Page {
         let keys: Vec<&str> = v["public_keys"]
             .as_array()
             .unwrap()
             .iter()
             .map(|k| k.as_str().unwrap())
             .collect();
-        parse(&init(&keys.join("\0")))
+        Page::new(&keys.join("\0"))
     }
 
     /// The vectors' facts as app.js writes them (`factLines`).
@@ -269,22 +263,23 @@ mod tests {
     }
 
     #[test]
-    fn calls_before_init_and_bad_calls_are_errors() {
-        let e = parse(&check("x", None, 0.0, None, None));
-        assert_eq!(e["error"], "keyward: call init(public_keys) first");
-        assert!(parse(&bound_matches("a", "b"))["error"].is_string());
+    fn calls_without_keys_and_bad_calls_are_errors() {
+        let p = Page::new("");
+        let e = parse(&p.check("x", None, 0.0, None, None));
+        assert_eq!(e["error"], "invalid key: no public key was given");
+        assert!(parse(&p.bound_matches("a", "b"))["error"].is_string());
         let v = vectors();
-        init_vectors(&v);
-        let e = parse(&check("x", Some("nonsense".into()), 0.0, None, None));
+        let p = vectors_page(&v);
+        let e = parse(&p.check("x", Some("nonsense".into()), 0.0, None, None));
         assert_eq!(e["error"], "keyward: unknown expected_kind");
-        let e = parse(&make_request("a", "b", &[1, 2, 3], 0.0));
+        let e = parse(&p.make_request("a", "b", &[1, 2, 3], 0.0));
         assert_eq!(e["error"], "keyward: the nonce must be 8 bytes");
     }
 
     #[test]
     fn init_names_the_keys_or_says_why_not() {
         let v = vectors();
-        let ids = init_vectors(&v);
+        let ids = parse(&vectors_page(&v).key_ids());
         let want = v["cases"].as_array().unwrap().iter().find_map(|c| {
             let input = c["input"].as_str()?;
             let line = input.lines().find(|l| l.starts_with("Key: "))?;
@@ -292,23 +287,27 @@ mod tests {
         });
         assert_eq!(ids["key_ids"][0].as_str(), want.as_deref());
         assert_eq!(ids.as_object().unwrap().len(), 1);
-        let bad = parse(&init("not a key"));
+        let bad = parse(&Page::new("not a key").key_ids());
         assert!(bad["error"].as_str().unwrap().starts_with("invalid key: "));
         assert_eq!(
-            parse(&init(""))["error"],
+            parse(&Page::new("").key_ids())["error"],
             "invalid key: no public key was given"
         );
-        // One bad key among good ones is still an error.
+        // One bad key among good ones is still an error, for every call.
         let good = v["public_keys"][0].as_str().unwrap();
-        assert!(parse(&init(&format!("{good}\0junk")))["error"].is_string());
-        // The keys from before a failed init stay.
-        assert_eq!(parse(&check("", None, 0.0, None, None))["verdict"], "empty");
+        let p = Page::new(&format!("{good}\0junk"));
+        assert!(parse(&p.key_ids())["error"].is_string());
+        assert!(parse(&p.check("", None, 0.0, None, None))["error"].is_string());
+        assert_eq!(
+            parse(&vectors_page(&v).check("", None, 0.0, None, None))["verdict"],
+            "empty"
+        );
     }
 
     #[test]
     fn every_vector_through_json_with_facts_as_lines() {
         let v = vectors();
-        init_vectors(&v);
+        let p = vectors_page(&v);
         let facts = fact_lines(&v["facts"]);
         for c in v["cases"].as_array().unwrap() {
             let kind = match c["expected_kind"].as_str() {
@@ -316,7 +315,7 @@ mod tests {
                 k => k.map(String::from),
             };
             let hw = secs(c.get("high_water").unwrap_or(&v["high_water"]));
-            let r = parse(&check(
+            let r = parse(&p.check(
                 c["input"].as_str().unwrap(),
                 kind,
                 secs(&v["now"]),
@@ -338,10 +337,10 @@ mod tests {
     #[test]
     fn reports_have_the_shape_the_page_reads() {
         let v = vectors();
-        init_vectors(&v);
+        let p = vectors_page(&v);
         let now = secs(&v["now"]);
         let code = |name: &str| {
-            parse(&check(
+            parse(&p.check(
                 case(&v, name),
                 Some("authorization_code".into()),
                 now,
@@ -361,6 +360,7 @@ mod tests {
                 "details",
                 "kind",
                 "message",
+                "pasted_as",
                 "reason",
                 "suggestion",
                 "typos",
@@ -408,6 +408,23 @@ mod tests {
             serde_json::json!([{"group": 2, "first": 16, "last": 25}])
         );
         assert_eq!(r["suggestion"], case(&v, "code_valid_unbound"));
+        // The pasted text as the core reads it: what the page compares the suggestion with.
+        let read: String = case(&v, "code_typo_substitution")
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect();
+        assert_eq!(r["pasted_as"], read.as_str());
+        // Pasted in lower case and full width, it reads the same.
+        let wide: String = case(&v, "code_typo_substitution")
+            .chars()
+            .map(|c| match c {
+                '!'..='~' => char::from_u32(c.to_ascii_lowercase() as u32 + 0xFEE0).unwrap(),
+                c => c,
+            })
+            .collect();
+        let w = parse(&p.check(&wide, Some("authorization_code".into()), now, None, None));
+        assert_eq!(w["pasted_as"], read.as_str());
+        assert_eq!(w["suggestion"], r["suggestion"]);
         assert_eq!(r["details"], Value::Null);
 
         let r = code("code_invalid_character");
@@ -423,23 +440,17 @@ mod tests {
             serde_json::json!({"expected": "authorization_code", "found": "system_id"})
         );
 
-        let r = parse(&check(case(&v, "certificate_valid"), None, now, None, None));
+        let r = parse(&p.check(case(&v, "certificate_valid"), None, now, None, None));
         let d = &r["details"];
         assert!(d["nonce"].as_str().is_some_and(|n| n.len() == 16));
         assert!(d["issued"].is_u64() && d["key_id"].is_string());
 
-        let r = parse(&check(
-            case(&v, "update_renew_valid"),
-            None,
-            now,
-            None,
-            None,
-        ));
+        let r = parse(&p.check(case(&v, "update_renew_valid"), None, now, None, None));
         let u = &r["details"]["update"];
         assert_eq!(u["action"], "renew");
         assert!(u["expires"].is_u64() && u["sequence"].is_u64());
 
-        let m = parse(&check(
+        let m = parse(&p.check(
             case(&v, "system_id_valid"),
             Some("machine".into()),
             now,
@@ -455,38 +466,70 @@ mod tests {
     }
 
     #[test]
+    fn a_code_being_typed_is_incomplete_not_wrong() {
+        let v = vectors();
+        let p = vectors_page(&v);
+        let now = secs(&v["now"]);
+        for name in ["code_valid_unbound", "system_id_valid"] {
+            let full = case(&v, name);
+            let field = if name == "system_id_valid" {
+                "machine"
+            } else {
+                "authorization_code"
+            };
+            let chars: Vec<char> = full.chars().collect();
+            for n in 1..chars.len() {
+                let typed: String = chars[..n].iter().collect();
+                let r = parse(&p.check(&typed, Some(field.into()), now, None, None));
+                if r["suggestion"].is_string() {
+                    // One character short: the core offers the whole code.
+                    assert_eq!(n, chars.len() - 1, "{typed}");
+                    continue;
+                }
+                assert_eq!(r["reason"], "incomplete", "{name} {typed}: {r}");
+                assert_eq!(
+                    r["args"]["symbols"],
+                    typed.chars().filter(|c| c.is_ascii_alphanumeric()).count()
+                );
+            }
+        }
+        // A mistake in a complete group is a typo, not unfinished.
+        let r = parse(&p.check(
+            &case(&v, "code_typo_substitution")[..30],
+            Some("authorization_code".into()),
+            now,
+            None,
+            None,
+        ));
+        assert_eq!(r["verdict"], "typo");
+        assert_ne!(r["reason"], "incomplete");
+    }
+
+    #[test]
     fn binding_and_requests() {
         let v = vectors();
-        init_vectors(&v);
+        let p = vectors_page(&v);
         let here = case(&v, "system_id_valid");
-        let m = parse(&bound_matches(
-            case(&v, "code_bound_system_other_machine"),
-            here,
-        ));
+        let m = parse(&p.bound_matches(case(&v, "code_bound_system_other_machine"), here));
         assert_eq!(m["state"], "mismatch");
         assert_eq!(
             (&m["bound"], &m["matched"], &m["required"]),
             (&"system".into(), &0.into(), &3.into())
         );
         assert_eq!(m["differing"].as_array().unwrap().len(), 5);
-        let m = parse(&bound_matches(case(&v, "code_valid_unbound"), here));
+        let m = parse(&p.bound_matches(case(&v, "code_valid_unbound"), here));
         assert_eq!(
             m,
             serde_json::json!({"state": "unbound", "bound": null, "matched": 0, "required": 0, "differing": []})
         );
 
         let now = secs(&v["now"]);
-        let made = parse(&make_request(
-            case(&v, "code_valid_unbound"),
-            here,
-            &[7; 8],
-            now,
-        ));
+        let made = parse(&p.make_request(case(&v, "code_valid_unbound"), here, &[7; 8], now));
         assert!(made["request"]
             .as_str()
             .is_some_and(|r| r.starts_with("KR1-")));
         assert_eq!(made.as_object().unwrap().len(), 1);
-        let made = parse(&make_request(
+        let made = parse(&p.make_request(
             case(&v, "code_bound_system_other_machine"),
             here,
             &[7; 8],

@@ -1,0 +1,236 @@
+//! What the page asks of keyward-core, in plain Rust (tested natively): a verdict on one
+//! field's text with everything the page needs to say it in Chinese or English.
+//!
+//! The verdict itself (`verdict`, `message`, `suggestion`, `kind`) is always
+//! [`keyward_core::verdict`]'s, so the page agrees with the CLI and the plugin. Around it
+//! this module adds structure the core's sentence only carries as words: the failing typo
+//! groups, the character and position of a bad character, the kinds involved, the license
+//! terms, the binding. It gets that from a second, unverified [`Artifact::parse`] of the
+//! same text (cheap: no signature check).
+//!
+//! [`report`] holds the shapes of what the page is given; `explain` fills a report in
+//! from the core's error or artifact.
+
+mod explain;
+pub mod report;
+
+use alloc::boxed::Box;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use keyward_core::{
+    verdict, ActivationRequest, Artifact, AuthorizationCode, Binding, Context, Error, Kind,
+    MachineFacts, MachineRef, Policy, Timestamp, TrustedKeys,
+};
+
+pub use report::{
+    kind_from_code, Args, BoundTo, Details, Env, Field, License, Machine, MachineMatch, Report,
+    Update,
+};
+
+/// The trusted keys, and every check the page makes with them.
+#[derive(Clone, Debug)]
+pub struct Checker {
+    trusted: TrustedKeys,
+}
+
+/// Verdicts on a genuine artifact: its contents are shown. (Any other verdict is a problem,
+/// and the contents of a text with a bad signature are not to be believed.)
+const GENUINE: [&str; 9] = [
+    "active",
+    "in_grace",
+    "not_yet_valid",
+    "expired",
+    "frozen",
+    "released",
+    "machine_mismatch",
+    "clock_rolled_back",
+    "valid",
+];
+
+impl Checker {
+    /// Trusts every `PUBLIC KEY` PEM block in `pems` (the merchant's keys from config.json).
+    pub fn new<S: AsRef<str>>(pems: &[S]) -> Result<Checker, Error> {
+        let mut trusted = TrustedKeys::new();
+        for pem in pems {
+            for k in TrustedKeys::from_pem(pem.as_ref())?.keys() {
+                trusted.add(*k);
+            }
+        }
+        if trusted.is_empty() {
+            return Err(Error::InvalidKey {
+                reason: "no public key was given".into(),
+            });
+        }
+        Ok(Checker { trusted })
+    }
+
+    /// Ids of the trusted keys.
+    pub fn key_ids(&self) -> Vec<String> {
+        self.trusted
+            .keys()
+            .iter()
+            .map(|k| k.id().to_string())
+            .collect()
+    }
+
+    /// The verdict on `text` pasted into `field`.
+    pub fn check(&self, text: &str, field: Field, env: &Env) -> Report {
+        let none = MachineFacts::default();
+        let ctx = Context {
+            trusted: &self.trusted,
+            facts: env.facts.as_ref().unwrap_or(&none),
+            hardware_ids: &[],
+            now: env.now,
+            policy: Policy::default(),
+        };
+        let expected = match field {
+            Field::Any => None,
+            Field::Only(k) => Some(k),
+            // Only a keyward code of another kind is "wrong" here: a hardware id has no
+            // prefix, so it is judged as found.
+            Field::Machine => match keyward_core::sniff_kind(text) {
+                Some(k) if k != Kind::SystemId => Some(Kind::SystemId),
+                _ => None,
+            },
+        };
+        let v = verdict(text, expected, &ctx, env.high_water);
+        let mut r = Report {
+            kind: v.kind,
+            verdict: v.code,
+            message: v.message,
+            suggestion: v.suggestion,
+            pasted_as: None,
+            reason: None,
+            typos: Vec::new(),
+            args: Args::default(),
+            details: None,
+            binding_unchecked: false,
+        };
+        let parsed = match expected {
+            Some(k) => Artifact::parse_expecting(text, k, None),
+            None => Artifact::parse(text, None),
+        };
+        match parsed {
+            Err(e) if e.code() == r.verdict => r.explain(&e, text),
+            Err(_) => {}
+            Ok(a) => {
+                if r.verdict == "unknown_key" {
+                    r.args.key_id = key_id(&a);
+                }
+                if GENUINE.contains(&r.verdict) {
+                    r.describe(&a, &ctx, env);
+                }
+            }
+        }
+        r.mark_incomplete(text);
+        r.read_pasted(text);
+        r
+    }
+
+    /// Compares the binding of `text` (an authorization code or a certificate) with the
+    /// machine named by `machine_text` (a system or hardware identification code):
+    /// "this code is for another machine", on the spot.
+    pub fn bound_matches(&self, text: &str, machine_text: &str) -> MachineMatch {
+        let invalid = MachineMatch {
+            state: "invalid",
+            bound: None,
+            matched: 0,
+            required: 0,
+            differing: Vec::new(),
+        };
+        let binding = match Artifact::parse(text, Some(&self.trusted)) {
+            Ok(Artifact::AuthorizationCode(c)) => c.binding().cloned(),
+            Ok(Artifact::ActivationCertificate(c)) => Some(c.binding().clone()),
+            _ => return invalid,
+        };
+        let Some(b) = binding else {
+            return MachineMatch {
+                state: "unbound",
+                ..invalid
+            };
+        };
+        let bound = Some(match b {
+            Binding::System { .. } => "system",
+            Binding::Hardware { .. } => "hardware",
+        });
+        let Some(machine) = machine_ref(machine_text) else {
+            return MachineMatch { bound, ..invalid };
+        };
+        let required = b.tolerance();
+        match b.check_machine_ref(&machine) {
+            None => MachineMatch {
+                state: "incomparable",
+                bound,
+                required,
+                ..invalid
+            },
+            Some(Ok(())) => MachineMatch {
+                state: "match",
+                bound,
+                required,
+                ..invalid
+            },
+            Some(Err(m)) => MachineMatch {
+                state: "mismatch",
+                bound,
+                matched: m.matched,
+                required: m.required,
+                differing: m.differing,
+            },
+        }
+    }
+
+    /// An activation request (`KR1-…`) for the authorization code `code` on the machine
+    /// named by `machine_text`, made at `now` with the caller's random `nonce`. Fails (with
+    /// the report to show) when the code is not valid, the machine text is not a system or
+    /// hardware identification code, or a bound code is for another machine.
+    pub fn make_request(
+        &self,
+        code: &str,
+        machine_text: &str,
+        nonce: [u8; 8],
+        now: Timestamp,
+    ) -> Result<String, Box<Report>> {
+        let env = Env {
+            now,
+            high_water: now,
+            facts: None,
+        };
+        let code = AuthorizationCode::decode(code, &self.trusted)
+            .map_err(|_| Box::new(self.check(code, Field::Only(Kind::AuthorizationCode), &env)))?;
+        let machine = machine_ref(machine_text)
+            .ok_or_else(|| Box::new(self.check(machine_text, Field::Machine, &env)))?;
+        if let Some(Some(Err(m))) = code.binding().map(|b| b.check_machine_ref(&machine)) {
+            let mut r = self.check(&code.encode(), Field::Any, &env);
+            r.verdict = "machine_mismatch";
+            r.message = "this authorization code is bound to another machine".into();
+            r.args.mismatch = Some((m.matched, m.required, m.differing));
+            return Err(Box::new(r));
+        }
+        Ok(ActivationRequest::new(code, machine, nonce, now).encode())
+    }
+}
+
+/// The id of the key that signed `a` (a request: its code's).
+fn key_id(a: &Artifact) -> Option<String> {
+    let id = match a {
+        Artifact::AuthorizationCode(c) => c.key_id(),
+        Artifact::ActivationCertificate(c) => c.key_id(),
+        Artifact::SignedUpdate(u) => u.key_id(),
+        Artifact::ActivationRequest(r) => r.code.key_id(),
+        Artifact::SystemId(_) | Artifact::HardwareId(_) | Artifact::DeactivationCode(_) => {
+            return None
+        }
+    };
+    Some(id.to_string())
+}
+
+/// A system or hardware identification code, or `None`.
+fn machine_ref(text: &str) -> Option<MachineRef> {
+    match Artifact::parse(text, None).ok()? {
+        Artifact::SystemId(s) => Some(MachineRef::System(s)),
+        Artifact::HardwareId(h) => Some(MachineRef::Hardware(h)),
+        _ => None,
+    }
+}

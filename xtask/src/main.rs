@@ -19,6 +19,7 @@ use std::process::{Command, ExitCode};
 mod demo;
 mod node;
 mod plugin;
+mod postgres;
 mod vectors;
 mod wasm_opt;
 mod web;
@@ -136,7 +137,13 @@ fn test(_args: &[String]) -> Result<(), String> {
     // before the Rust tests run.
     plugin::build(true)?;
     web::build()?;
-    run(cargo().args(["test", "--workspace", "--all-targets"]))?;
+    // The ledger tests run on PostgreSQL too: a throw-away server, required here.
+    let pg = postgres::TempPostgres::start()?;
+    run(cargo()
+        .args(["test", "--workspace", "--all-targets"])
+        .env("KEYWARD_TEST_POSTGRES", &pg.url)
+        .env("KEYWARD_REQUIRE_POSTGRES", "1"))?;
+    drop(pg);
     run(cargo().args(["test", "--workspace", "--doc"]))?;
     // Once more with keyward-web's own features, as in the page's wasm: in the workspace
     // run, the CLI's features (keyward-core's `messages`) are unified into it.

@@ -33,47 +33,78 @@ pub enum Exit {
     NoLicense = 10,
 }
 
+/// Every stable code the CLI reports — keyward-core's error and status codes, the
+/// verdicts, and the CLI's own — with its exit code: the one mapping from a code to an
+/// exit code, for every command. docs/CLI.md lists the same table (a test checks that
+/// they agree). A code not listed exits 1.
+pub const TABLE: &[(&str, Exit)] = &[
+    // Success; for `status`, a usable license.
+    ("active", Exit::Ok),
+    ("in_grace", Exit::Ok),
+    ("valid", Exit::Ok),
+    ("unverified", Exit::Ok),
+    // I/O and the environment.
+    ("io", Exit::Other),
+    ("file_exists", Exit::Other),
+    ("state_corrupt", Exit::Other),
+    ("corrupt_state", Exit::Other),
+    ("state_busy", Exit::Other),
+    ("no_state_dir", Exit::Other),
+    ("no_keys", Exit::Other),
+    ("no_facts", Exit::Other),
+    ("no_randomness", Exit::Other),
+    ("counter_corrupt", Exit::Other),
+    ("counter_full", Exit::Other),
+    ("no_page", Exit::Other),
+    ("internal", Exit::Other),
+    // The command line.
+    ("usage", Exit::Usage),
+    ("output_is_input", Exit::Usage),
+    // Malformed input.
+    ("typo", Exit::Malformed),
+    ("empty", Exit::Malformed),
+    ("not_a_keyward_code", Exit::Malformed),
+    ("unsupported_version", Exit::Malformed),
+    ("malformed", Exit::Malformed),
+    ("marketplace_code", Exit::Malformed),
+    ("invalid_input", Exit::Malformed),
+    ("invalid_hardware_id", Exit::Malformed),
+    ("invalid_key", Exit::Malformed),
+    ("invalid_facts", Exit::Malformed),
+    ("invalid_row", Exit::Malformed),
+    ("invalid_product_file", Exit::Malformed),
+    // Signatures.
+    ("bad_signature", Exit::Signature),
+    ("unknown_key", Exit::Signature),
+    // Validity in time.
+    ("expired", Exit::Validity),
+    ("not_yet_valid", Exit::Validity),
+    // Machine.
+    ("machine_mismatch", Exit::Machine),
+    // The merchant's updates.
+    ("frozen", Exit::Frozen),
+    ("released", Exit::Frozen),
+    // Clock.
+    ("clock_rolled_back", Exit::Clock),
+    // A valid thing in the wrong place.
+    ("wrong_kind", Exit::WrongKind),
+    ("wrong_product", Exit::WrongKind),
+    // Nothing installed.
+    ("no_license", Exit::NoLicense),
+];
+
 impl Exit {
     /// The numeric code.
     pub fn code(self) -> u8 {
         self as u8
     }
 
-    /// The class of a [`keyward_core::Error::code`] (and the CLI's own error codes).
-    pub fn for_error_code(code: &str) -> Exit {
-        match code {
-            "typo"
-            | "empty"
-            | "not_a_keyward_code"
-            | "unsupported_version"
-            | "malformed"
-            | "invalid_input"
-            | "invalid_hardware_id"
-            | "invalid_key"
-            | "marketplace_code"
-            | "invalid_row"
-            | "invalid_facts" => Exit::Malformed,
-            "bad_signature" | "unknown_key" => Exit::Signature,
-            "wrong_kind" => Exit::WrongKind,
-            "usage" => Exit::Usage,
-            other => Exit::for_status_code(other),
-        }
-    }
-
-    /// The class of a [`keyward_core::Status::code`] or verdict code (`valid`,
-    /// `unverified` are successes).
-    pub fn for_status_code(code: &str) -> Exit {
-        match code {
-            "active" | "in_grace" | "valid" | "unverified" => Exit::Ok,
-            "expired" | "not_yet_valid" => Exit::Validity,
-            "machine_mismatch" => Exit::Machine,
-            "frozen" | "released" => Exit::Frozen,
-            "clock_rolled_back" => Exit::Clock,
-            "no_license" => Exit::NoLicense,
-            "bad_signature" | "unknown_key" => Exit::Signature,
-            "wrong_kind" => Exit::WrongKind,
-            _ => Exit::Other,
-        }
+    /// The exit code of a stable code (error, status or verdict), from [`TABLE`].
+    pub fn of(code: &str) -> Exit {
+        TABLE
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map_or(Exit::Other, |(_, e)| *e)
     }
 }
 
@@ -120,18 +151,24 @@ impl CliError {
         };
         CliError {
             code: err.code().to_string(),
-            exit: Exit::for_error_code(err.code()),
+            exit: Exit::of(err.code()),
             message,
             suggestion: err.suggestion().map(str::to_string),
         }
+    }
+
+    /// The same error with `context` (an option name) put in front of its message.
+    pub fn context(mut self, context: &str) -> CliError {
+        self.message = format!("{context}: {}", self.message);
+        self
     }
 
     /// From a license status that is not usable.
     pub fn status(status: &keyward_core::Status, extra: &str) -> CliError {
         CliError::new(
             status.code(),
-            Exit::for_status_code(status.code()),
-            format!("{}{extra}", crate::output::describe(status)),
+            Exit::of(status.code()),
+            format!("{}{extra}", status.describe()),
         )
     }
 }
@@ -157,18 +194,86 @@ mod tests {
     use super::*;
 
     #[test]
-    fn classes() {
-        assert_eq!(Exit::for_error_code("typo").code(), 3);
-        assert_eq!(Exit::for_error_code("marketplace_code").code(), 3);
-        assert_eq!(Exit::for_error_code("unknown_key").code(), 4);
-        assert_eq!(Exit::for_error_code("wrong_kind").code(), 9);
-        assert_eq!(Exit::for_status_code("active").code(), 0);
-        assert_eq!(Exit::for_status_code("in_grace").code(), 0);
-        assert_eq!(Exit::for_status_code("not_yet_valid").code(), 5);
-        assert_eq!(Exit::for_status_code("machine_mismatch").code(), 6);
-        assert_eq!(Exit::for_status_code("released").code(), 7);
-        assert_eq!(Exit::for_status_code("clock_rolled_back").code(), 8);
-        assert_eq!(Exit::for_status_code("no_license").code(), 10);
-        assert_eq!(Exit::for_error_code("io").code(), 1);
+    fn one_entry_per_code() {
+        for (i, (c, _)) in TABLE.iter().enumerate() {
+            assert!(
+                !TABLE[..i].iter().any(|(d, _)| d == c),
+                "{c} is listed twice"
+            );
+        }
+        assert_eq!(Exit::of("typo").code(), 3);
+        assert_eq!(Exit::of("unknown_key").code(), 4);
+        assert_eq!(Exit::of("in_grace").code(), 0);
+        assert_eq!(Exit::of("no_license").code(), 10);
+        assert_eq!(Exit::of("something new").code(), 1);
+    }
+
+    /// Every code the CLI's sources name when they make an error is in the table.
+    #[test]
+    fn every_code_the_cli_makes_is_in_the_table() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = vec![src.clone()];
+        let mut seen = 0;
+        while let Some(p) = files.pop() {
+            if p.is_dir() {
+                files.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+                continue;
+            }
+            let text = std::fs::read_to_string(&p).unwrap();
+            for start in ["CliError::new(", "CliError::other("] {
+                for (i, _) in text.match_indices(start) {
+                    let rest = text[i + start.len()..].trim_start();
+                    let Some(rest) = rest.strip_prefix('"') else {
+                        continue;
+                    };
+                    let code = &rest[..rest.find('"').unwrap()];
+                    if code.is_empty() || code.contains(' ') || code.contains('{') {
+                        continue;
+                    }
+                    seen += 1;
+                    assert!(
+                        TABLE.iter().any(|(c, _)| *c == code),
+                        "{code} ({}) is not in exit::TABLE",
+                        p.display()
+                    );
+                }
+            }
+        }
+        assert!(seen > 20, "{seen}");
+    }
+
+    /// docs/CLI.md's exit-code table lists exactly these codes, with the same exit codes.
+    #[test]
+    fn the_documented_table_is_this_table() {
+        let docs = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/CLI.md"),
+        )
+        .unwrap();
+        let section = &docs[docs.find("## Exit codes").unwrap()..];
+        let section = &section[..section[3..].find("\n## ").map_or(section.len(), |i| i + 3)];
+        let mut documented = Vec::new();
+        for line in section.lines().filter(|l| l.starts_with("| ")) {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let Ok(exit) = cells[1].parse::<u8>() else {
+                continue;
+            };
+            for code in cells[3].split(',').map(|c| c.trim().trim_matches('`')) {
+                if !code.is_empty() {
+                    documented.push((code.to_string(), exit));
+                }
+            }
+        }
+        for (code, exit) in TABLE {
+            assert!(
+                documented
+                    .iter()
+                    .any(|(c, e)| c == code && *e == exit.code()),
+                "docs/CLI.md does not list {code} under exit {}",
+                exit.code()
+            );
+        }
+        for (code, exit) in &documented {
+            assert_eq!(Exit::of(code).code(), *exit, "docs/CLI.md: {code}");
+        }
     }
 }

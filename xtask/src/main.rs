@@ -35,6 +35,7 @@ fn main() -> ExitCode {
         "vectors" => vectors::generate(&root().join("tests/vectors")),
         "demo" => demo::run_demo(),
         "build-web" => ensure_wasm_target().and_then(|()| web::build()),
+        "build-plugin" => plugin::build(true).map(|_| ()),
         "lint" => lint(),
         "help" | "--help" | "-h" => {
             println!("usage: cargo xtask <build|test|bench|demo|lint|vectors>");

@@ -285,8 +285,9 @@ fn engine(fuel: bool) -> Result<Engine, Error> {
     let mut config = Config::new();
     config.epoch_interruption(true);
     config.consume_fuel(fuel);
-    // The plugin's field arithmetic uses 64x64->128-bit multiplication (see xtask's plugin
-    // build); a plugin built without it runs just as well.
+    // The embedded plugin uses only WebAssembly 2.0; the optional wide-arithmetic build
+    // (`target/dist/keyward-plugin-wide.wasm`, given with `plugin_path`) uses the
+    // proposal's 64x64->128-bit multiplication for its field arithmetic.
     config.wasm_wide_arithmetic(true);
     Engine::new(&config).map_err(plugin_error)
 }

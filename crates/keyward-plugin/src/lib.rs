@@ -24,8 +24,10 @@
 extern crate alloc;
 
 mod plugin;
+mod slot;
 
 pub use plugin::{Failure, Host, Inspection, Plugin};
+pub use slot::Slot;
 
 /// keyward-heap instead of dlmalloc: 6 KB smaller (see that crate).
 #[cfg(target_arch = "wasm32")]
@@ -54,15 +56,15 @@ mod component {
     use alloc::vec::Vec;
 
     use keyward_core::{Applied, Kind, MachineFacts, Policy, Status, Timestamp};
-    use spin::Mutex;
 
     use crate::bindings::keyward::plugin::host;
     use crate::bindings::keyward::plugin::types as wit;
-    use crate::plugin::{Failure, Host, Plugin};
+    use crate::plugin::{Failure, Host};
+    use crate::slot::Slot;
 
-    /// The one plugin of this instance. A component instance is single-threaded; the lock
-    /// only gives safe mutable access to a static.
-    static PLUGIN: Mutex<Plugin> = Mutex::new(Plugin::new());
+    /// The one plugin of this instance, lent to each call (see [`Slot`]: a call abandoned
+    /// by a throwing host import does not block the next one).
+    static PLUGIN: Slot = Slot::new();
 
     /// The WIT imports, as a [`Host`].
     struct Imports;
@@ -203,11 +205,13 @@ mod component {
                 grace: policy.grace_secs,
                 clock_tolerance: policy.clock_tolerance_secs,
             };
-            PLUGIN.lock().init(&trusted_keys, policy).map_err(error)
+            PLUGIN
+                .with(|p| p.init(&trusted_keys, policy))
+                .map_err(error)
         }
 
         fn inspect(text: String, expected: Option<wit::Kind>) -> wit::Verdict {
-            let i = PLUGIN.lock().inspect(&Imports, &text, expected.map(kind));
+            let i = PLUGIN.with(|p| p.inspect(&Imports, &text, expected.map(kind)));
             wit::Verdict {
                 kind: i.verdict.kind.map(String::from),
                 code: i.verdict.code.into(),
@@ -226,13 +230,12 @@ mod component {
         }
 
         fn system_id(product: String) -> String {
-            PLUGIN.lock().system_id(&Imports, &product)
+            PLUGIN.with(|p| p.system_id(&Imports, &product))
         }
 
         fn activate(code: String) -> Result<wit::Status, wit::Error> {
             PLUGIN
-                .lock()
-                .activate(&Imports, &code)
+                .with(|p| p.activate(&Imports, &code))
                 .map(status)
                 .map_err(error)
         }
@@ -242,21 +245,19 @@ mod component {
             hardware_id: Option<String>,
         ) -> Result<String, wit::Error> {
             PLUGIN
-                .lock()
-                .request(&Imports, code.as_deref(), hardware_id.as_deref())
+                .with(|p| p.request(&Imports, code.as_deref(), hardware_id.as_deref()))
                 .map_err(error)
         }
 
         fn install(certificate: String) -> Result<wit::Status, wit::Error> {
             PLUGIN
-                .lock()
-                .install(&Imports, &certificate)
+                .with(|p| p.install(&Imports, &certificate))
                 .map(status)
                 .map_err(error)
         }
 
         fn apply(update: String) -> Result<wit::Applied, wit::Error> {
-            match PLUGIN.lock().apply(&Imports, &update) {
+            match PLUGIN.with(|p| p.apply(&Imports, &update)) {
                 Ok(Applied::Applied) => Ok(wit::Applied::Applied),
                 Ok(Applied::AlreadyApplied) => Ok(wit::Applied::AlreadyApplied),
                 Err(f) => Err(error(f)),
@@ -264,22 +265,21 @@ mod component {
         }
 
         fn status() -> wit::Status {
-            status(PLUGIN.lock().status(&Imports))
+            status(PLUGIN.with(|p| p.status(&Imports)))
         }
 
         fn has_feature(feature: String) -> bool {
-            PLUGIN.lock().has_feature(&Imports, &feature)
+            PLUGIN.with(|p| p.has_feature(&Imports, &feature))
         }
 
         fn deactivate(license_id: Option<String>) -> Result<u32, wit::Error> {
             PLUGIN
-                .lock()
-                .deactivate(&Imports, license_id.as_deref())
+                .with(|p| p.deactivate(&Imports, license_id.as_deref()))
                 .map_err(error)
         }
 
         fn reload() {
-            PLUGIN.lock().reload()
+            PLUGIN.with(|p| p.reload())
         }
     }
 }

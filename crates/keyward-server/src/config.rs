@@ -63,6 +63,9 @@ pub struct Settings {
     pub product_name: Option<String>,
     /// Where buyers get help (an e-mail address or URL), shown on the buyer page.
     pub support: Option<String>,
+    /// The names buyers reach the service by (besides its listening address), for the
+    /// buyer page's Host check (DNS rebinding protection).
+    pub host_names: Option<Vec<String>>,
 }
 
 macro_rules! overlay {
@@ -91,7 +94,8 @@ impl Settings {
             max_connections,
             merchant_name,
             product_name,
-            support
+            support,
+            host_names
         )
     }
 
@@ -167,6 +171,13 @@ impl Settings {
             merchant_name: var("KEYWARD_MERCHANT_NAME"),
             product_name: var("KEYWARD_PRODUCT_NAME"),
             support: var("KEYWARD_SUPPORT"),
+            host_names: var("KEYWARD_HOST_NAMES").map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            }),
         })
     }
 }
@@ -219,6 +230,8 @@ pub struct Config {
     pub product_name: Option<String>,
     /// Shown on the buyer page.
     pub support: Option<String>,
+    /// Names the buyer page answers to besides the listening address.
+    pub host_names: Vec<String>,
 }
 
 /// The default data folder: the OS data directory + `keyward-server`.
@@ -278,6 +291,7 @@ impl Config {
             merchant_name: s.merchant_name,
             product_name: s.product_name,
             support: s.support,
+            host_names: s.host_names.unwrap_or_default(),
             data_dir,
         })
     }

@@ -417,3 +417,124 @@ fn sigterm_during_load_lets_requests_in_flight_complete() {
     s.child.kill().unwrap();
     s.child.wait().unwrap();
 }
+
+/// The PostgreSQL server for the tests, or `None` (the case is skipped, and says so) unless
+/// `KEYWARD_REQUIRE_POSTGRES=1` (`cargo xtask test`), which makes a missing URL a failure.
+fn postgres_url(test: &str) -> Option<String> {
+    match std::env::var("KEYWARD_TEST_POSTGRES") {
+        Ok(u) if !u.is_empty() => Some(u),
+        _ => {
+            assert_ne!(
+                std::env::var("KEYWARD_REQUIRE_POSTGRES").as_deref(),
+                Ok("1"),
+                "KEYWARD_REQUIRE_POSTGRES=1 but KEYWARD_TEST_POSTGRES is not set"
+            );
+            eprintln!("{test}: SKIPPED (no KEYWARD_TEST_POSTGRES; `cargo xtask test` starts one)");
+            None
+        }
+    }
+}
+
+#[test]
+fn two_servers_on_one_postgres_race_for_the_last_seat() {
+    let Some(url) = postgres_url("two_servers_on_one_postgres") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let start = |name: &str| {
+        let data = dir.path().join(name);
+        std::fs::create_dir_all(&data).unwrap();
+        // Both sign with the same merchant key.
+        std::fs::write(
+            data.join("merchant.pem"),
+            MerchantKey::from_seed(&[4; 32]).to_pem(),
+        )
+        .unwrap();
+        let mut child = keyward()
+            .args(["serve", "--data-dir"])
+            .arg(&data)
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--rate-limit",
+                "0",
+                "--database",
+                &url,
+            ])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let base = loop {
+            let line = lines.next().expect("keyward serve ended").unwrap();
+            if let Some(a) = line.split("listening on ").nth(1) {
+                break a.trim().to_string();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        (child, base)
+    };
+    // Started together: migrations run once, under the advisory lock.
+    let (mut a, base_a) = start("a");
+    let (mut b, base_b) = start("b");
+    // A license of this run only (the database may outlive a run).
+    let mut id = [0u8; 8];
+    id.copy_from_slice(&now().0.to_be_bytes());
+    id[0] = 0xee;
+    id[7] ^= std::process::id() as u8;
+    let code = AuthorizationCode::issue(
+        &MerchantKey::from_seed(&[4; 32]),
+        LicenseTerms {
+            license_id: LicenseId(id),
+            product: "acme-invoice".into(),
+            sku: String::new(),
+            seats: 1,
+            not_before: now(),
+            expires: Some(now().add_secs(DAY)),
+            features: vec![],
+            trial: false,
+            instance_id: None,
+            order_id: None,
+        },
+        None,
+    )
+    .unwrap()
+    .encode();
+    let threads: Vec<_> = (0..20u64)
+        .map(|i| {
+            let base = if i % 2 == 0 {
+                base_a.clone()
+            } else {
+                base_b.clone()
+            };
+            let code = code.clone();
+            std::thread::spawn(move || {
+                let mut r = agent()
+                    .post(&format!("{base}/api/v1/activations"))
+                    .send_json(json!({"code": code, "system_id": system_id(9_000 + i)}))
+                    .unwrap();
+                let v: Value = r.body_mut().read_json().unwrap();
+                (r.status().as_u16(), v)
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for t in threads {
+        let (status, v) = t.join().unwrap();
+        match status {
+            200 => ok += 1,
+            409 => assert_eq!(v["code"], "no_seat_left"),
+            other => panic!("HTTP {other}: {v}"),
+        }
+    }
+    assert_eq!(
+        ok, 1,
+        "two servers gave out {ok} seats of a one-seat license"
+    );
+    a.kill().unwrap();
+    b.kill().unwrap();
+    a.wait().unwrap();
+    b.wait().unwrap();
+}

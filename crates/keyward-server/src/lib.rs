@@ -114,8 +114,7 @@ impl Server {
             clock,
             config.request_timeout,
         );
-        if let Some(limiter) = state.limiter.as_ref() {
-            let _ = limiter;
+        if state.limiter.is_some() {
             let s = state.clone();
             // Forget idle clients once a minute, so the limiter's memory stays bounded.
             tokio::spawn(async move {

@@ -825,3 +825,74 @@ async fn health_and_metrics() {
     }
     h.stop().await;
 }
+
+#[tokio::test]
+async fn a_deactivation_code_frees_the_seat_of_its_machine() {
+    use keyward_core::DeactivationCode;
+    for h in Harness::each("deactivation", 0).await {
+        let secret = [0x5a; 10];
+        let c = AuthorizationCode::decode(&code(8, 1), &trusted()).unwrap();
+        let license_id = c.terms().license_id;
+        let req = ActivationRequest::new(
+            c,
+            MachineRef::System(system_id(1)),
+            DeactivationCode::commitment(&secret),
+            now(),
+        );
+        let (s, v) = h
+            .post("/api/v1/activations", json!({"request": req.encode()}))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        // The seat is taken: another machine is refused.
+        let (s, _) = h
+            .post(
+                "/api/v1/activations",
+                json!({"code": code(8, 1), "system_id": system_id(2).to_string()}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CONFLICT);
+        // A wrong secret proves nothing.
+        let wrong = DeactivationCode {
+            license_id,
+            secret: [0x5b; 10],
+        }
+        .encode();
+        let (s, v) = h
+            .post("/api/v1/deactivations", json!({"deactivation_code": wrong}))
+            .await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("not_found")),
+            "{v}"
+        );
+        let (s, v) = h
+            .post(
+                "/api/v1/deactivations",
+                json!({"deactivation_code": "KD1-NOPE"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+        // The right one frees the seat, once.
+        let right = DeactivationCode { license_id, secret }.encode();
+        let (s, v) = h
+            .post("/api/v1/deactivations", json!({"deactivation_code": right}))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["license_id"], license_id.to_string());
+        assert_eq!(v["machine"], system_id(1).to_string());
+        assert_eq!(v["seats"], json!({"used": 0, "total": 1}));
+        let (s, _) = h
+            .post("/api/v1/deactivations", json!({"deactivation_code": right}))
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        // Another machine takes the seat.
+        let (s, v) = h
+            .post(
+                "/api/v1/activations",
+                json!({"code": code(8, 1), "system_id": system_id(2).to_string()}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        h.stop().await;
+    }
+}

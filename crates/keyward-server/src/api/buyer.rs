@@ -4,14 +4,16 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use keyward_core::{
-    ActivationCertificate, ActivationRequest, Artifact, AuthorizationCode, Binding, HardwareId,
-    Kind, LicenseId, MachineRef, SystemIdCode,
+    ActivationCertificate, ActivationRequest, Artifact, AuthorizationCode, Binding,
+    DeactivationCode, HardwareId, Kind, LicenseId, MachineRef, SystemIdCode,
 };
 use serde::{Deserialize, Serialize};
 
 use super::{check_rate, ApiJson, ClientAddr, Shared};
 use crate::error::ApiError;
-use crate::ledger::{ActivationAttempt, Actor, LedgerError, LicenseRecord, Seats, SignCertificate};
+use crate::ledger::{
+    ActivationAttempt, Actor, LedgerError, LicenseRecord, MatchCertificate, Seats, SignCertificate,
+};
 use crate::metrics::OutcomeLabels;
 
 /// `POST /api/v1/activations` body: a request, or a code with a machine.
@@ -202,6 +204,53 @@ async fn activate_inner(
         seats: done.seats,
         reactivated: done.reactivated,
     })
+}
+
+/// `POST /api/v1/deactivations` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DeactivationBody {
+    deactivation_code: String,
+}
+
+#[derive(Serialize)]
+pub(crate) struct DeactivationAnswer {
+    license_id: String,
+    machine: String,
+    seats: Seats,
+}
+
+/// `POST /api/v1/deactivations`.
+pub(crate) async fn deactivate(
+    State(s): State<Shared>,
+    ClientAddr(ip): ClientAddr,
+    ApiJson(body): ApiJson<DeactivationBody>,
+) -> Result<Json<DeactivationAnswer>, ApiError> {
+    check_rate(&s, ip)?;
+    // keyward-core decodes (typos located); the ledger finds the live activation whose
+    // certificate carries the commitment to this secret, and frees it in one transaction.
+    let code = DeactivationCode::decode(&body.deactivation_code)
+        .map_err(|e| field_error("deactivation_code", e))?;
+    let license_id = code.license_id.to_string();
+    let matcher: MatchCertificate = Box::new(move |certificate: &str| {
+        ActivationCertificate::decode_unverified(certificate).is_ok_and(|c| code.verifies(&c))
+    });
+    let done = s
+        .ledger
+        .deactivate(
+            license_id.clone(),
+            matcher,
+            s.clock.now(),
+            Actor::Buyer(ip.map(|i| i.to_string()).unwrap_or_default()),
+        )
+        .await?;
+    s.metrics.deactivations.inc();
+    tracing::info!(license = %license_id, seats_used = done.seats.used, "deactivation");
+    Ok(Json(DeactivationAnswer {
+        license_id,
+        machine: done.machine,
+        seats: done.seats,
+    }))
 }
 
 /// `?after=N`.

@@ -81,6 +81,7 @@ pub fn router(state: Shared, body_limit: usize) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/api/v1/activations", post(buyer::activate))
+        .route("/api/v1/deactivations", post(buyer::deactivate))
         .route("/api/v1/licenses/{license_id}/updates", get(buyer::updates))
         .nest("/api/v1/admin", admin)
         .fallback(unknown_route)
@@ -249,7 +250,6 @@ fn json_rejection(r: JsonRejection) -> ApiError {
 }
 
 /// Builds the shared state.
-#[allow(clippy::too_many_arguments)]
 pub fn state(
     ledger: Arc<dyn Ledger>,
     key: MerchantKey,

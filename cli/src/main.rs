@@ -80,6 +80,10 @@ enum Command {
     /// Give this machine's seat back: remove the license and show its deactivation code
     /// (buyer); or check a deactivation code against a certificate (merchant, --verify).
     Deactivate(cmd::deactivate::DeactivateArgs),
+    /// Run the merchant service: seat ledger, online activation, updates, admin API.
+    Serve(cmd::serve::ServeArgs),
+    /// Manage a running merchant service: issue, list, show, renew, freeze, revoke, export.
+    Admin(cmd::admin::AdminArgs),
 }
 
 fn run(cli: Cli) -> exit::CmdResult {
@@ -98,6 +102,8 @@ fn run(cli: Cli) -> exit::CmdResult {
         Command::Status(a) => cmd::status::run(&env, a),
         Command::Web(a) => cmd::web::run(&env, a),
         Command::Deactivate(a) => cmd::deactivate::run(&env, a),
+        Command::Serve(a) => cmd::serve::run(&env, a),
+        Command::Admin(a) => cmd::admin::run(&env, a),
     }
 }
 

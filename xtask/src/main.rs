@@ -28,6 +28,7 @@ mod node;
 mod node_host;
 mod plugin;
 mod sizes;
+mod postgres;
 mod vectors;
 mod wasm_opt;
 mod web;
@@ -175,7 +176,13 @@ fn test(_args: &[String]) -> Result<(), String> {
     web::build()?;
     // The size budgets are gates: over one, the test fails.
     sizes::check(true)?;
-    run(cargo().args(["test", "--workspace", "--all-targets"]))?;
+    // The ledger tests run on PostgreSQL too: a throw-away server, required here.
+    let pg = postgres::TempPostgres::start()?;
+    run(cargo()
+        .args(["test", "--workspace", "--all-targets"])
+        .env("KEYWARD_TEST_POSTGRES", &pg.url)
+        .env("KEYWARD_REQUIRE_POSTGRES", "1"))?;
+    drop(pg);
     run(cargo().args(["test", "--workspace", "--doc"]))?;
     // Once more with keyward-web's own features, as in the page's wasm: in the workspace
     // run, the CLI's features (keyward-core's `messages`) are unified into it.
@@ -237,6 +244,20 @@ fn lint() -> Result<(), String> {
 fn bench(_args: &[String]) -> Result<(), String> {
     ensure_wasm_target()?;
     run(cargo().args(["bench", "-p", "keyward-core", "--bench", "core"]))?;
+    // The merchant service under load, on SQLite and on a throw-away PostgreSQL.
+    let pg = postgres::TempPostgres::start()?;
+    run(cargo()
+        .args([
+            "bench",
+            "-p",
+            "keyward-server",
+            "--bench",
+            "load",
+            "--profile",
+            "server-bench",
+        ])
+        .env("KEYWARD_TEST_POSTGRES", &pg.url))?;
+    drop(pg);
     plugin::bench()?;
     web::bench()?;
     Ok(())

@@ -2,10 +2,12 @@
 
 pub mod activation;
 pub mod deactivate;
+pub mod admin;
 pub mod inspect;
 pub mod issue;
 pub mod keys;
 pub mod machine;
+pub mod serve;
 pub mod status;
 pub mod update;
 pub mod web;

@@ -1,0 +1,70 @@
+//! The ledger in PostgreSQL, for merchants who run several `keyward serve` processes.
+//!
+//! Each seat decision locks the license row (`SELECT … FOR UPDATE`), then checks the
+//! machine, counts and inserts, at READ COMMITTED: concurrent activations of one license
+//! queue on the row lock instead of failing and retrying (no SERIALIZABLE retry storms),
+//! and activations of different licenses do not wait for each other. A unique partial
+//! index on (license, machine) among live activations stands behind the rule. Migrations
+//! run under sqlx's advisory lock, so processes starting together migrate once.
+
+use std::time::Duration;
+
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::{Pool, Postgres, SqlStr, Transaction};
+
+use crate::ledger::ops::impl_ledger;
+
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "ledger",
+    include_str!("../../migrations/postgres/0001_ledger.sql"),
+)];
+
+/// The PostgreSQL ledger.
+pub struct PostgresLedger {
+    pool: PgPool,
+}
+
+impl PostgresLedger {
+    /// Connects and runs the migrations.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, super::LedgerError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(30))
+            .connect(url)
+            .await?;
+        Migrator::with_migrations(
+            MIGRATIONS
+                .iter()
+                .map(|(v, d, sql)| {
+                    Migration::new(
+                        *v,
+                        (*d).into(),
+                        MigrationType::Simple,
+                        SqlStr::from_static(sql),
+                        false,
+                    )
+                })
+                .collect(),
+        )
+        .run(&pool)
+        .await
+        .map_err(super::LedgerError::Migrate)?;
+        Ok(PostgresLedger { pool })
+    }
+
+    async fn begin(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        self.pool.begin().await
+    }
+
+    fn reader(&self) -> &Pool<Postgres> {
+        &self.pool
+    }
+
+    async fn close_pools(&self) {
+        self.pool.close().await;
+    }
+}
+
+impl_ledger!(PostgresLedger, Postgres, "postgres", " FOR UPDATE");

@@ -1,10 +1,12 @@
 //! Exit codes and the CLI's error type.
 //!
 //! Every failure class has its own exit code (documented in `docs/CLI.md`), derived from
-//! the stable codes of [`keyward_core::Error::code`] and [`keyward_core::Status::code`].
+//! keyward-core's [`ErrorCode`], [`StatusCode`] and [`VerdictCode`].
 
 use std::fmt;
 use std::path::Path;
+
+use keyward_core::{ErrorCode, StatusCode, VerdictCode};
 
 /// The process exit codes, one per failure class.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,39 +41,43 @@ impl Exit {
         self as u8
     }
 
-    /// The class of a [`keyward_core::Error::code`] (and the CLI's own error codes).
-    pub fn for_error_code(code: &str) -> Exit {
+    /// The class of a refusal code.
+    pub fn for_error(code: ErrorCode) -> Exit {
         match code {
-            "typo"
-            | "empty"
-            | "not_a_keyward_code"
-            | "unsupported_version"
-            | "malformed"
-            | "invalid_input"
-            | "invalid_hardware_id"
-            | "invalid_key"
-            | "marketplace_code"
-            | "invalid_row"
-            | "invalid_facts" => Exit::Malformed,
-            "bad_signature" | "unknown_key" => Exit::Signature,
-            "wrong_kind" => Exit::WrongKind,
-            "usage" => Exit::Usage,
-            other => Exit::for_status_code(other),
+            ErrorCode::Typo
+            | ErrorCode::Empty
+            | ErrorCode::NotAKeywardCode
+            | ErrorCode::UnsupportedVersion
+            | ErrorCode::Malformed
+            | ErrorCode::InvalidInput
+            | ErrorCode::InvalidHardwareId
+            | ErrorCode::InvalidKey
+            | ErrorCode::MarketplaceCode => Exit::Malformed,
+            ErrorCode::BadSignature | ErrorCode::UnknownKey => Exit::Signature,
+            ErrorCode::WrongKind => Exit::WrongKind,
+            ErrorCode::Expired | ErrorCode::NotYetValid => Exit::Validity,
+            ErrorCode::MachineMismatch => Exit::Machine,
+            ErrorCode::Frozen | ErrorCode::Released => Exit::Frozen,
+            ErrorCode::ClockRolledBack => Exit::Clock,
+            ErrorCode::NoLicense => Exit::NoLicense,
+            _ => Exit::Other,
         }
     }
 
-    /// The class of a [`keyward_core::Status::code`] or verdict code (`valid`,
-    /// `unverified` are successes).
-    pub fn for_status_code(code: &str) -> Exit {
+    /// The class of a license state.
+    pub fn for_status(code: StatusCode) -> Exit {
+        match code.refusal() {
+            None => Exit::Ok,
+            Some(e) => Exit::for_error(e),
+        }
+    }
+
+    /// The class of a verdict (`valid` and `unverified` are successes).
+    pub fn for_verdict(code: VerdictCode) -> Exit {
         match code {
-            "active" | "in_grace" | "valid" | "unverified" => Exit::Ok,
-            "expired" | "not_yet_valid" => Exit::Validity,
-            "machine_mismatch" => Exit::Machine,
-            "frozen" | "released" => Exit::Frozen,
-            "clock_rolled_back" => Exit::Clock,
-            "no_license" => Exit::NoLicense,
-            "bad_signature" | "unknown_key" => Exit::Signature,
-            "wrong_kind" => Exit::WrongKind,
+            VerdictCode::Valid | VerdictCode::Unverified => Exit::Ok,
+            VerdictCode::Status(s) => Exit::for_status(s),
+            VerdictCode::Error(e) => Exit::for_error(e),
             _ => Exit::Other,
         }
     }
@@ -119,8 +125,8 @@ impl CliError {
             None => err.to_string(),
         };
         CliError {
-            code: err.code().to_string(),
-            exit: Exit::for_error_code(err.code()),
+            code: err.code().as_str().to_string(),
+            exit: Exit::for_error(err.code()),
             message,
             suggestion: err.suggestion().map(str::to_string),
         }
@@ -129,8 +135,8 @@ impl CliError {
     /// From a license status that is not usable.
     pub fn status(status: &keyward_core::Status, extra: &str) -> CliError {
         CliError::new(
-            status.code(),
-            Exit::for_status_code(status.code()),
+            status.code().as_str(),
+            Exit::for_status(status.code()),
             format!("{}{extra}", crate::output::describe(status)),
         )
     }
@@ -158,17 +164,18 @@ mod tests {
 
     #[test]
     fn classes() {
-        assert_eq!(Exit::for_error_code("typo").code(), 3);
-        assert_eq!(Exit::for_error_code("marketplace_code").code(), 3);
-        assert_eq!(Exit::for_error_code("unknown_key").code(), 4);
-        assert_eq!(Exit::for_error_code("wrong_kind").code(), 9);
-        assert_eq!(Exit::for_status_code("active").code(), 0);
-        assert_eq!(Exit::for_status_code("in_grace").code(), 0);
-        assert_eq!(Exit::for_status_code("not_yet_valid").code(), 5);
-        assert_eq!(Exit::for_status_code("machine_mismatch").code(), 6);
-        assert_eq!(Exit::for_status_code("released").code(), 7);
-        assert_eq!(Exit::for_status_code("clock_rolled_back").code(), 8);
-        assert_eq!(Exit::for_status_code("no_license").code(), 10);
-        assert_eq!(Exit::for_error_code("io").code(), 1);
+        assert_eq!(Exit::for_error(ErrorCode::Typo).code(), 3);
+        assert_eq!(Exit::for_error(ErrorCode::MarketplaceCode).code(), 3);
+        assert_eq!(Exit::for_error(ErrorCode::UnknownKey).code(), 4);
+        assert_eq!(Exit::for_error(ErrorCode::WrongKind).code(), 9);
+        assert_eq!(Exit::for_status(StatusCode::Active).code(), 0);
+        assert_eq!(Exit::for_status(StatusCode::InGrace).code(), 0);
+        assert_eq!(Exit::for_status(StatusCode::NotYetValid).code(), 5);
+        assert_eq!(Exit::for_status(StatusCode::MachineMismatch).code(), 6);
+        assert_eq!(Exit::for_status(StatusCode::Released).code(), 7);
+        assert_eq!(Exit::for_status(StatusCode::ClockRolledBack).code(), 8);
+        assert_eq!(Exit::for_status(StatusCode::NoLicense).code(), 10);
+        assert_eq!(Exit::for_verdict(VerdictCode::Unverified).code(), 0);
+        assert_eq!(Exit::for_error(ErrorCode::NoRandomness).code(), 1);
     }
 }

@@ -84,7 +84,7 @@ pub fn status_json(s: &Status) -> Value {
         _ => (None, None, None),
     };
     json!({
-        "status": s.code(),
+        "status": s.code().as_str(),
         "usable": s.is_usable(),
         "message": describe(s),
         "license": s.license().map_or(Value::Null, summary_json),

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 use keyward_core::{
-    check_clock, evaluate_terms, verdict, Artifact, Credential, Kind, LicenseFlags, MachineRef,
-    Status, Timestamp, TrustedKeys, UpdateAction, Verdict,
+    check_clock, evaluate_terms, verdict, Artifact, Credential, ErrorCode, Kind, LicenseFlags,
+    MachineRef, Status, StatusCode, Timestamp, TrustedKeys, UpdateAction, Verdict, VerdictCode,
 };
 use serde_json::{json, Value};
 
@@ -226,8 +226,8 @@ pub fn run(env: &Env, a: InspectArgs) -> CmdResult {
                 Ok(Artifact::SystemId(_)) | Ok(Artifact::HardwareId(_))
             );
             let signature = match v.code {
-                "bad_signature" => "bad",
-                "unknown_key" => "unknown_key",
+                VerdictCode::Error(ErrorCode::BadSignature) => "bad",
+                VerdictCode::Error(ErrorCode::UnknownKey) => "unknown_key",
                 _ if structural.is_err() => "not_checked",
                 _ if !signed => "none",
                 _ => "valid",
@@ -250,7 +250,11 @@ pub fn run(env: &Env, a: InspectArgs) -> CmdResult {
                 let signed = !matches!(art, Artifact::SystemId(_) | Artifact::HardwareId(_));
                 let v = Verdict {
                     kind: Some(art.kind_code()),
-                    code: if signed { "unverified" } else { "valid" },
+                    code: if signed {
+                        VerdictCode::Unverified
+                    } else {
+                        VerdictCode::Valid
+                    },
                     message: if signed {
                         format!(
                             "a well-formed {}; its signature was not checked: give --public-key to check it",
@@ -261,6 +265,8 @@ pub fn run(env: &Env, a: InspectArgs) -> CmdResult {
                     },
                     suggestion: None,
                     typos: Vec::new(),
+                    error: None,
+                    status: None,
                 };
                 let status = match art {
                     Artifact::AuthorizationCode(c) => Some(evaluate_terms(
@@ -280,13 +286,7 @@ pub fn run(env: &Env, a: InspectArgs) -> CmdResult {
                 (v, if signed { "not_checked" } else { "none" }, status)
             }
             Err(e) => (
-                Verdict {
-                    kind: sniff(&text),
-                    code: e.code(),
-                    message: e.to_string(),
-                    suggestion: e.suggestion().map(str::to_string),
-                    typos: e.typos().to_vec(),
-                },
+                Verdict::refused(e.clone(), sniff(&text)),
                 "not_checked",
                 None,
             ),
@@ -303,20 +303,20 @@ pub fn run(env: &Env, a: InspectArgs) -> CmdResult {
             })
         })
         .collect();
-    let exit = Exit::for_error_code(v.code);
+    let exit = Exit::for_verdict(v.code);
     let mut message = v.message;
-    if exit != Exit::Ok && v.code == "machine_mismatch" {
+    if exit != Exit::Ok && v.code == VerdictCode::Status(StatusCode::MachineMismatch) {
         message.push_str(&format!(" (compared with {})", facts.source));
     }
     let error = (exit != Exit::Ok).then(|| {
-        let mut e = CliError::new(v.code, exit, message.clone());
+        let mut e = CliError::new(v.code.as_str(), exit, message.clone());
         e.suggestion = v.suggestion.clone();
         e
     });
     if env.json {
         let mut out = json!({
             "kind": v.kind,
-            "verdict": v.code,
+            "verdict": v.code.as_str(),
             "message": message,
             "suggestion": v.suggestion,
             "signature": signature,
@@ -334,7 +334,7 @@ pub fn run(env: &Env, a: InspectArgs) -> CmdResult {
         outln!(
             "{}: {}",
             sentence(kind_name(v.kind)),
-            v.code.replace('_', " ")
+            v.code.as_str().replace('_', " ")
         );
         if exit == Exit::Ok {
             outln!("  {}", sentence(&message));

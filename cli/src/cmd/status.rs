@@ -61,8 +61,8 @@ pub fn run(env: &Env, a: StatusArgs) -> CmdResult {
             .iter()
             .map(|e| {
                 let (code, message) = match e.credential.evaluate(&e.flags, &ctx) {
-                    Ok(s) => (s.code(), crate::output::describe(&s)),
-                    Err(err) => (err.code(), err.to_string()),
+                    Ok(s) => (s.code().as_str(), crate::output::describe(&s)),
+                    Err(err) => (err.code().as_str(), err.to_string()),
                 };
                 let (kind, product) = match &e.credential {
                     Credential::Code(c) => (Kind::AuthorizationCode, c.terms().product.clone()),
@@ -84,7 +84,7 @@ pub fn run(env: &Env, a: StatusArgs) -> CmdResult {
             })
             .collect()
     };
-    let exit = Exit::for_status_code(status.code());
+    let exit = Exit::for_status(status.code());
     let error = (exit != Exit::Ok).then(|| {
         let extra = match &status {
             Status::NoLicense => format!(

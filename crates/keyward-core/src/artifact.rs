@@ -6,6 +6,7 @@ use alloc::vec::Vec;
 
 use crate::authcode::AuthorizationCode;
 use crate::cert::ActivationCertificate;
+use crate::codes::VerdictCode;
 use crate::error::{CodeError, Error, Typo};
 use crate::eval::{check_clock, Context, LicenseFlags, Status};
 use crate::hwid::HardwareId;
@@ -172,13 +173,36 @@ pub struct Verdict {
     pub kind: Option<&'static str>,
     /// `active`, `expired`, …, `valid` for artifacts without a license status, or an error
     /// code (`typo`, `bad_signature`, `unknown_key`, `malformed`, `wrong_kind`, …).
-    pub code: &'static str,
+    pub code: VerdictCode,
     /// For people.
     pub message: String,
     /// A correction, when a typo has exactly one.
     pub suggestion: Option<String>,
     /// The groups whose check symbol fails, when the verdict is `typo`.
     pub typos: Vec<Typo>,
+    /// Why the text was refused, as the typed error (what `code` says, with its details),
+    /// so callers need not re-parse the text. Not serialised: `code`, `message`,
+    /// `suggestion` and `typos` carry it on the wire.
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub error: Option<Error>,
+    /// The license's status, when the text was a license (not serialised either).
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub status: Option<Status>,
+}
+
+impl Verdict {
+    /// The verdict on a refusal.
+    pub fn refused(error: Error, kind: Option<&'static str>) -> Verdict {
+        Verdict {
+            kind,
+            code: VerdictCode::Error(error.code()),
+            message: error.to_string(),
+            suggestion: error.suggestion().map(String::from),
+            typos: error.typos().to_vec(),
+            error: Some(error),
+            status: None,
+        }
+    }
 }
 
 /// Judges `input` as found: signatures, typos, and for licenses the status on this machine
@@ -190,13 +214,6 @@ pub fn verdict(
     ctx: &Context<'_>,
     high_water: Timestamp,
 ) -> Verdict {
-    let err = |e: Error, kind: Option<&'static str>| Verdict {
-        kind,
-        code: e.code(),
-        message: e.to_string(),
-        suggestion: e.suggestion().map(String::from),
-        typos: e.typos().to_vec(),
-    };
     let sniffed = text::sniff_kind(input).map(Kind::code);
     let parsed = match expected {
         Some(k) => Artifact::parse_expecting(input, k, Some(ctx.trusted)),
@@ -204,7 +221,7 @@ pub fn verdict(
     };
     let a = match parsed {
         Ok(a) => a,
-        Err(e) => return err(e, sniffed),
+        Err(e) => return Verdict::refused(e, sniffed),
     };
     let kind = Some(a.kind_code());
     let credential = match a {
@@ -213,7 +230,7 @@ pub fn verdict(
         other => {
             return Verdict {
                 kind,
-                code: "valid",
+                code: VerdictCode::Valid,
                 message: if cfg!(feature = "messages") {
                     words!(
                         "a valid {}",
@@ -226,6 +243,8 @@ pub fn verdict(
                 },
                 suggestion: None,
                 typos: Vec::new(),
+                error: None,
+                status: None,
             }
         }
     };
@@ -236,9 +255,11 @@ pub fn verdict(
     };
     Verdict {
         kind,
-        code: status.code(),
+        code: VerdictCode::Status(status.code()),
         message: status.describe(),
         suggestion: None,
         typos: Vec::new(),
+        error: None,
+        status: Some(status),
     }
 }

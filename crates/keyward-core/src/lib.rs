@@ -99,6 +99,7 @@ mod artifact;
 mod authcode;
 mod binding;
 mod cert;
+mod codes;
 mod error;
 mod eval;
 mod facts;
@@ -119,7 +120,8 @@ pub use artifact::{verdict, Artifact, Verdict};
 pub use authcode::{AuthorizationCode, LicenseId, LicenseTerms, MAX_SEATS};
 pub use binding::{Binding, Mismatch, MAX_PARTS};
 pub use cert::ActivationCertificate;
-pub use error::{CodeError, Error, Typo};
+pub use codes::{ErrorCode, StatusCode, UnknownCode, VerdictCode};
+pub use error::{ArmourError, CodeError, Error, Typo};
 pub use eval::{
     check_clock, evaluate_terms, ClockRollback, Context, LicenseFlags, LicenseSummary, Policy,
     Status,

@@ -4,7 +4,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::error::{CodeError, Error};
+use crate::error::{ArmourError, CodeError, Error};
 use crate::keys::{KeyId, MerchantKey, TrustedKeys};
 use crate::text::{self, Kind, Symbols, VERSION};
 use crate::wire::{Reader, Writer};
@@ -266,18 +266,14 @@ pub(crate) fn strip_armor(input: &str) -> Result<String, Error> {
         let t = line.trim();
         let keep = if t.starts_with("-----BEGIN") {
             if seen_begin {
-                return Err(Error::BadArmor {
-                    reason: "more than one BEGIN line: paste one item at a time",
-                });
+                return Err(Error::BadArmour(ArmourError::TwoBegins));
             }
             seen_begin = true;
             inside = true;
             false
         } else if t.starts_with("-----END") {
             if !inside {
-                return Err(Error::BadArmor {
-                    reason: "END line without BEGIN line",
-                });
+                return Err(Error::BadArmour(ArmourError::EndWithoutBegin));
             }
             inside = false;
             seen_end = true;
@@ -292,9 +288,7 @@ pub(crate) fn strip_armor(input: &str) -> Result<String, Error> {
         }
     }
     if !seen_end {
-        return Err(Error::BadArmor {
-            reason: "the -----END line is missing: copy the whole text, from BEGIN to END",
-        });
+        return Err(Error::BadArmour(ArmourError::EndMissing));
     }
     Ok(out)
 }

@@ -54,7 +54,10 @@ fn every_bit_flip_rejected(kind: Kind, bytes: &[u8], accept: impl Fn(&str) -> Re
             assert!(r.is_err(), "bit {bit} of byte {i} flipped was accepted");
             let code = r.unwrap_err().code();
             assert!(
-                matches!(code, "bad_signature" | "malformed" | "unknown_key"),
+                matches!(
+                    code,
+                    ErrorCode::BadSignature | ErrorCode::Malformed | ErrorCode::UnknownKey
+                ),
                 "unexpected {code} for byte {i} bit {bit}"
             );
             rejected += 1;

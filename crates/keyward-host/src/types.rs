@@ -63,7 +63,7 @@ pub struct Verdict {
     pub kind: Option<String>,
     /// `active`, `expired`, …, `valid`, or an error code (`typo`, `bad_signature`,
     /// `unknown_key`, `malformed`, `wrong_kind`, …).
-    pub code: String,
+    pub code: keyward_core::VerdictCode,
     /// For people.
     pub message: String,
     /// The corrected code, when a typo has exactly one correction.
@@ -76,7 +76,10 @@ impl From<wit::Verdict> for Verdict {
     fn from(v: wit::Verdict) -> Self {
         Verdict {
             kind: v.kind,
-            code: v.code,
+            // The plugin is built from the same keyward-core: its codes all parse.
+            code: v.code.parse().unwrap_or(keyward_core::VerdictCode::Error(
+                keyward_core::ErrorCode::Malformed,
+            )),
             message: v.message,
             suggestion: v.suggestion,
             typos: v
@@ -143,7 +146,7 @@ pub struct ClockRollback {
 pub struct Status {
     /// `active`, `in_grace`, `not_yet_valid`, `expired`, `frozen`, `released`,
     /// `machine_mismatch`, `clock_rolled_back` or `no_license`.
-    pub state: String,
+    pub state: keyward_core::StatusCode,
     /// Whether features work (active or in grace).
     pub usable: bool,
     /// For people.
@@ -184,7 +187,11 @@ pub(crate) fn time(secs: u64) -> SystemTime {
 impl From<wit::Status> for Status {
     fn from(s: wit::Status) -> Self {
         Status {
-            state: s.state,
+            // The plugin is built from the same keyward-core: its states all parse.
+            state: s
+                .state
+                .parse()
+                .unwrap_or(keyward_core::StatusCode::NoLicense),
             usable: s.usable,
             message: s.message,
             license: s.license.map(|l| LicenseSummary {

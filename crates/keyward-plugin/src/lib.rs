@@ -96,32 +96,38 @@ mod component {
         }
     }
 
-    /// A refusal for WIT, its stable code as the `error-code` case. Every code the plugin
-    /// produces has its case (checked by `every_refusal_has_its_own_case` below); `malformed`
-    /// stands in should a future keyward-core add a code before the WIT does.
+    /// A refusal for WIT, its stable code as the `error-code` case. Every code of
+    /// keyward-core's `ErrorCode` has its case (checked by `every_code_has_its_own_case`
+    /// below); `malformed` stands in should a future keyward-core add a code before the WIT
+    /// does.
     pub(crate) fn error(f: Failure) -> wit::Error {
+        use keyward_core::ErrorCode as E;
         use wit::ErrorCode as C;
         let code = match f.code {
-            "empty" => C::Empty,
-            "not_a_keyward_code" => C::NotAKeywardCode,
-            "unsupported_version" => C::UnsupportedVersion,
-            "typo" => C::Typo,
-            "wrong_kind" => C::WrongKind,
-            "unknown_key" => C::UnknownKey,
-            "bad_signature" => C::BadSignature,
-            "invalid_input" => C::InvalidInput,
-            "invalid_hardware_id" => C::InvalidHardwareId,
-            "invalid_key" => C::InvalidKey,
-            "marketplace_code" => C::MarketplaceCode,
-            "corrupt_state" => C::CorruptState,
-            "machine_mismatch" => C::MachineMismatch,
-            "expired" => C::Expired,
-            "released" => C::Released,
-            "clock_rolled_back" => C::ClockRolledBack,
-            "not_initialized" => C::NotInitialized,
-            "already_initialized" => C::AlreadyInitialized,
-            "state_not_saved" => C::StateNotSaved,
-            "no_randomness" => C::NoRandomness,
+            E::Empty => C::Empty,
+            E::NotAKeywardCode => C::NotAKeywardCode,
+            E::UnsupportedVersion => C::UnsupportedVersion,
+            E::Typo => C::Typo,
+            E::Malformed => C::Malformed,
+            E::WrongKind => C::WrongKind,
+            E::UnknownKey => C::UnknownKey,
+            E::BadSignature => C::BadSignature,
+            E::InvalidInput => C::InvalidInput,
+            E::InvalidHardwareId => C::InvalidHardwareId,
+            E::InvalidKey => C::InvalidKey,
+            E::MarketplaceCode => C::MarketplaceCode,
+            E::CorruptState => C::CorruptState,
+            E::MachineMismatch => C::MachineMismatch,
+            E::Expired => C::Expired,
+            E::Released => C::Released,
+            E::ClockRolledBack => C::ClockRolledBack,
+            E::NotYetValid => C::NotYetValid,
+            E::Frozen => C::Frozen,
+            E::NoLicense => C::NoLicense,
+            E::NotInitialized => C::NotInitialized,
+            E::AlreadyInitialized => C::AlreadyInitialized,
+            E::StateNotSaved => C::StateNotSaved,
+            E::NoRandomness => C::NoRandomness,
             _ => C::Malformed,
         };
         wit::Error {
@@ -134,7 +140,7 @@ mod component {
     fn status(s: Status) -> wit::Status {
         let secs = |t: Timestamp| t.0;
         let message = s.describe();
-        let state = s.code().into();
+        let state = s.code().as_str().into();
         let usable = s.is_usable();
         let (grace_ends, mismatch, clock) = match &s {
             Status::InGrace { grace_ends, .. } => (Some(grace_ends.0), None, None),
@@ -210,7 +216,7 @@ mod component {
             let i = PLUGIN.lock().inspect(&Imports, &text, expected.map(kind));
             wit::Verdict {
                 kind: i.verdict.kind.map(String::from),
-                code: i.verdict.code.into(),
+                code: i.verdict.code.as_str().into(),
                 message: i.verdict.message,
                 suggestion: i.verdict.suggestion,
                 typos: i
@@ -289,89 +295,32 @@ mod tests {
     use alloc::string::String;
     use alloc::vec::Vec;
 
-    use keyward_core::{ClockRollback, CodeError, Error, KeyId, Kind, Status, Timestamp};
+    use keyward_core::{ErrorCode, StatusCode};
 
     use crate::bindings::keyward::plugin::types::ErrorCode as C;
     use crate::component::error;
     use crate::plugin::Failure;
 
-    /// Every stable code a refusal can carry gets its own WIT case: keyward-core's errors,
-    /// the statuses that stop an action, and the plugin's own.
+    /// Every stable refusal code (keyward-core's errors, the statuses that stop an action,
+    /// and the plugin's own) gets its own WIT case, named as the code.
     #[test]
-    fn every_refusal_has_its_own_case() {
-        let kind = Kind::AuthorizationCode;
-        let core = [
-            Error::Code(CodeError::Empty),
-            Error::Code(CodeError::UnknownPrefix),
-            Error::Code(CodeError::UnsupportedVersion { kind, version: 9 }),
-            Error::Code(CodeError::Typo {
-                kind,
-                groups: Vec::new(),
-                suggestion: None,
-                missing_or_extra: false,
-            }),
-            Error::Code(CodeError::BadLength { kind, symbols: 3 }),
-            Error::Malformed {
-                kind,
-                offset: 0,
-                reason: "test",
-            },
-            Error::WrongKind {
-                expected: kind,
-                found: Kind::SystemId,
-            },
-            Error::UnknownKey {
-                key_id: KeyId([1; 4]),
-            },
-            Error::BadSignature { kind },
-            Error::InvalidInput {
-                field: "test",
-                reason: String::new(),
-            },
-            Error::InvalidHardwareId {
-                reason: String::new(),
-            },
-            Error::InvalidKey {
-                reason: String::new(),
-            },
-            Error::MarketplaceCode,
-            Error::CorruptState { reason: "test" },
-            Error::BadArmor { reason: "test" },
-        ];
-        let mut failures: Vec<Failure> = core.into_iter().map(Failure::from).collect();
-        let rollback = Status::from(ClockRollback {
-            now: Timestamp(1),
-            high_water: Timestamp(2),
-        });
-        failures.push(Failure::from_status(&rollback));
-        for code in [
-            "machine_mismatch",
-            "expired",
-            "released",
-            "not_initialized",
-            "already_initialized",
-            "state_not_saved",
-            "no_randomness",
-        ] {
-            failures.push(Failure {
+    fn every_code_has_its_own_case() {
+        for &code in ErrorCode::ALL {
+            let case = error(Failure {
                 code,
                 message: String::from("m"),
                 suggestion: None,
             });
-        }
-        let mut seen = Vec::new();
-        for f in failures {
-            let code = f.code;
-            let case = error(f);
             assert_eq!(
                 matches!(case.code, C::Malformed),
-                code == "malformed",
+                code == ErrorCode::Malformed,
                 "{code} has no case of its own"
             );
             // The case is the code itself (its Rust name is the code in CamelCase).
             let name = alloc::format!("{:?}", case.code);
             let name = name.trim_start_matches("ErrorCode::");
             let camel: String = code
+                .as_str()
                 .split('_')
                 .map(|w| {
                     let mut c = w.chars();
@@ -383,11 +332,14 @@ mod tests {
                 })
                 .collect();
             assert_eq!(name, camel, "{code}");
-            seen.push(code);
         }
-        seen.sort_unstable();
-        seen.dedup();
-        assert_eq!(seen.len(), 21, "{seen:?}");
+        // Every state that stops an action has its refusal code.
+        let refusing: Vec<_> = StatusCode::ALL
+            .iter()
+            .filter(|s| !s.is_usable())
+            .map(|s| s.refusal())
+            .collect();
+        assert!(refusing.iter().all(Option::is_some), "{refusing:?}");
     }
 }
 

@@ -5,17 +5,18 @@
 //! [`keyward_core::verdict`]'s, so the page agrees with the CLI and the plugin. Around it
 //! this module adds structure the core's sentence only carries as words: the failing typo
 //! groups, the character and position of a bad character, the kinds involved, the license
-//! terms, the binding. It gets that from a second, unverified [`Artifact::parse`] of the
-//! same text (cheap: no signature check).
+//! terms, the binding. It gets that from the verdict's typed error, and the contents of a
+//! genuine artifact from a second, unverified [`Artifact::parse`] of the same text (cheap:
+//! no signature check).
 
 use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use keyward_core::{
-    evaluate_terms, verdict, ActivationRequest, Artifact, AuthorizationCode, Binding, CodeError,
-    Context, Error, Kind, LicenseFlags, LicenseTerms, MachineFacts, MachineRef, Policy,
-    SignedUpdate, Timestamp, TrustedKeys, Typo, UpdateAction, DAY,
+    evaluate_terms, verdict, ActivationRequest, ArmourError, Artifact, AuthorizationCode, Binding,
+    CodeError, Context, Error, Kind, LicenseFlags, LicenseTerms, MachineFacts, MachineRef, Policy,
+    SignedUpdate, StatusCode, Timestamp, TrustedKeys, Typo, UpdateAction, VerdictCode, DAY,
 };
 
 use crate::json::hex;
@@ -250,7 +251,7 @@ pub struct Report {
     /// What the text was recognised as (`authorization_code`, …, `hardware_id`), if known.
     pub kind: Option<&'static str>,
     /// The core's verdict code (`active`, `valid`, `typo`, `wrong_kind`, …).
-    pub verdict: &'static str,
+    pub verdict: VerdictCode,
     /// The core's English sentence.
     pub message: String,
     /// The one correction of a typo, when exactly one makes the text fully valid.
@@ -293,19 +294,11 @@ pub struct Checker {
     trusted: TrustedKeys,
 }
 
-/// Verdicts on a genuine artifact: its contents are shown. (Any other verdict is a problem,
-/// and the contents of a text with a bad signature are not to be believed.)
-const GENUINE: [&str; 9] = [
-    "active",
-    "in_grace",
-    "not_yet_valid",
-    "expired",
-    "frozen",
-    "released",
-    "machine_mismatch",
-    "clock_rolled_back",
-    "valid",
-];
+/// A verdict on a genuine artifact: its contents are shown. (Any other verdict is a
+/// problem, and the contents of a text with a bad signature are not to be believed.)
+fn genuine(v: VerdictCode) -> bool {
+    matches!(v, VerdictCode::Valid | VerdictCode::Status(_))
+}
 
 impl Checker {
     /// Trusts every `PUBLIC KEY` PEM block in `pems` (the merchant's keys from config.json).
@@ -365,21 +358,20 @@ impl Checker {
             details: None,
             binding_unchecked: false,
         };
-        let parsed = match expected {
-            Some(k) => Artifact::parse_expecting(text, k, None),
-            None => Artifact::parse(text, None),
-        };
-        match parsed {
-            Err(e) if e.code() == r.verdict => r.explain(&e, text),
-            Err(_) => {}
-            Ok(a) => {
-                if r.verdict == "unknown_key" {
-                    r.args.key_id = key_id(&a);
-                }
-                if GENUINE.contains(&r.verdict) {
+        match &v.error {
+            // The verdict keeps the typed error: its structure, without parsing again.
+            Some(e) => r.explain(e, text),
+            None if genuine(r.verdict) => {
+                // The verdict verified it; an unverified parse gives the contents.
+                let parsed = match expected {
+                    Some(k) => Artifact::parse_expecting(text, k, None),
+                    None => Artifact::parse(text, None),
+                };
+                if let Ok(a) = parsed {
                     r.describe(&a, &ctx, env);
                 }
             }
+            None => {}
         }
         r
     }
@@ -459,7 +451,7 @@ impl Checker {
             .ok_or_else(|| Box::new(self.check(machine_text, Field::Machine, &env)))?;
         if let Some(Some(Err(m))) = code.binding().map(|b| b.check_machine_ref(&machine)) {
             let mut r = self.check(&code.encode(), Field::Any, &env);
-            r.verdict = "machine_mismatch";
+            r.verdict = VerdictCode::Status(StatusCode::MachineMismatch);
             r.message = "this authorization code is bound to another machine".into();
             r.args.mismatch = Some((m.matched, m.required, m.differing));
             return Err(Box::new(r));
@@ -548,23 +540,12 @@ impl Report {
                 a.version = Some(*version)
             }
             Error::Malformed { .. } => self.reason = Some("contents"),
-            Error::BadArmor { reason } => {
-                // A byte search: `str::contains` brings the standard library's large
-                // substring searcher into the wasm.
-                let has = |needle: &str| {
-                    reason
-                        .as_bytes()
-                        .windows(needle.len())
-                        .any(|w| w == needle.as_bytes())
-                };
-                self.reason = Some(if has("more than one BEGIN") {
-                    "armor_two_begins"
-                } else if has("without BEGIN") {
-                    "armor_end_without_begin"
-                } else if has("END line is missing") {
-                    "armor_end_missing"
-                } else {
-                    "armor"
+            Error::BadArmour(armour) => {
+                self.reason = Some(match armour {
+                    ArmourError::TwoBegins => "armor_two_begins",
+                    ArmourError::EndWithoutBegin => "armor_end_without_begin",
+                    ArmourError::EndMissing => "armor_end_missing",
+                    _ => "armor",
                 })
             }
             Error::WrongKind { expected, found } => {

@@ -5,8 +5,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 use keyward_core::{
-    check_clock, evaluate_terms, verdict, Artifact, Credential, ErrorCode, Kind, LicenseFlags,
-    MachineRef, Status, StatusCode, Timestamp, TrustedKeys, UpdateAction, Verdict, VerdictCode,
+    eval::{check_clock, evaluate_terms},
+    verdict, Artifact, Credential, ErrorCode, Kind, LicenseFlags, MachineRef, Status, StatusCode,
+    Timestamp, TrustedKeys, UpdateAction, Verdict, VerdictCode,
 };
 use serde_json::{json, Value};
 

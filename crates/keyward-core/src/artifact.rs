@@ -12,9 +12,9 @@ use crate::eval::{check_clock, Context, LicenseFlags, Status};
 use crate::hwid::HardwareId;
 use crate::keys::TrustedKeys;
 use crate::request::ActivationRequest;
-use crate::signed::strip_armor;
 use crate::state::Credential;
 use crate::sysid::SystemIdCode;
+use crate::text::armour::strip_armour;
 use crate::text::{self, Kind};
 use crate::time::Timestamp;
 use crate::update::SignedUpdate;
@@ -46,7 +46,7 @@ fn looks_like_hardware_id(t: &str) -> bool {
         .to_ascii_lowercase();
     let f = folded.trim_start();
     HW_PREFIXES.iter().any(|p| f.starts_with(p))
-        || (f.contains('|') && text::find(f, "-----").is_none())
+        || (f.contains('|') && crate::util::find(f, "-----").is_none())
 }
 
 fn looks_like_marketplace_code(t: &str) -> bool {
@@ -74,7 +74,7 @@ impl Artifact {
         if looks_like_hardware_id(input) {
             return HardwareId::parse(input).map(Artifact::HardwareId);
         }
-        let blanked = strip_armor(input)?;
+        let blanked = strip_armour(input)?;
         let kind = match text::normalize(&blanked) {
             Ok(sym) => sym.kind,
             Err(e) => {

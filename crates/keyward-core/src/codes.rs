@@ -189,6 +189,7 @@ impl StatusCode {
 /// The code of a [`Verdict`](crate::Verdict): a license's state, `valid` for an artifact
 /// without one, or why the text was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VerdictCode {
     /// A valid artifact that is not a license (a system identification code, …).
     Valid,

@@ -5,8 +5,8 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::codes::ErrorCode;
-use crate::keys::KeyId;
-use crate::text::Kind;
+use crate::key_id::KeyId;
+use crate::kind::Kind;
 
 /// One group of a code whose check symbol does not match.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -241,7 +241,7 @@ impl Status {
                 license.product,
                 mismatch.matched,
                 mismatch.required,
-                crate::text::join(mismatch.differing.iter().copied(), ", ")
+                crate::util::join(mismatch.differing.iter().copied(), ", ")
             ),
             Status::ClockRolledBack { now, high_water } => words!(
                 "the system clock ({now}) is earlier than a time already seen ({high_water}): set the clock correctly"

@@ -101,10 +101,12 @@ mod binding;
 mod cert;
 mod codes;
 mod error;
-mod eval;
+pub mod eval;
 mod facts;
 mod hwid;
+mod key_id;
 mod keys;
+mod kind;
 mod pem;
 pub mod raw;
 mod request;
@@ -112,26 +114,25 @@ mod signed;
 mod state;
 mod sysid;
 mod text;
-mod time;
+pub mod time;
 mod update;
+mod util;
 mod wire;
 
 pub use artifact::{verdict, Artifact, Verdict};
 pub use authcode::{AuthorizationCode, LicenseId, LicenseTerms, MAX_SEATS};
-pub use binding::{Binding, Mismatch, MAX_PARTS};
+pub use binding::{Binding, MachineRef, Mismatch, MAX_PARTS};
 pub use cert::ActivationCertificate;
 pub use codes::{ErrorCode, StatusCode, UnknownCode, VerdictCode};
 pub use error::{ArmourError, CodeError, Error, Typo};
-pub use eval::{
-    check_clock, evaluate_terms, ClockRollback, Context, LicenseFlags, LicenseSummary, Policy,
-    Status,
-};
+pub use eval::{ClockRollback, Context, LicenseFlags, LicenseSummary, Policy, Status};
 pub use facts::MachineFacts;
 pub use hwid::{HardwareId, HardwareKind, PartKind, MAX_FINGERPRINT_LEN};
 pub use keys::{KeyId, MerchantKey, PublicKey, TrustedKeys};
-pub use request::{ActivationRequest, MachineRef};
+pub use kind::Kind;
+pub use request::ActivationRequest;
 pub use state::{Applied, Credential, Entry, LicenseState, MAX_ENTRIES};
 pub use sysid::{Fact, SystemIdCode};
-pub use text::{sniff_kind, Kind, MAX_TEXT_LEN};
-pub use time::{push_digits, Timestamp, DAY, MINUTE};
+pub use text::{sniff_kind, MAX_TEXT_LEN};
+pub use time::{Timestamp, DAY, MINUTE};
 pub use update::{SignedUpdate, UpdateAction};

@@ -12,7 +12,7 @@ use crate::authcode::{AuthorizationCode, LicenseId};
 use crate::cert::ActivationCertificate;
 use crate::error::Error;
 use crate::eval::{check_clock, evaluate_terms, ClockRollback, Context, LicenseFlags, Status};
-use crate::text::Kind;
+use crate::kind::Kind;
 use crate::time::Timestamp;
 use crate::update::{SignedUpdate, UpdateAction};
 use crate::wire::{Reader, Writer};

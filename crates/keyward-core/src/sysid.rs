@@ -83,7 +83,7 @@ impl SystemIdCode {
     pub fn compute(product: &str, facts: &MachineFacts) -> SystemIdCode {
         let board = match (&facts.product_uuid, &facts.board_serial) {
             (None, None) => None,
-            (u, s) => Some(crate::text::cat(&[
+            (u, s) => Some(crate::util::cat(&[
                 &u.as_deref().unwrap_or("").to_ascii_lowercase()[..],
                 "|",
                 s.as_deref().unwrap_or(""),
@@ -93,8 +93,8 @@ impl SystemIdCode {
             None
         } else {
             let mut m: Vec<String> = facts.macs.iter().map(|s| s.to_ascii_lowercase()).collect();
-            crate::text::sort_dedup(&mut m);
-            Some(crate::text::join(m.iter().map(String::as_str), ","))
+            crate::util::sort_dedup(&mut m);
+            Some(crate::util::join(m.iter().map(String::as_str), ","))
         };
         let values = [
             facts.machine_id.clone(),

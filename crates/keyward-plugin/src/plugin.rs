@@ -753,7 +753,7 @@ mod tests {
         host.now.set(ts("2026-11-20T13:30:00Z"));
         assert_eq!(p.status(&host).code(), "active");
         assert_eq!(
-            p.activate(&host, &code(2, None)).map(|s| s.code()),
+            p.activate(&host, &code(2, None)).map(|s| s.code().as_str()),
             Ok("active")
         );
         host.now.set(ts("2026-11-19T00:00:00Z"));

@@ -14,9 +14,9 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use keyward_core::{
-    evaluate_terms, verdict, ActivationRequest, ArmourError, Artifact, AuthorizationCode, Binding,
-    CodeError, Context, Error, Kind, LicenseFlags, LicenseTerms, MachineFacts, MachineRef, Policy,
-    SignedUpdate, StatusCode, Timestamp, TrustedKeys, Typo, UpdateAction, VerdictCode, DAY,
+    eval::evaluate_terms, verdict, ActivationRequest, ArmourError, Artifact, AuthorizationCode,
+    Binding, CodeError, Context, Error, Kind, LicenseFlags, LicenseTerms, MachineFacts, MachineRef,
+    Policy, SignedUpdate, StatusCode, Timestamp, TrustedKeys, Typo, UpdateAction, VerdictCode, DAY,
 };
 
 use crate::json::hex;
@@ -460,18 +460,6 @@ impl Checker {
     }
 }
 
-/// The id of the key that signed `a` (a request: its code's).
-fn key_id(a: &Artifact) -> Option<String> {
-    let id = match a {
-        Artifact::AuthorizationCode(c) => c.key_id(),
-        Artifact::ActivationCertificate(c) => c.key_id(),
-        Artifact::SignedUpdate(u) => u.key_id(),
-        Artifact::ActivationRequest(r) => r.code.key_id(),
-        Artifact::SystemId(_) | Artifact::HardwareId(_) => return None,
-    };
-    Some(id.to_string())
-}
-
 /// A system or hardware identification code, or `None`.
 fn machine_ref(text: &str) -> Option<MachineRef> {
     match Artifact::parse(text, None).ok()? {
@@ -614,7 +602,7 @@ impl Report {
                 // A browser knows nothing of the machine: judge the terms, and let the page
                 // check the binding against the pasted machine code.
                 let s = evaluate_terms(terms, None, &LicenseFlags::default(), ctx);
-                self.verdict = s.code();
+                self.verdict = VerdictCode::Status(s.code());
                 self.message = s.describe();
             }
         }
@@ -623,11 +611,13 @@ impl Report {
             a.days_left = Some(e.0.saturating_sub(env.now.0).div_ceil(DAY));
         }
         match self.verdict {
-            "in_grace" => {
+            VerdictCode::Status(StatusCode::InGrace) => {
                 a.grace_ends = terms.expires.map(|e| e.add_secs(ctx.policy.grace));
             }
-            "clock_rolled_back" => a.clock = Some((env.now, env.high_water)),
-            "machine_mismatch" => {
+            VerdictCode::Status(StatusCode::ClockRolledBack) => {
+                a.clock = Some((env.now, env.high_water))
+            }
+            VerdictCode::Status(StatusCode::MachineMismatch) => {
                 if let Some(Err(m)) = binding.map(|b| b.check(&terms.product, ctx.facts, &[])) {
                     a.mismatch = Some((m.matched, m.required, m.differing));
                 }

@@ -86,7 +86,7 @@ impl Json {
 
     /// A whole number, in decimal.
     pub(crate) fn num(&mut self, n: u64) -> &mut Json {
-        keyward_core::push_digits(self.value(), n, 1);
+        keyward_core::time::push_digits(self.value(), n, 1);
         self
     }
 

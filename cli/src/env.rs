@@ -67,8 +67,15 @@ impl Env {
     pub fn facts(&self) -> Result<Facts, CliError> {
         match &self.facts_path {
             Some(p) => {
-                let facts = keyward_machine::from_json_file(p)
-                    .map_err(|e| CliError::new("invalid_facts", Exit::Malformed, e.to_string()))?;
+                let facts = keyward_machine::from_json_file(p).map_err(|e| match e {
+                    // A file that cannot be read is I/O, as everywhere (exit 1).
+                    keyward_machine::FactsError::Read { ref error, .. }
+                        if error.kind() != std::io::ErrorKind::InvalidData =>
+                    {
+                        CliError::other("io", e.to_string())
+                    }
+                    _ => CliError::new("invalid_facts", Exit::Malformed, e.to_string()),
+                })?;
                 Ok(Facts {
                     facts,
                     source: format!("machine facts from {}", p.display()),
@@ -79,6 +86,11 @@ impl Env {
                 source: "this machine's facts".to_string(),
             }),
         }
+    }
+
+    /// The `--facts` file, if given.
+    pub fn facts_path(&self) -> Option<&Path> {
+        self.facts_path.as_deref()
     }
 
     /// The state directory: `--state-dir`, or the OS data directory + `keyward`.
@@ -143,7 +155,7 @@ pub fn read_input(arg: &str) -> Result<String, CliError> {
                 ),
             ));
         } else {
-            return Ok(arg.to_string());
+            return Ok(unquote(arg.to_string()));
         }
     };
     if bytes.len() as u64 > MAX_INPUT {
@@ -153,13 +165,33 @@ pub fn read_input(arg: &str) -> Result<String, CliError> {
             "the input is larger than 1 MiB, far larger than any keyward code: give only the code",
         ));
     }
-    String::from_utf8(bytes).map_err(|_| {
+    String::from_utf8(bytes).map(unquote).map_err(|_| {
         CliError::new(
             "malformed",
             Exit::Malformed,
             "the input is not text (not UTF-8): give the code as text, not a binary file",
         )
     })
+}
+
+/// An e-mail reply quotes text with `>` at the start of each line (`> `, `>> `, `> > `).
+/// When every non-blank line is quoted, the quote marks are replaced by spaces, which
+/// keyward ignores, so positions in the text (of a typo) stay those of the text given.
+pub fn unquote(text: String) -> String {
+    let quoted = |l: &&str| l.trim_start().starts_with('>');
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty()).peekable();
+    if lines.peek().is_none() || !lines.all(|l| quoted(&l)) {
+        return text;
+    }
+    text.split_inclusive('\n')
+        .map(|line| {
+            // '>', spaces and tabs are one byte each: the prefix's length in bytes is its
+            // length in characters.
+            let rest = line.trim_start_matches(['>', ' ', '\t']);
+            let n = line.len() - rest.len();
+            format!("{}{rest}", " ".repeat(n))
+        })
+        .collect()
 }
 
 /// A missing file named like one (`cert.txt`, `in/req.txt`), rather than a code: codes
@@ -194,6 +226,18 @@ fn read_key_file(path: &Path) -> Result<String, CliError> {
 /// `openssl genpkey -algorithm ed25519`).
 pub fn load_merchant_key(path: &Path) -> Result<MerchantKey, CliError> {
     let text = read_key_file(path)?;
+    if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
+        return Err(CliError::new(
+            "invalid_key",
+            Exit::Malformed,
+            format!(
+                "{} is an encrypted private key: encrypted keys are not supported; decrypt it with `openssl pkey -in {} -out plain.pem` (and keep plain.pem with mode 0600)",
+                path.display(),
+                path.display()
+            ),
+        ));
+    }
+    warn_if_readable_by_others(path);
     if text.contains("-----BEGIN PUBLIC KEY-----") && !text.contains("PRIVATE KEY-----") {
         return Err(CliError::new(
             "invalid_key",
@@ -207,6 +251,26 @@ pub fn load_merchant_key(path: &Path) -> Result<MerchantKey, CliError> {
     MerchantKey::from_pem(&text)
         .map_err(|e| CliError::core(&e, Some(&format!("key file {}", path.display()))))
 }
+
+/// Warns when a private key file can be read by other users than its owner.
+#[cfg(unix)]
+fn warn_if_readable_by_others(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(m) = std::fs::metadata(path) {
+        let mode = m.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            errln!(
+                "keyward: warning: the private key {} can be read by other users (mode {mode:04o}): whoever reads it can issue licenses; run `chmod 600 {}`",
+                path.display(),
+                path.display()
+            );
+        }
+    }
+}
+
+/// Other systems have no such mode bits.
+#[cfg(not(unix))]
+fn warn_if_readable_by_others(_path: &Path) {}
 
 /// Reads trusted public keys: every `PUBLIC KEY` block of the file (several are allowed,
 /// for key rotation). A private key file is accepted too: its public key is used.
@@ -247,4 +311,17 @@ pub fn parse_time(s: &str) -> Result<Timestamp, String> {
 /// Lower-case hex.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unquote_replaces_quote_marks_of_every_line() {
+        assert_eq!(unquote("> a\n>> b\n\n> > c".into()), "  a\n   b\n\n    c");
+        // Not every line quoted: left as it is.
+        assert_eq!(unquote("a\n> b".into()), "a\n> b");
+        assert_eq!(unquote("".into()), "");
+    }
 }

@@ -1,12 +1,10 @@
 //! Exit codes and the CLI's error type.
 //!
 //! Every failure class has its own exit code (documented in `docs/CLI.md`), derived from
-//! keyward-core's [`ErrorCode`], [`StatusCode`] and [`VerdictCode`].
+//! the stable codes of [`keyward_core::Error::code`] and [`keyward_core::Status::code`].
 
 use std::fmt;
 use std::path::Path;
-
-use keyward_core::{ErrorCode, StatusCode, VerdictCode};
 
 /// The process exit codes, one per failure class.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,51 +33,78 @@ pub enum Exit {
     NoLicense = 10,
 }
 
+/// Every stable code the CLI reports — keyward-core's error and status codes, the
+/// verdicts, and the CLI's own — with its exit code: the one mapping from a code to an
+/// exit code, for every command. docs/CLI.md lists the same table (a test checks that
+/// they agree). A code not listed exits 1.
+pub const TABLE: &[(&str, Exit)] = &[
+    // Success; for `status`, a usable license.
+    ("active", Exit::Ok),
+    ("in_grace", Exit::Ok),
+    ("valid", Exit::Ok),
+    ("unverified", Exit::Ok),
+    // I/O and the environment.
+    ("io", Exit::Other),
+    ("file_exists", Exit::Other),
+    ("state_corrupt", Exit::Other),
+    ("corrupt_state", Exit::Other),
+    ("state_busy", Exit::Other),
+    ("no_state_dir", Exit::Other),
+    ("no_keys", Exit::Other),
+    ("no_facts", Exit::Other),
+    ("no_randomness", Exit::Other),
+    ("counter_corrupt", Exit::Other),
+    ("counter_full", Exit::Other),
+    ("no_page", Exit::Other),
+    ("internal", Exit::Other),
+    // The command line.
+    ("usage", Exit::Usage),
+    ("output_is_input", Exit::Usage),
+    // Malformed input.
+    ("typo", Exit::Malformed),
+    ("empty", Exit::Malformed),
+    ("not_a_keyward_code", Exit::Malformed),
+    ("unsupported_version", Exit::Malformed),
+    ("malformed", Exit::Malformed),
+    ("marketplace_code", Exit::Malformed),
+    ("invalid_input", Exit::Malformed),
+    ("invalid_hardware_id", Exit::Malformed),
+    ("invalid_key", Exit::Malformed),
+    ("invalid_facts", Exit::Malformed),
+    ("invalid_row", Exit::Malformed),
+    ("invalid_product_file", Exit::Malformed),
+    // Signatures.
+    ("bad_signature", Exit::Signature),
+    ("unknown_key", Exit::Signature),
+    // Validity in time.
+    ("expired", Exit::Validity),
+    ("not_yet_valid", Exit::Validity),
+    // Machine.
+    ("machine_mismatch", Exit::Machine),
+    // The merchant's updates.
+    ("frozen", Exit::Frozen),
+    ("released", Exit::Frozen),
+    // Clock.
+    ("clock_rolled_back", Exit::Clock),
+    // A valid thing in the wrong place.
+    ("wrong_kind", Exit::WrongKind),
+    ("wrong_product", Exit::WrongKind),
+    // Nothing installed.
+    ("no_license", Exit::NoLicense),
+];
+
 impl Exit {
     /// The numeric code.
     pub fn code(self) -> u8 {
         self as u8
     }
 
-    /// The class of a refusal code.
-    pub fn for_error(code: ErrorCode) -> Exit {
-        match code {
-            ErrorCode::Typo
-            | ErrorCode::Empty
-            | ErrorCode::NotAKeywardCode
-            | ErrorCode::UnsupportedVersion
-            | ErrorCode::Malformed
-            | ErrorCode::InvalidInput
-            | ErrorCode::InvalidHardwareId
-            | ErrorCode::InvalidKey
-            | ErrorCode::MarketplaceCode => Exit::Malformed,
-            ErrorCode::BadSignature | ErrorCode::UnknownKey => Exit::Signature,
-            ErrorCode::WrongKind => Exit::WrongKind,
-            ErrorCode::Expired | ErrorCode::NotYetValid => Exit::Validity,
-            ErrorCode::MachineMismatch => Exit::Machine,
-            ErrorCode::Frozen | ErrorCode::Released => Exit::Frozen,
-            ErrorCode::ClockRolledBack => Exit::Clock,
-            ErrorCode::NoLicense => Exit::NoLicense,
-            _ => Exit::Other,
-        }
-    }
-
-    /// The class of a license state.
-    pub fn for_status(code: StatusCode) -> Exit {
-        match code.refusal() {
-            None => Exit::Ok,
-            Some(e) => Exit::for_error(e),
-        }
-    }
-
-    /// The class of a verdict (`valid` and `unverified` are successes).
-    pub fn for_verdict(code: VerdictCode) -> Exit {
-        match code {
-            VerdictCode::Valid | VerdictCode::Unverified => Exit::Ok,
-            VerdictCode::Status(s) => Exit::for_status(s),
-            VerdictCode::Error(e) => Exit::for_error(e),
-            _ => Exit::Other,
-        }
+    /// The exit code of a stable code (error, status or verdict), from [`TABLE`].
+    pub fn of(code: &str) -> Exit {
+        TABLE
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map_or(Exit::Other, |(_, e)| *e)
     }
 }
 
@@ -125,19 +150,25 @@ impl CliError {
             None => err.to_string(),
         };
         CliError {
-            code: err.code().as_str().to_string(),
-            exit: Exit::for_error(err.code()),
+            code: err.code().to_string(),
+            exit: Exit::of(err.code()),
             message,
             suggestion: err.suggestion().map(str::to_string),
         }
     }
 
+    /// The same error with `context` (an option name) put in front of its message.
+    pub fn context(mut self, context: &str) -> CliError {
+        self.message = format!("{context}: {}", self.message);
+        self
+    }
+
     /// From a license status that is not usable.
     pub fn status(status: &keyward_core::Status, extra: &str) -> CliError {
         CliError::new(
-            status.code().as_str(),
-            Exit::for_status(status.code()),
-            format!("{}{extra}", crate::output::describe(status)),
+            status.code(),
+            Exit::of(status.code()),
+            format!("{}{extra}", status.describe()),
         )
     }
 }
@@ -163,19 +194,86 @@ mod tests {
     use super::*;
 
     #[test]
-    fn classes() {
-        assert_eq!(Exit::for_error(ErrorCode::Typo).code(), 3);
-        assert_eq!(Exit::for_error(ErrorCode::MarketplaceCode).code(), 3);
-        assert_eq!(Exit::for_error(ErrorCode::UnknownKey).code(), 4);
-        assert_eq!(Exit::for_error(ErrorCode::WrongKind).code(), 9);
-        assert_eq!(Exit::for_status(StatusCode::Active).code(), 0);
-        assert_eq!(Exit::for_status(StatusCode::InGrace).code(), 0);
-        assert_eq!(Exit::for_status(StatusCode::NotYetValid).code(), 5);
-        assert_eq!(Exit::for_status(StatusCode::MachineMismatch).code(), 6);
-        assert_eq!(Exit::for_status(StatusCode::Released).code(), 7);
-        assert_eq!(Exit::for_status(StatusCode::ClockRolledBack).code(), 8);
-        assert_eq!(Exit::for_status(StatusCode::NoLicense).code(), 10);
-        assert_eq!(Exit::for_verdict(VerdictCode::Unverified).code(), 0);
-        assert_eq!(Exit::for_error(ErrorCode::NoRandomness).code(), 1);
+    fn one_entry_per_code() {
+        for (i, (c, _)) in TABLE.iter().enumerate() {
+            assert!(
+                !TABLE[..i].iter().any(|(d, _)| d == c),
+                "{c} is listed twice"
+            );
+        }
+        assert_eq!(Exit::of("typo").code(), 3);
+        assert_eq!(Exit::of("unknown_key").code(), 4);
+        assert_eq!(Exit::of("in_grace").code(), 0);
+        assert_eq!(Exit::of("no_license").code(), 10);
+        assert_eq!(Exit::of("something new").code(), 1);
+    }
+
+    /// Every code the CLI's sources name when they make an error is in the table.
+    #[test]
+    fn every_code_the_cli_makes_is_in_the_table() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = vec![src.clone()];
+        let mut seen = 0;
+        while let Some(p) = files.pop() {
+            if p.is_dir() {
+                files.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+                continue;
+            }
+            let text = std::fs::read_to_string(&p).unwrap();
+            for start in ["CliError::new(", "CliError::other("] {
+                for (i, _) in text.match_indices(start) {
+                    let rest = text[i + start.len()..].trim_start();
+                    let Some(rest) = rest.strip_prefix('"') else {
+                        continue;
+                    };
+                    let code = &rest[..rest.find('"').unwrap()];
+                    if code.is_empty() || code.contains(' ') || code.contains('{') {
+                        continue;
+                    }
+                    seen += 1;
+                    assert!(
+                        TABLE.iter().any(|(c, _)| *c == code),
+                        "{code} ({}) is not in exit::TABLE",
+                        p.display()
+                    );
+                }
+            }
+        }
+        assert!(seen > 20, "{seen}");
+    }
+
+    /// docs/CLI.md's exit-code table lists exactly these codes, with the same exit codes.
+    #[test]
+    fn the_documented_table_is_this_table() {
+        let docs = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/CLI.md"),
+        )
+        .unwrap();
+        let section = &docs[docs.find("## Exit codes").unwrap()..];
+        let section = &section[..section[3..].find("\n## ").map_or(section.len(), |i| i + 3)];
+        let mut documented = Vec::new();
+        for line in section.lines().filter(|l| l.starts_with("| ")) {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let Ok(exit) = cells[1].parse::<u8>() else {
+                continue;
+            };
+            for code in cells[3].split(',').map(|c| c.trim().trim_matches('`')) {
+                if !code.is_empty() {
+                    documented.push((code.to_string(), exit));
+                }
+            }
+        }
+        for (code, exit) in TABLE {
+            assert!(
+                documented
+                    .iter()
+                    .any(|(c, e)| c == code && *e == exit.code()),
+                "docs/CLI.md does not list {code} under exit {}",
+                exit.code()
+            );
+        }
+        for (code, exit) in &documented {
+            assert_eq!(Exit::of(code).code(), *exit, "docs/CLI.md: {code}");
+        }
     }
 }

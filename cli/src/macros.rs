@@ -1,26 +1,26 @@
-//! Printing macros that never panic.
+//! Printing macros. Results go to standard output through [`crate::output::write_stdout`],
+//! which reports a failed write (a full disk, a closed pipe) as an error the caller must
+//! handle: a result that was not written is never reported as done. Notes go to standard
+//! error and never fail the command.
 
-/// `println!` that never panics (a closed pipe, e.g. `keyward … | head`, is ignored).
+/// Writes a line of a result on standard output: `outln!(…)?`.
 macro_rules! outln {
-    () => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout());
-    }};
-    ($($t:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout(), $($t)*);
-    }};
+    () => {
+        $crate::output::write_stdout(format_args!("\n"))
+    };
+    ($($t:tt)*) => {
+        $crate::output::write_stdout(format_args!("{}\n", format_args!($($t)*)))
+    };
 }
 
-/// `print!` that never panics.
+/// Writes part of a result on standard output: `out!(…)?`.
 macro_rules! out {
-    ($($t:tt)*) => {{
-        use std::io::Write as _;
-        let _ = write!(std::io::stdout(), $($t)*);
-    }};
+    ($($t:tt)*) => {
+        $crate::output::write_stdout(format_args!($($t)*))
+    };
 }
 
-/// `eprintln!` that never panics.
+/// `eprintln!` that never panics (a note that cannot be shown is not a failure).
 macro_rules! errln {
     ($($t:tt)*) => {{
         use std::io::Write as _;

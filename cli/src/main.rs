@@ -13,8 +13,11 @@ mod macros;
 mod cmd;
 mod env;
 mod exit;
+mod kinds;
 mod output;
 mod state;
+mod trust;
+mod usage;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,7 +26,6 @@ use clap::{Parser, Subcommand};
 use keyward_core::Timestamp;
 
 use crate::env::{parse_time, Env};
-use crate::exit::{CliError, Exit};
 
 /// Offline software licensing: keys, authorization codes, activation, status.
 #[derive(Parser)]
@@ -96,19 +98,9 @@ fn run(cli: Cli) -> exit::CmdResult {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match usage::parse::<Cli>() {
         Ok(c) => c,
-        Err(e) => {
-            use clap::error::ErrorKind;
-            let informational =
-                matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion);
-            if !informational && std::env::args().any(|a| a == "--json") {
-                let err = CliError::new("usage", Exit::Usage, e.kind().to_string());
-                output::print_json(&serde_json::json!({ "error": output::error_json(&err) }));
-            }
-            let _ = e.print();
-            return ExitCode::from(if informational { 0 } else { Exit::Usage.code() });
-        }
+        Err(code) => return code,
     };
     let json = cli.json;
     match run(cli) {

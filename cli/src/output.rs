@@ -1,18 +1,54 @@
 //! Output: JSON objects with stable snake_case fields (documented in `docs/CLI.md`), error
 //! reporting, and small helpers for human-readable text.
 
+use std::fmt;
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use keyward_core::{Binding, HardwareKind, LicenseSummary, LicenseTerms, Status, Timestamp};
 use serde_json::{json, Value};
 
-use crate::exit::CliError;
+use crate::exit::{CliError, Exit};
+use crate::state::{write_atomic, write_new};
 
-/// Prints a JSON value on stdout (pretty, one object per run).
-pub fn print_json(v: &Value) {
-    let text = serde_json::to_string_pretty(v).unwrap_or_else(|_| "{}".to_string());
+/// Writes (part of) a result on standard output and flushes it, so that a failed write
+/// (a full disk, a closed pipe) is an error here, never a result silently lost. Every
+/// result goes through this one function (the `outln!` and `out!` macros).
+pub fn write_stdout(args: fmt::Arguments<'_>) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{text}");
+    out.write_fmt(args)
+        .and_then(|()| out.flush())
+        .map_err(|e| stdout_error(&e))
+}
+
+/// The error for a result that could not be written to standard output.
+pub fn stdout_error(e: &std::io::Error) -> CliError {
+    let why = if e.kind() == std::io::ErrorKind::BrokenPipe {
+        "the reading end of the pipe was closed".to_string()
+    } else {
+        e.to_string()
+    };
+    CliError::other(
+        "io",
+        format!(
+            "the result could not be written to standard output ({why}), so it is lost: write it to a file with --out FILE, or redirect the output somewhere with room"
+        ),
+    )
+}
+
+/// Writes a JSON value on stdout (pretty, one object per run): a command's result.
+pub fn emit_json(v: &Value) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(v)
+        .map_err(|e| CliError::other("internal", format!("cannot encode the result: {e}")))?;
+    outln!("{text}")
+}
+
+/// Like [`emit_json`], for a line a long-running command prints before it goes on
+/// (`keyward web`'s start line): a failed write is reported on stderr.
+pub fn print_json(v: &Value) {
+    if let Err(e) = emit_json(v) {
+        errln!("keyward: {}", e.message);
+    }
 }
 
 /// The `error` object.
@@ -29,7 +65,8 @@ pub fn error_json(e: &CliError) -> Value {
 pub fn report_error(e: &CliError, json_mode: bool) {
     errln!("keyward: {}", e.message);
     if json_mode {
-        print_json(&json!({ "error": error_json(e) }));
+        // The error is already on stderr and the exit code says it failed.
+        let _ = emit_json(&json!({ "error": error_json(e) }));
     }
 }
 
@@ -52,12 +89,6 @@ pub fn summary_json(l: &LicenseSummary) -> Value {
         "trial": l.trial,
         "bound": l.bound,
     })
-}
-
-/// A status, for people. (The core writes "product sku"; without a SKU that leaves a stray
-/// space before the comma, removed here.)
-pub fn describe(s: &Status) -> String {
-    s.describe()
 }
 
 /// A license status; every key is always present (`null` when it does not apply).
@@ -86,7 +117,7 @@ pub fn status_json(s: &Status) -> Value {
     json!({
         "status": s.code().as_str(),
         "usable": s.is_usable(),
-        "message": describe(s),
+        "message": s.describe(),
         "license": s.license().map_or(Value::Null, summary_json),
         "grace_ends": time_json(grace_ends),
         "mismatch": mismatch,
@@ -161,38 +192,39 @@ pub fn describe_binding(b: Option<&Binding>) -> String {
 }
 
 /// Prints license terms for people, one `  label  value` line each.
-pub fn print_terms(t: &LicenseTerms) {
-    line("license", &t.license_id.to_string());
+pub fn print_terms(t: &LicenseTerms) -> Result<(), CliError> {
+    line("license", &t.license_id.to_string())?;
     let product = if t.sku.is_empty() {
         t.product.clone()
     } else {
         format!("{} (edition {})", t.product, t.sku)
     };
-    line("product", &product);
-    line("seats", &t.seats.to_string());
-    line("valid from", &t.not_before.to_rfc3339());
+    line("product", &product)?;
+    line("seats", &t.seats.to_string())?;
+    line("valid from", &t.not_before.to_rfc3339())?;
     line(
         "expires",
         &t.expires
             .map_or_else(|| "never (perpetual)".to_string(), |e| e.to_rfc3339()),
-    );
+    )?;
     if !t.features.is_empty() {
-        line("features", &t.features.join(", "));
+        line("features", &t.features.join(", "))?;
     }
     if t.trial {
-        line("trial", "yes");
+        line("trial", "yes")?;
     }
     if let Some(i) = &t.instance_id {
-        line("instance", i);
+        line("instance", i)?;
     }
     if let Some(o) = &t.order_id {
-        line("order", o);
+        line("order", o)?;
     }
+    Ok(())
 }
 
 /// One aligned `  label  value` line on stdout.
-pub fn line(label: &str, value: &str) {
-    outln!("  {label:<12} {value}");
+pub fn line(label: &str, value: &str) -> Result<(), CliError> {
+    outln!("  {label:<12} {value}")
 }
 
 /// `a system identification code`, `an authorization code`.
@@ -211,4 +243,80 @@ pub fn sentence(s: &str) -> String {
         Some(f) => f.to_uppercase().chain(c).collect(),
         None => String::new(),
     }
+}
+
+/// A file a command writes its result to (`--out FILE`), checked before the command does
+/// anything: it is never one of the command's inputs (the same file, however it is
+/// named: compared by file identity), and an existing file is only replaced with
+/// `--force` (atomically, so readers see the old file or the new one).
+pub struct OutFile {
+    path: PathBuf,
+    force: bool,
+}
+
+impl OutFile {
+    /// Checks `path` against the command's `inputs` (paths that do not exist are ignored)
+    /// and, without `force`, refuses an existing file.
+    pub fn check(path: &Path, force: bool, inputs: &[&Path]) -> Result<OutFile, CliError> {
+        for input in inputs {
+            if same_file::is_same_file(path, input).unwrap_or(false) {
+                return Err(CliError::new(
+                    "output_is_input",
+                    Exit::Usage,
+                    format!(
+                        "--out {} is the same file as the input {}: writing the result there would destroy the input; choose another --out file",
+                        path.display(),
+                        input.display()
+                    ),
+                ));
+            }
+        }
+        if let Ok(m) = std::fs::metadata(path) {
+            // A device, a pipe or a directory is not replaced by a file, even with --force
+            // (`--out /dev/stdout` as root would replace the device node).
+            if !m.is_file() {
+                return Err(CliError::new(
+                    "usage",
+                    Exit::Usage,
+                    format!(
+                        "--out {} is not a regular file: --out writes a file; to write to standard output, leave out --out",
+                        path.display()
+                    ),
+                ));
+            }
+        }
+        if !force && std::fs::symlink_metadata(path).is_ok() {
+            return Err(exists_error(path));
+        }
+        Ok(OutFile {
+            path: path.to_path_buf(),
+            force,
+        })
+    }
+
+    /// The path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes the result: atomically over an existing file with `--force`, else only as a
+    /// new file (an existing file, even one created since the check, is refused).
+    pub fn write(&self, bytes: &[u8], mode: u32) -> Result<(), CliError> {
+        if self.force {
+            write_atomic(&self.path, bytes, mode)
+        } else {
+            write_new(&self.path, bytes, mode)
+        }
+    }
+}
+
+/// The error for an output file that exists.
+pub fn exists_error(path: &Path) -> CliError {
+    CliError::other(
+        "file_exists",
+        format!(
+            "{} already exists and was left unchanged: choose another --out file, or add --force to replace it",
+            path.display()
+        ),
+    )
 }

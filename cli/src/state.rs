@@ -1,11 +1,11 @@
-//! Files on disk: atomic writes, and the buyer's state directory (`state.bin`, its backup
-//! `state.bin.bak`, and the trusted keys `keys.pem`).
+//! Files on disk: atomic writes, and the buyer's state directory (`state.bin` and its
+//! backup `state.bin.bak`). Trusted keys are never kept there: the buyer can write it.
 
 use std::fs::{self, File};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
-use keyward_core::{LicenseState, TrustedKeys};
+use keyward_core::LicenseState;
 
 use crate::exit::CliError;
 
@@ -32,6 +32,8 @@ pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), CliError> {
                 ),
             )
         } else {
+            // Not a half-written file left behind (it would block the retry).
+            let _ = fs::remove_file(path);
             CliError::io("write", path, &e)
         }
     })
@@ -91,11 +93,6 @@ impl Store {
     /// `DIR/state.bin.bak`: the previous state.
     pub fn backup_path(&self) -> PathBuf {
         self.dir.join("state.bin.bak")
-    }
-
-    /// `DIR/keys.pem`: the trusted public keys stored by `install`.
-    pub fn keys_path(&self) -> PathBuf {
-        self.dir.join("keys.pem")
     }
 
     fn read_state(path: &Path) -> Result<Option<Result<LicenseState, String>>, CliError> {
@@ -198,41 +195,6 @@ impl Store {
             }
         }
         write_atomic(&path, &state.to_bytes(), MODE_PRIVATE)
-    }
-
-    /// The trusted keys stored by `install`, if any.
-    pub fn load_keys(&self) -> Result<Option<(TrustedKeys, String)>, CliError> {
-        let path = self.keys_path();
-        match fs::read_to_string(&path) {
-            Ok(text) => {
-                let keys = TrustedKeys::from_pem(&text).map_err(|e| {
-                    CliError::core(&e, Some(&format!("trusted key file {}", path.display())))
-                })?;
-                Ok(Some((keys, text)))
-            }
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(CliError::io("read", &path, &e)),
-        }
-    }
-
-    /// Adds the keys of `keys` to `keys.pem` (keys already there are kept, so licenses of
-    /// several products or rotated keys keep verifying).
-    pub fn merge_keys(&self, keys: &TrustedKeys) -> Result<(), CliError> {
-        self.ensure_dir()?;
-        let mut all = match self.load_keys() {
-            Ok(Some((k, _))) => k,
-            // A damaged keys.pem is replaced by the keys given now.
-            _ => TrustedKeys::new(),
-        };
-        let before = all.keys().len();
-        for k in keys.keys() {
-            all.add(*k);
-        }
-        if all.keys().len() == before && self.keys_path().exists() {
-            return Ok(());
-        }
-        let text: String = all.keys().iter().map(|k| k.to_pem()).collect();
-        write_atomic(&self.keys_path(), text.as_bytes(), MODE_PUBLIC)
     }
 }
 

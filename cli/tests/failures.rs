@@ -3,7 +3,7 @@
 mod common;
 
 use assert_cmd::assert::Assert;
-use common::{license_id, Scratch, NOW};
+use common::{license_id, Scratch, NOW, PRODUCT_FILE};
 use keyward_core::raw;
 use predicates::prelude::*;
 
@@ -33,7 +33,7 @@ fn update(s: &Scratch, id: &str, action: &[&str]) -> String {
 /// exit code.
 fn apply(s: &Scratch, update: &str) -> Assert {
     s.buyer("A.json", NOW)
-        .args(["apply", "-"])
+        .args(["apply", "--public-key", "k.pem.pub", "-"])
         .write_stdin(update.to_string())
         .assert()
 }
@@ -41,7 +41,9 @@ fn apply(s: &Scratch, update: &str) -> Assert {
 /// Applies `update` (as the argument) on machine A at [`NOW`]; the caller checks the exit
 /// code.
 fn apply_arg(s: &Scratch, update: &str) -> Assert {
-    s.buyer("A.json", NOW).args(["apply", update]).assert()
+    s.buyer("A.json", NOW)
+        .args(["apply", "--public-key", "k.pem.pub", update])
+        .assert()
 }
 
 #[test]
@@ -165,7 +167,7 @@ fn bad_signature_and_unknown_key_exit_4() {
         .stdout(predicate::str::contains("\"unknown_key\""))
         .stderr(predicate::str::contains("not one of this product's keys"));
     // A request whose code is not the merchant's.
-    let req = s.stdout(&["request", "--code", &code, "--facts", "A.json"]);
+    let req = s.request(&code, "A.json", &[]);
     s.cmd()
         .args(["activate", "--key", "other.pem", "-"])
         .write_stdin(req)
@@ -213,12 +215,12 @@ fn expired_and_not_yet_valid_exit_5() {
         .assert()
         .code(0);
     s.buyer_in("early", "A.json", NOW)
-        .arg("status")
+        .args(["status", "--product-file", PRODUCT_FILE])
         .assert()
         .code(5)
         .stderr(predicate::str::contains("starts on 2027-01-01"));
     s.buyer_in("early", "A.json", "2027-01-02")
-        .arg("status")
+        .args(["status", "--product-file", PRODUCT_FILE])
         .assert()
         .code(0);
 }
@@ -315,7 +317,7 @@ fn clock_rolled_back_exits_8() {
         .stderr(predicate::str::contains("set the clock correctly"));
     // Installing with a turned-back clock is refused too.
     s.buyer("A.json", "2026-11-21T00:00:00Z")
-        .args(["install", &code])
+        .args(["install", "--public-key", "k.pem.pub", &code])
         .assert()
         .code(8);
 }
@@ -327,7 +329,13 @@ fn wrong_kind_exits_9() {
     let code = s.issue(&[]);
     for args in [
         vec!["activate", "--key", "k.pem", sid.as_str()],
-        vec!["request", "--code", sid.as_str()],
+        vec![
+            "request",
+            "--public-key",
+            "k.pem.pub",
+            "--code",
+            sid.as_str(),
+        ],
         vec!["install", "--public-key", "k.pem.pub", sid.as_str()],
         vec!["apply", "--public-key", "k.pem.pub", code.as_str()],
         vec!["inspect", "--expect", "authorization_code", sid.as_str()],
@@ -435,4 +443,127 @@ fn usage_errors_exit_2() {
     let (exit, v, _) = s.run_json(&["status", "--json", "--bogus"]);
     assert_eq!(exit, 2);
     assert_eq!(v["error"]["code"], "usage");
+}
+
+/// The same failure gives the same code and exit code whatever the command
+/// (`cli/src/exit.rs`'s one table).
+#[test]
+fn one_exit_code_per_failure_class_across_commands() {
+    let s = Scratch::with_key();
+    let sid = s.system_id("A.json");
+    let code = s.issue(&[]);
+    let mac = "mac:00:11:22:33:44:55";
+    let bind_sys = [
+        "issue",
+        "--key",
+        "k.pem",
+        "--product",
+        "p",
+        "--bind-system-id",
+    ];
+    let bind_hw = [
+        "issue",
+        "--key",
+        "k.pem",
+        "--product",
+        "p",
+        "--bind-hardware-id",
+    ];
+    let keys = ["--public-key", "k.pem.pub"];
+    let request = [&["request"][..], &keys[..], &["--code"][..]].concat();
+    let request_hw = [
+        &["request"][..],
+        &keys[..],
+        &["--code", &code, "--hardware-id"][..],
+    ]
+    .concat();
+    let install = [&["install"][..], &keys[..]].concat();
+    let apply = [&["apply"][..], &keys[..]].concat();
+    let activate = ["activate", "--key", "k.pem"];
+    let cases: Vec<(&str, u8, Vec<Vec<&str>>)> = vec![
+        // A valid hardware id where a keyward artifact belongs.
+        (
+            "wrong_kind",
+            9,
+            vec![
+                [&request[..], &[mac]].concat(),
+                [&activate[..], &[mac]].concat(),
+                [&install[..], &[mac]].concat(),
+                [&apply[..], &[mac]].concat(),
+                [&bind_sys[..], &[mac]].concat(),
+            ],
+        ),
+        // A system id where a hardware id belongs.
+        (
+            "wrong_kind",
+            9,
+            vec![
+                vec!["hardware-id", &sid],
+                [&request_hw[..], &[sid.as_str()]].concat(),
+                [&bind_hw[..], &[sid.as_str()]].concat(),
+            ],
+        ),
+        // A hardware id that is not valid.
+        (
+            "invalid_hardware_id",
+            3,
+            vec![
+                vec!["hardware-id", "mac:zz"],
+                vec!["inspect", "mac:zz"],
+                [&request_hw[..], &["mac:zz"]].concat(),
+                [&bind_hw[..], &["mac:zz"]].concat(),
+                [&install[..], &["mac:zz"]].concat(),
+            ],
+        ),
+        // A --facts file that does not exist: I/O.
+        (
+            "io",
+            1,
+            vec![
+                vec!["system-id", "--facts", "nope.json"],
+                [&request[..], &[code.as_str(), "--facts", "nope.json"]].concat(),
+                [&install[..], &[code.as_str(), "--facts", "nope.json"]].concat(),
+                vec![
+                    "status",
+                    "--public-key",
+                    "k.pem.pub",
+                    "--product",
+                    "p",
+                    "--facts",
+                    "nope.json",
+                ],
+                vec!["inspect", &code, "--facts", "nope.json"],
+            ],
+        ),
+        // A key file that does not exist: I/O.
+        (
+            "io",
+            1,
+            vec![
+                vec!["issue", "--key", "nope.pem", "--product", "p"],
+                vec!["activate", "--key", "nope.pem", "KR1-"],
+                vec![
+                    "update",
+                    "--key",
+                    "nope.pem",
+                    "--license",
+                    "0123456789abcdef",
+                    "--freeze",
+                ],
+                vec!["status", "--public-key", "nope.pub", "--product", "p"],
+                vec!["install", "--product-file", "nope.toml", &code],
+                vec!["inspect", "--public-key", "nope.pub", &code],
+            ],
+        ),
+    ];
+    for (error, exit, commands) in cases {
+        for args in commands {
+            let mut c = s.cmd();
+            c.args(["--state-dir", "state", "--now", NOW, "--json"])
+                .args(&args);
+            let (got, v, err) = s.json(c);
+            assert_eq!(got, i32::from(exit), "{args:?}: {v} {err}");
+            assert_eq!(v["error"]["code"], error, "{args:?}: {v}");
+        }
+    }
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{license_id, Scratch, NOW};
+use common::{license_id, Scratch, NOW, PRODUCT_FILE};
 use predicates::prelude::*;
 
 #[test]
@@ -48,7 +48,15 @@ fn offline_round_trip() {
     // The buyer, on machine A, makes an activation request.
     s.cmd()
         .args([
-            "request", "--code", &code, "--facts", "A.json", "--now", NOW,
+            "request",
+            "--product-file",
+            PRODUCT_FILE,
+            "--code",
+            &code,
+            "--facts",
+            "A.json",
+            "--now",
+            NOW,
         ])
         .args(["--out", "req.txt"])
         .assert()
@@ -88,9 +96,10 @@ fn offline_round_trip() {
     assert_eq!(iv["credential"], "activation_certificate");
     assert_eq!(iv["status"]["status"], "active");
     assert!(s.path("state/state.bin").is_file());
-    assert!(s.path("state/keys.pem").is_file());
+    // No key is kept in the state directory: the buyer can write it.
+    assert!(!s.path("state/keys.pem").exists());
 
-    // Status: active, without --public-key (the installed keys.pem is used).
+    // Status, with the merchant's product file: active.
     let (exit, st, _) = s.status_json("A.json", NOW);
     assert_eq!(exit, 0, "{st}");
     assert_eq!(st["status"], "active");
@@ -190,7 +199,15 @@ fn activate_checks_bound_codes_and_caps_expiry() {
     let req_b = s
         .cmd()
         .args([
-            "request", "--code", &code, "--facts", "B.json", "--now", NOW,
+            "request",
+            "--product-file",
+            PRODUCT_FILE,
+            "--code",
+            &code,
+            "--facts",
+            "B.json",
+            "--now",
+            NOW,
         ])
         .assert()
         .code(0)

@@ -10,55 +10,97 @@ use crate::{cargo, ensure_wasm_target, run, target_dir, wasm_opt};
 const TARGET: &str = "wasm32-unknown-unknown";
 /// The only package the component may import from (its `types` and `host` interfaces).
 const OWN_PACKAGE: &str = "keyward:plugin/";
-/// Ed25519 verification dominates the plugin's work. By default curve25519-dalek picks its
-/// 32-bit field arithmetic on wasm32; with the wide-arithmetic proposal (`i64.mul_wide_u`,
-/// which keyward-host enables in wasmtime) its 64-bit arithmetic is about a quarter faster,
-/// and the module is a little smaller. Rust calls the target feature unstable (it warns);
-/// if a toolchain refuses it, the build falls back to the portable variant.
-const FAST_CRYPTO: &[&str] = &[
-    "--cfg",
-    "curve25519_dalek_bits=\"64\"",
-    "-Ctarget-feature=+wide-arithmetic",
-];
-/// The file keyward-host embeds (see its build.rs).
-const DIST_NAME: &str = "keyward-plugin.wasm";
 
-/// Builds the component and writes `target/dist/keyward-plugin.wasm`; returns its path.
-/// `release` uses the workspace's size-optimised release profile; otherwise the dev
-/// profile (bigger and slower, quicker to build).
+/// One build of the plugin: where it goes and how it is compiled.
+struct Variant {
+    /// The file in `target/dist/`.
+    file: &'static str,
+    /// rustc flags for the wasm target.
+    rustflags: &'static [&'static str],
+    /// wasm-opt flags beyond rustc's default wasm features.
+    wasm_opt: &'static [&'static str],
+    /// A target directory of its own (under `target/`), so that switching between the
+    /// variants does not rebuild each from scratch (cargo would overwrite one with the
+    /// other in a shared directory).
+    target_subdir: Option<&'static str>,
+    /// The WebAssembly features the component may use (checked after the build).
+    features: wasmparser::WasmFeatures,
+}
+
+/// The default plugin: only finished WebAssembly 2.0 features (what rustc's
+/// `wasm32-unknown-unknown` target emits by default), so it loads in wasmtime, in jco
+/// (Node.js) and in browsers. curve25519-dalek's 64-bit field arithmetic: on wasm32 its
+/// 64x64->128-bit products become calls to compiler-rt's `__multi3`, and it is still both
+/// smaller and faster than the 32-bit arithmetic there (measured with `cargo xtask bench`,
+/// see README.md).
+const PORTABLE: Variant = Variant {
+    file: "keyward-plugin.wasm",
+    rustflags: &["--cfg", "curve25519_dalek_bits=\"64\""],
+    wasm_opt: &[],
+    target_subdir: None,
+    features: wasmparser::WasmFeatures::WASM2.union(wasmparser::WasmFeatures::COMPONENT_MODEL),
+};
+
+/// An optional second plugin for wasmtime only, which keyward-host can load instead (see
+/// `LicenseBuilder::plugin_path`): the same code, with the wide-arithmetic proposal's
+/// `i64.mul_wide_u` for the field arithmetic. Rust calls that target feature unstable (it
+/// warns), V8 and most engines do not implement it, so it is never the default; when a
+/// toolchain refuses it, the build goes on without this file.
+const WIDE: Variant = Variant {
+    file: "keyward-plugin-wide.wasm",
+    rustflags: &[
+        "--cfg",
+        "curve25519_dalek_bits=\"64\"",
+        "-Ctarget-feature=+wide-arithmetic",
+    ],
+    wasm_opt: &["--enable-wide-arithmetic"],
+    target_subdir: Some("wide-arithmetic"),
+    features: wasmparser::WasmFeatures::WASM2
+        .union(wasmparser::WasmFeatures::COMPONENT_MODEL)
+        .union(wasmparser::WasmFeatures::WIDE_ARITHMETIC),
+};
+
+/// Builds the portable component into `target/dist/keyward-plugin.wasm` (returned), and,
+/// for `release`, the optional wide-arithmetic one into `target/dist/keyward-plugin-wide.wasm`
+/// (a failure to build that one is a warning). `release` uses the workspace's
+/// size-optimised release profile; otherwise the dev profile (bigger and slower, quicker to
+/// build).
 pub fn build(release: bool) -> Result<PathBuf, String> {
     ensure_wasm_target()?;
-    let cargo_build = |rustflags: &[&str]| {
-        let mut cmd = cargo();
-        cmd.args(["build", "-p", "keyward-plugin", "--lib", "--target", TARGET]);
-        if release {
-            cmd.arg("--release");
+    let portable = build_variant(&PORTABLE, release)?;
+    if release {
+        if let Err(e) = build_variant(&WIDE, release) {
+            eprintln!("xtask: WARNING: the optional wide-arithmetic plugin was not built: {e}");
         }
-        // Applies to the wasm target only (with --target, never to build scripts), and
-        // cargo keys artifacts by their flags, so other wasm builds are not disturbed.
-        cmd.env("CARGO_ENCODED_RUSTFLAGS", crate::wasm_rustflags(rustflags));
-        run(&mut cmd)
-    };
-    let fast = cargo_build(FAST_CRYPTO).is_ok();
-    if !fast {
-        eprintln!(
-            "xtask: building the plugin with 64-bit field arithmetic failed; building the portable (slower) variant"
-        );
-        cargo_build(&[])?;
     }
+    Ok(portable)
+}
+
+fn build_variant(variant: &Variant, release: bool) -> Result<PathBuf, String> {
     let target = target_dir();
-    let module_path = target
+    let build_dir = match variant.target_subdir {
+        Some(sub) => target.join(sub),
+        None => target.clone(),
+    };
+    let mut cmd = cargo();
+    cmd.args(["build", "-p", "keyward-plugin", "--lib", "--target", TARGET]);
+    if release {
+        cmd.arg("--release");
+    }
+    cmd.arg("--target-dir").arg(&build_dir);
+    // Applies to the wasm target only (with --target, never to build scripts).
+    cmd.env(
+        "CARGO_ENCODED_RUSTFLAGS",
+        crate::wasm_rustflags(variant.rustflags),
+    );
+    run(&mut cmd)?;
+    let module_path = build_dir
         .join(TARGET)
         .join(if release { "release" } else { "debug" })
         .join("keyward_plugin.wasm");
     let module_path = if release {
         let optimized = module_path.with_extension("opt.wasm");
-        let wide = if fast {
-            &["--enable-wide-arithmetic"][..]
-        } else {
-            &[]
-        };
-        wasm_opt::optimize(&module_path, &optimized, wide)?;
+        wasm_opt::optimize(&module_path, &optimized, variant.wasm_opt)?;
         optimized
     } else {
         module_path
@@ -82,10 +124,11 @@ pub fn build(release: bool) -> Result<PathBuf, String> {
             )
         })?;
     check_imports(&component)?;
+    check_features(&component, variant)?;
     let dist = target.join("dist");
     std::fs::create_dir_all(&dist).map_err(|e| format!("{}: {e}", dist.display()))?;
-    let out = dist.join(DIST_NAME);
-    let tmp = dist.join(format!(".{DIST_NAME}.tmp-{}", std::process::id()));
+    let out = dist.join(variant.file);
+    let tmp = dist.join(format!(".{}.tmp-{}", variant.file, std::process::id()));
     std::fs::write(&tmp, &component).map_err(|e| format!("{}: {e}", tmp.display()))?;
     std::fs::rename(&tmp, &out).map_err(|e| format!("{}: {e}", out.display()))?;
     eprintln!(
@@ -97,14 +140,30 @@ pub fn build(release: bool) -> Result<PathBuf, String> {
     Ok(out)
 }
 
+/// The component validates with only the variant's WebAssembly features: for the portable
+/// plugin, WebAssembly 2.0 and the component model, nothing a browser or V8 lacks.
+fn check_features(component: &[u8], variant: &Variant) -> Result<(), String> {
+    wasmparser::Validator::new_with_features(variant.features)
+        .validate_all(component)
+        .map(|_| ())
+        .map_err(|e| {
+            format!(
+                "{} uses a WebAssembly feature it must not ({e}); its allowed set is {:?}",
+                variant.file, variant.features
+            )
+        })
+}
+
 /// Builds the plugin (release), then runs the plugin benchmarks, which print: native vs
 /// plugin verification and their ratio, warm `status()` latency, cold start with and
 /// without the precompiled cache, and the plugin's size raw and gzipped.
 pub fn bench() -> Result<(), String> {
     let path = build(true)?;
+    let wide = target_dir().join("dist").join(WIDE.file);
     run(cargo()
         .args(["bench", "-p", "keyward-host", "--bench", "plugin"])
-        .env("KEYWARD_PLUGIN_WASM", &path))
+        .env("KEYWARD_PLUGIN_WASM", &path)
+        .env("KEYWARD_PLUGIN_WIDE_WASM", &wide))
 }
 
 /// The component may import only keyward's own interfaces (`host`, and `types`, which has

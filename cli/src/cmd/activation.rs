@@ -1,21 +1,26 @@
 //! The offline activation round trip: `request` (buyer), `activate` (merchant) and
 //! `install` (buyer; also takes a bound or unbound authorization code).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use keyward_core::{
-    ActivationCertificate, ActivationRequest, Artifact, Binding, Credential, HardwareId, Kind,
-    MachineRef, Status, SystemIdCode, TrustedKeys, DAY,
+    ActivationCertificate, ActivationRequest, Artifact, Binding, Credential, Kind, MachineRef,
+    Status, SystemIdCode, TrustedKeys, DAY,
 };
 use serde_json::json;
 
-use crate::cmd::inspect::{machine_json, sniff};
-use crate::cmd::issue::MAX_DAYS;
-use crate::env::{context, load_merchant_key, load_trusted, random_bytes, read_input, Env};
+use crate::cmd::inspect::machine_json;
+use crate::cmd::machine::hardware_id_arg;
+use crate::cmd::spec::MAX_DAYS;
+use crate::env::{context, load_merchant_key, random_bytes, read_input, Env};
 use crate::exit::{CliError, CmdResult, Exit};
-use crate::output::{binding_json, describe_binding, print_json, sentence, status_json, time_json};
-use crate::state::{write_atomic, Store, MODE_PUBLIC};
+use crate::kinds::expect_kind;
+use crate::output::{
+    binding_json, describe_binding, emit_json, sentence, status_json, time_json, OutFile,
+};
+use crate::state::MODE_PUBLIC;
+use crate::trust::TrustArgs;
 
 /// `keyward request …`
 #[derive(Args)]
@@ -27,12 +32,15 @@ pub struct RequestArgs {
     /// identification code.
     #[arg(long, value_name = "CODE")]
     hardware_id: Option<String>,
-    /// The merchant's public key: check the code's signature before making the request.
-    #[arg(long, value_name = "FILE")]
-    public_key: Option<PathBuf>,
-    /// Write the request to this file instead of standard output.
+    #[command(flatten)]
+    trust: TrustArgs,
+    /// Write the request to this file instead of standard output (never over an
+    /// existing file without --force).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Replace the --out file if it exists.
+    #[arg(long, requires = "out")]
+    force: bool,
 }
 
 /// `keyward activate …`
@@ -47,9 +55,13 @@ pub struct ActivateArgs {
     /// How many bound facts/parts must match [default: the code's, or a majority].
     #[arg(long, value_name = "K")]
     tolerance: Option<u8>,
-    /// Write the certificate to this file instead of standard output.
+    /// Write the certificate to this file instead of standard output (never over an
+    /// existing file without --force).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Replace the --out file if it exists.
+    #[arg(long, requires = "out")]
+    force: bool,
     /// The activation request (text, a file holding it, or `-`).
     #[arg(value_name = "REQUEST", allow_hyphen_values = true)]
     request: String,
@@ -58,41 +70,46 @@ pub struct ActivateArgs {
 /// `keyward install …`
 #[derive(Args)]
 pub struct InstallArgs {
-    /// The merchant's public key(s) [default: the keys stored by an earlier install].
-    #[arg(long, value_name = "FILE")]
-    public_key: Option<PathBuf>,
+    #[command(flatten)]
+    trust: TrustArgs,
     /// The activation certificate or authorization code (text, a file holding it, or `-`).
     #[arg(value_name = "CERT", allow_hyphen_values = true)]
     input: String,
 }
 
-fn write_or_print(out: Option<&PathBuf>, text: &str, json_mode: bool) -> Result<(), CliError> {
+fn write_or_print(out: Option<&OutFile>, text: &str, json_mode: bool) -> Result<(), CliError> {
     let text = if text.ends_with('\n') {
         text.to_string()
     } else {
         format!("{text}\n")
     };
     match out {
-        Some(p) => write_atomic(p, text.as_bytes(), MODE_PUBLIC),
-        None => {
-            if !json_mode {
-                out!("{text}");
-            }
-            Ok(())
-        }
+        Some(f) => f.write(text.as_bytes(), MODE_PUBLIC),
+        None if json_mode => Ok(()),
+        None => out!("{text}"),
     }
 }
 
 /// Runs `keyward request`.
 pub fn request(env: &Env, a: RequestArgs) -> CmdResult {
+    let mut inputs: Vec<&Path> = vec![Path::new(&a.code)];
+    inputs.extend(a.trust.paths());
+    inputs.extend(env.facts_path());
+    let out = a
+        .out
+        .as_deref()
+        .map(|p| OutFile::check(p, a.force, &inputs))
+        .transpose()?;
+    let trust = a.trust.load("request")?;
     let text = read_input(&a.code)?;
-    let trusted = a.public_key.as_deref().map(load_trusted).transpose()?;
-    let art = Artifact::parse_expecting(
+    expect_kind(
         &text,
-        Kind::AuthorizationCode,
-        trusted.as_ref().map(|(k, _)| k),
+        &[Kind::AuthorizationCode.code()],
+        "--code takes the authorization code (KA1-…) the merchant or the marketplace gave you",
     )
-    .map_err(|e| CliError::core(&e, Some("--code")))?;
+    .map_err(|e| e.context("--code"))?;
+    let art = Artifact::parse_expecting(&text, Kind::AuthorizationCode, Some(&trust.keys))
+        .map_err(|e| CliError::core(&e, Some("--code")))?;
     let Artifact::AuthorizationCode(code) = art else {
         return Err(CliError::new(
             "wrong_kind",
@@ -100,11 +117,10 @@ pub fn request(env: &Env, a: RequestArgs) -> CmdResult {
             "--code takes an authorization code (KA1-…)",
         ));
     };
+    trust.check_product(&code.terms().product)?;
     let facts = env.facts()?;
     let machine = match &a.hardware_id {
-        Some(h) => MachineRef::Hardware(
-            HardwareId::parse(h).map_err(|e| CliError::core(&e, Some("--hardware-id")))?,
-        ),
+        Some(h) => MachineRef::Hardware(hardware_id_arg(h, "--hardware-id")?),
         None => {
             let s = SystemIdCode::compute(&code.terms().product, &facts.facts);
             if s.present() == 0 {
@@ -131,10 +147,10 @@ pub fn request(env: &Env, a: RequestArgs) -> CmdResult {
     }
     let req = ActivationRequest::new(code, machine, random_bytes::<8>()?, env.now());
     let req_text = req.encode();
-    write_or_print(a.out.as_ref(), &req_text, env.json)?;
+    write_or_print(out.as_ref(), &req_text, env.json)?;
     let t = req.code.terms();
     if env.json {
-        print_json(&json!({
+        emit_json(&json!({
             "request": req_text,
             "license_id": t.license_id.to_string(),
             "product": t.product,
@@ -142,7 +158,7 @@ pub fn request(env: &Env, a: RequestArgs) -> CmdResult {
             "nonce": crate::env::hex(&req.nonce),
             "created": req.created.to_rfc3339(),
             "out": a.out.as_ref().map(|p| p.display().to_string()),
-        }));
+        }))?;
     } else {
         let machine = match &req.machine {
             MachineRef::System(s) => format!("this machine (system identification code {s})"),
@@ -218,9 +234,19 @@ fn check_bound(bound: &Binding, machine: &MachineRef) -> Result<u8, CliError> {
 
 /// Runs `keyward activate`.
 pub fn activate(env: &Env, a: ActivateArgs) -> CmdResult {
+    let out = a
+        .out
+        .as_deref()
+        .map(|p| OutFile::check(p, a.force, &[a.key.as_path(), Path::new(&a.request)]))
+        .transpose()?;
     let key = load_merchant_key(&a.key)?;
     let trusted = TrustedKeys::from_keys([key.public()]);
     let text = read_input(&a.request)?;
+    expect_kind(
+        &text,
+        &[Kind::ActivationRequest.code()],
+        "activate takes the activation request (KR1-…) the buyer sent",
+    )?;
     let art = Artifact::parse_expecting(&text, Kind::ActivationRequest, Some(&trusted))
         .map_err(|e| CliError::core(&e, None))?;
     let Artifact::ActivationRequest(req) = art else {
@@ -259,20 +285,20 @@ pub fn activate(env: &Env, a: ActivateArgs) -> CmdResult {
     }
     let cert = ActivationCertificate::issue(&key, terms, binding, req.nonce, now)?;
     let cert_text = cert.encode();
-    write_or_print(a.out.as_ref(), &cert_text, env.json)?;
+    write_or_print(out.as_ref(), &cert_text, env.json)?;
     let t = cert.terms();
     if env.json {
-        print_json(&json!({
+        emit_json(&json!({
             "certificate": cert_text,
             "license_id": t.license_id.to_string(),
             "key_id": cert.key_id().to_string(),
             "expires": time_json(t.expires),
             "binding": binding_json(cert.binding()),
             "out": a.out.as_ref().map(|p| p.display().to_string()),
-        }));
+        }))?;
     } else {
         errln!(
-            "Signed an activation certificate for license {} ({}), {}; bound to {}. Send it back to the buyer, who installs it with `keyward install --public-key <your key>.pub`.{}",
+            "Signed an activation certificate for license {} ({}), {}; bound to {}. Send it back to the buyer, who installs it with `keyward install --product-file <your product file>`.{}",
             t.license_id,
             t.product,
             t.expires
@@ -286,51 +312,33 @@ pub fn activate(env: &Env, a: ActivateArgs) -> CmdResult {
     Ok(Exit::Ok)
 }
 
-/// The trusted keys for a buyer-side command: `--public-key FILE`, else the keys stored by
-/// an earlier `install`.
-pub fn buyer_keys(store: &Store, given: Option<&PathBuf>) -> Result<Option<TrustedKeys>, CliError> {
-    match given {
-        Some(p) => Ok(Some(load_trusted(p)?.0)),
-        None => Ok(store.load_keys()?.map(|(k, _)| k)),
-    }
-}
-
-fn no_keys(store: &Store) -> CliError {
-    CliError::new(
-        "no_keys",
-        Exit::Other,
-        format!(
-            "no trusted public key: give the merchant's public key with --public-key FILE (it is then kept in {})",
-            store.keys_path().display()
-        ),
-    )
-}
-
 /// Runs `keyward install`.
 pub fn install(env: &Env, a: InstallArgs) -> CmdResult {
+    let trust = a.trust.load("install")?;
+    let trusted = &trust.keys;
     let store = env.store()?;
-    let trusted = buyer_keys(&store, a.public_key.as_ref())?.ok_or_else(|| no_keys(&store))?;
     let text = read_input(&a.input)?;
+    const INSTALL_HINT: &str =
+        "install takes the certificate the merchant sent back, or an authorization code";
+    expect_kind(
+        &text,
+        &[
+            Kind::AuthorizationCode.code(),
+            Kind::ActivationCertificate.code(),
+        ],
+        INSTALL_HINT,
+    )?;
     let wrong_kind = |found: &str| {
         CliError::new(
             "wrong_kind",
             Exit::WrongKind,
             format!(
-                "this is {}, not an activation certificate or authorization code: install takes the certificate the merchant sent back, or an authorization code",
+                "this is {}, not an activation certificate or authorization code: {INSTALL_HINT}",
                 crate::output::with_article(found)
             ),
         )
     };
-    if let Some(k) = sniff(&text) {
-        if k != Kind::AuthorizationCode.code() && k != Kind::ActivationCertificate.code() {
-            let name = Kind::ALL
-                .into_iter()
-                .find(|x| x.code() == k)
-                .map_or(k, Kind::name);
-            return Err(wrong_kind(name));
-        }
-    }
-    let credential = match Artifact::parse(&text, Some(&trusted))? {
+    let credential = match Artifact::parse(&text, Some(trusted))? {
         Artifact::AuthorizationCode(c) => Credential::Code(c),
         Artifact::ActivationCertificate(c) => Credential::Certificate(c),
         other => {
@@ -341,9 +349,13 @@ pub fn install(env: &Env, a: InstallArgs) -> CmdResult {
             ))
         }
     };
+    trust.check_product(match &credential {
+        Credential::Code(c) => &c.terms().product,
+        Credential::Certificate(c) => &c.terms().product,
+    })?;
     let facts = env.facts()?;
     let now = env.now();
-    let ctx = context(&trusted, &facts.facts, now, env.policy());
+    let ctx = context(trusted, &facts.facts, now, env.policy());
     let _lock = store.lock()?;
     let mut state = store.load()?.state;
     if let Err(rb) = state.observe(&ctx) {
@@ -373,27 +385,26 @@ pub fn install(env: &Env, a: InstallArgs) -> CmdResult {
         };
         return Err(CliError::status(&status, &extra));
     }
-    store.merge_keys(&trusted)?;
     store.save(&state)?;
     let id = status
         .license()
         .map(|l| l.license_id.to_string())
         .unwrap_or_default();
     if env.json {
-        print_json(&json!({
+        emit_json(&json!({
             "installed": true,
             "license_id": id,
             "credential": credential_kind.code(),
             "state_dir": store.dir().display().to_string(),
             "status": status_json(&status),
-        }));
+        }))?;
     } else {
         outln!(
             "Installed license {id} ({}) in {}.",
             credential_kind.name(),
             store.dir().display()
-        );
-        outln!("{}", sentence(&crate::output::describe(&status)));
+        )?;
+        outln!("{}", sentence(&status.describe()))?;
     }
     Ok(Exit::Ok)
 }

@@ -9,11 +9,11 @@ use keyward_core::{MerchantKey, Timestamp};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use crate::cmd::issue::{issue_one, Bind, Expiry, Spec};
+use crate::cmd::spec::{issue_one, Bind, Expiry, Spec};
 use crate::env::{parse_time, read_input, Env};
 use crate::exit::{CliError, CmdResult, Exit};
-use crate::output::{error_json, print_json};
-use crate::state::{read_limited, write_atomic, MODE_PUBLIC};
+use crate::output::{emit_json, error_json, OutFile};
+use crate::state::{read_limited, MODE_PUBLIC};
 
 /// Largest batch file read.
 const MAX_BATCH_FILE: u64 = 256 * 1024 * 1024;
@@ -288,9 +288,10 @@ pub fn run(
     env: &Env,
     key: &MerchantKey,
     input: &Path,
-    out: &Path,
+    out_file: &OutFile,
     default_starts: Option<Timestamp>,
 ) -> CmdResult {
+    let out = out_file.path();
     let name = input.display().to_string();
     let text = if name == "-" {
         read_input("-")?
@@ -322,13 +323,16 @@ pub fn run(
     let mut lines = String::new();
     let mut failed: Vec<(u64, CliError)> = Vec::new();
     let mut issued = 0u64;
+    let mut warnings: Vec<(u64, String)> = Vec::new();
     for (n, row) in rows {
         let result = row
             .and_then(|m| spec(&m, default_starts))
             .and_then(|s| issue_one(key, &s, now));
         let v = match result {
-            Ok(code) => {
+            Ok(done) => {
                 issued += 1;
+                let code = done.code;
+                warnings.extend(done.warnings.into_iter().map(|w| (n, w)));
                 serde_json::to_string(&Issued {
                     line: n,
                     license_id: code.terms().license_id.to_string(),
@@ -350,7 +354,10 @@ pub fn run(
         bar.inc(1);
     }
     bar.finish_and_clear();
-    write_atomic(out, lines.as_bytes(), MODE_PUBLIC)?;
+    out_file.write(lines.as_bytes(), MODE_PUBLIC)?;
+    for (n, w) in &warnings {
+        errln!("keyward: {name} line {n}: warning: {w}");
+    }
     let failed_lines: Vec<u64> = failed.iter().map(|(n, _)| *n).collect();
     let summary = format!(
         "{issued} code{} issued, {} row{} failed; results in {}",
@@ -365,6 +372,10 @@ pub fn run(
             "failed": failed.len(),
             "failed_lines": failed_lines,
             "out": out.display().to_string(),
+            "warnings": warnings
+                .iter()
+                .map(|(n, w)| json!({ "line": n, "message": w }))
+                .collect::<Vec<_>>(),
         });
         if !failed.is_empty() {
             let e = row_error(format!(
@@ -382,7 +393,7 @@ pub fn run(
             errln!("keyward: {}", e.message);
             v["error"] = error_json(&e);
         }
-        print_json(&v);
+        emit_json(&v)?;
     } else {
         for (n, e) in &failed {
             errln!("keyward: {name} line {n}: {}", e.message);

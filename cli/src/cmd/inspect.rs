@@ -1,29 +1,29 @@
 //! `keyward inspect`: explain any pasted text — what it is, whether it is valid, what it
 //! grants, and for typos which group is wrong (with the correction, given a key).
 
-use std::path::PathBuf;
-
 use clap::Args;
 use keyward_core::{
-    eval::{check_clock, evaluate_terms},
-    verdict, Artifact, Credential, ErrorCode, Kind, LicenseFlags, MachineRef, Status, StatusCode,
-    Timestamp, TrustedKeys, UpdateAction, Verdict, VerdictCode,
+    check_clock, evaluate_terms, verdict, Artifact, Credential, Kind, LicenseFlags, MachineRef,
+    Status, Timestamp, TrustedKeys, UpdateAction, Verdict,
 };
 use serde_json::{json, Value};
 
-use crate::env::{context, hex, load_trusted, parse_time, read_input, Env};
+use crate::env::{context, hex, parse_time, read_input, Env};
 use crate::exit::{CliError, CmdResult, Exit};
+use crate::kinds::{kind_name, sniff};
 use crate::output::{
-    binding_json, describe_binding, error_json, line, print_json, print_terms, sentence,
+    binding_json, describe_binding, emit_json, error_json, line, print_terms, sentence,
     status_json, terms_json, time_json,
 };
+use crate::trust::TrustArgs;
 
 /// `keyward inspect …`
 #[derive(Args)]
 pub struct InspectArgs {
-    /// The merchant's public key(s): checks signatures and offers corrections for typos.
-    #[arg(long, value_name = "FILE")]
-    public_key: Option<PathBuf>,
+    /// The merchant's keys (`--public-key FILE`, repeatable, or `--product-file FILE`):
+    /// checks signatures and offers corrections for typos.
+    #[command(flatten)]
+    trust: TrustArgs,
     /// Judge the input as if given where only this kind is accepted (authorization_code,
     /// system_id, activation_request, activation_certificate, signed_update).
     #[arg(long, value_name = "KIND", value_parser = parse_kind)]
@@ -48,14 +48,6 @@ pub fn parse_kind(s: &str) -> Result<Kind, String> {
                 Kind::ALL.map(Kind::code).join(", ")
             )
         })
-}
-
-/// The kind named by a text's prefix, even when the rest is damaged.
-pub fn sniff(text: &str) -> Option<&'static str> {
-    if let Ok((k, _)) = keyward_core::raw::decode(text) {
-        return Some(k.code());
-    }
-    keyward_core::sniff_kind(text).map(Kind::code)
 }
 
 /// What `inspect --json` reports about an artifact's contents.
@@ -104,6 +96,10 @@ pub fn details_json(a: &Artifact) -> Value {
             "nonce": hex(&r.nonce),
             "created": r.created.to_rfc3339(),
         }),
+        Artifact::DeactivationCode(d) => json!({
+            "license_id": d.license_id.to_string(),
+            "commitment": hex(&keyward_core::DeactivationCode::commitment(&d.secret)),
+        }),
         Artifact::HardwareId(h) => json!({
             "hardware_id": h.to_string(),
             "hardware_kind": h.kind().prefix(),
@@ -122,42 +118,42 @@ pub fn machine_json(m: &MachineRef) -> Value {
 }
 
 /// Prints an artifact's contents for people.
-pub fn print_details(a: &Artifact) {
+pub fn print_details(a: &Artifact) -> Result<(), CliError> {
     match a {
         Artifact::AuthorizationCode(c) => {
-            print_terms(c.terms());
-            line("bound to", &describe_binding(c.binding()));
-            line("signed by", &format!("key {}", c.key_id()));
+            print_terms(c.terms())?;
+            line("bound to", &describe_binding(c.binding()))?;
+            line("signed by", &format!("key {}", c.key_id()))?;
         }
         Artifact::ActivationCertificate(c) => {
-            print_terms(c.terms());
-            line("bound to", &describe_binding(Some(c.binding())));
-            line("issued", &c.issued().to_rfc3339());
-            line("signed by", &format!("key {}", c.key_id()));
+            print_terms(c.terms())?;
+            line("bound to", &describe_binding(Some(c.binding())))?;
+            line("issued", &c.issued().to_rfc3339())?;
+            line("signed by", &format!("key {}", c.key_id()))?;
         }
         Artifact::SignedUpdate(u) => {
-            line("license", &u.license_id().to_string());
+            line("license", &u.license_id().to_string())?;
             let action = match u.action() {
                 UpdateAction::Renew { expires } => format!("renew until {expires}"),
                 UpdateAction::Freeze => "freeze".to_string(),
                 UpdateAction::Unfreeze => "unfreeze".to_string(),
                 UpdateAction::Release => "release (end the license)".to_string(),
             };
-            line("action", &action);
-            line("sequence", &u.sequence().to_string());
-            line("issued", &u.issued().to_rfc3339());
-            line("signed by", &format!("key {}", u.key_id()));
+            line("action", &action)?;
+            line("sequence", &u.sequence().to_string())?;
+            line("issued", &u.issued().to_rfc3339())?;
+            line("signed by", &format!("key {}", u.key_id()))?;
         }
         Artifact::SystemId(s) => {
-            line("code", &s.encode());
+            line("code", &s.encode())?;
             let present: Vec<String> = keyward_core::Fact::ALL
                 .into_iter()
                 .map(|f| format!("{f} {}", if s.fact(f) != 0 { "yes" } else { "no" }))
                 .collect();
-            line("facts", &present.join(", "));
+            line("facts", &present.join(", "))?;
         }
         Artifact::ActivationRequest(r) => {
-            print_terms(r.code.terms());
+            print_terms(r.code.terms())?;
             match &r.machine {
                 MachineRef::System(s) => {
                     line("machine", &format!("system identification code {s}"))
@@ -165,27 +161,59 @@ pub fn print_details(a: &Artifact) {
                 MachineRef::Hardware(h) => {
                     line("machine", &format!("hardware identification code {h}"))
                 }
-            }
-            line("created", &r.created.to_rfc3339());
-            line("code signed", &format!("key {}", r.code.key_id()));
+            }?;
+            line("created", &r.created.to_rfc3339())?;
+            line("code signed", &format!("key {}", r.code.key_id()))?;
+        }
+        Artifact::DeactivationCode(d) => {
+            line("license", &d.license_id.to_string());
+            line(
+                "check it",
+                "keyward deactivate --verify CERTIFICATE CODE (with the machine's certificate)",
+            );
         }
         Artifact::HardwareId(h) => {
-            line("normal form", &h.to_string());
+            line("normal form", &h.to_string())?;
             let parts: Vec<&str> = h.parts().iter().map(|(k, _)| k.code()).collect();
-            line("parts", &parts.join(", "));
+            line("parts", &parts.join(", "))?;
         }
     }
+    Ok(())
 }
 
-fn kind_name(kind: Option<&str>) -> &'static str {
-    match kind {
-        Some("hardware_id") => "hardware identification code",
-        Some(k) => Kind::ALL
-            .into_iter()
-            .find(|x| x.code() == k)
-            .map_or("input", Kind::name),
-        None => "input",
+/// The `Name: value` header lines of an armoured text (between BEGIN and END).
+fn header_lines(text: &str) -> Vec<(String, String)> {
+    let mut inside = false;
+    let mut out = Vec::new();
+    for line in text.lines().map(str::trim) {
+        if line.starts_with("-----BEGIN") {
+            inside = true;
+        } else if line.starts_with("-----END") {
+            break;
+        } else if let (true, Some((k, v))) = (inside, line.split_once(':')) {
+            out.push((k.trim().to_string(), v.trim().to_string()));
+        }
     }
+    out
+}
+
+/// Header lines of an armoured certificate that say something else than its signed
+/// content (the header lines are not signed: a buyer can edit them).
+fn header_mismatches(text: &str, art: &Artifact) -> Vec<(String, String, Option<String>)> {
+    let Artifact::ActivationCertificate(c) = art else {
+        return Vec::new();
+    };
+    let signed = header_lines(&c.encode());
+    header_lines(text)
+        .into_iter()
+        .filter_map(|(name, shown)| {
+            let expected = signed
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(&name))
+                .map(|(_, v)| v.clone());
+            (expected.as_deref() != Some(shown.as_str())).then_some((name, shown, expected))
+        })
+        .collect()
 }
 
 fn credential_of(a: &Artifact) -> Option<Credential> {
@@ -200,17 +228,20 @@ fn credential_of(a: &Artifact) -> Option<Credential> {
 pub fn run(env: &Env, a: InspectArgs) -> CmdResult {
     let text = read_input(&a.input)?;
     let now = env.now();
-    let high_water = match a.high_water {
-        Some(h) => h,
+    // No mark when nothing was seen: no state, or a state that never saw a time.
+    let seen = match a.high_water {
+        Some(h) => Some(h),
         None => env
             .store()
             .and_then(|s| s.load())
+            .ok()
             .map(|l| l.state.high_water)
-            .unwrap_or_default(),
+            .filter(|h| h.0 != 0),
     };
+    let high_water = seen.unwrap_or_default();
     let facts = env.facts()?;
-    let trusted = a.public_key.as_deref().map(load_trusted).transpose()?;
-    let keys = trusted.as_ref().map(|(k, _)| k);
+    let trusted = a.trust.load_optional()?;
+    let keys = trusted.as_ref().map(|t| &t.keys);
     let empty = TrustedKeys::new();
     let ctx = context(keys.unwrap_or(&empty), &facts.facts, now, env.policy());
 
@@ -227,8 +258,8 @@ pub fn run(env: &Env, a: InspectArgs) -> CmdResult {
                 Ok(Artifact::SystemId(_)) | Ok(Artifact::HardwareId(_))
             );
             let signature = match v.code {
-                VerdictCode::Error(ErrorCode::BadSignature) => "bad",
-                VerdictCode::Error(ErrorCode::UnknownKey) => "unknown_key",
+                "bad_signature" => "bad",
+                "unknown_key" => "unknown_key",
                 _ if structural.is_err() => "not_checked",
                 _ if !signed => "none",
                 _ => "valid",
@@ -251,11 +282,7 @@ pub fn run(env: &Env, a: InspectArgs) -> CmdResult {
                 let signed = !matches!(art, Artifact::SystemId(_) | Artifact::HardwareId(_));
                 let v = Verdict {
                     kind: Some(art.kind_code()),
-                    code: if signed {
-                        VerdictCode::Unverified
-                    } else {
-                        VerdictCode::Valid
-                    },
+                    code: if signed { "unverified" } else { "valid" },
                     message: if signed {
                         format!(
                             "a well-formed {}; its signature was not checked: give --public-key to check it",
@@ -266,8 +293,6 @@ pub fn run(env: &Env, a: InspectArgs) -> CmdResult {
                     },
                     suggestion: None,
                     typos: Vec::new(),
-                    error: None,
-                    status: None,
                 };
                 let status = match art {
                     Artifact::AuthorizationCode(c) => Some(evaluate_terms(
@@ -287,12 +312,22 @@ pub fn run(env: &Env, a: InspectArgs) -> CmdResult {
                 (v, if signed { "not_checked" } else { "none" }, status)
             }
             Err(e) => (
-                Verdict::refused(e.clone(), sniff(&text)),
+                Verdict {
+                    kind: sniff(&text),
+                    code: e.code(),
+                    message: e.to_string(),
+                    suggestion: e.suggestion().map(str::to_string),
+                    typos: e.typos().to_vec(),
+                },
                 "not_checked",
                 None,
             ),
         },
     };
+    let mismatches = structural
+        .as_ref()
+        .map(|art| header_mismatches(&text, art))
+        .unwrap_or_default();
     let typos: Vec<Value> = v
         .typos
         .iter()
@@ -304,20 +339,20 @@ pub fn run(env: &Env, a: InspectArgs) -> CmdResult {
             })
         })
         .collect();
-    let exit = Exit::for_verdict(v.code);
+    let exit = Exit::of(v.code);
     let mut message = v.message;
-    if exit != Exit::Ok && v.code == VerdictCode::Status(StatusCode::MachineMismatch) {
+    if exit != Exit::Ok && v.code == "machine_mismatch" {
         message.push_str(&format!(" (compared with {})", facts.source));
     }
     let error = (exit != Exit::Ok).then(|| {
-        let mut e = CliError::new(v.code.as_str(), exit, message.clone());
+        let mut e = CliError::new(v.code, exit, message.clone());
         e.suggestion = v.suggestion.clone();
         e
     });
     if env.json {
         let mut out = json!({
             "kind": v.kind,
-            "verdict": v.code.as_str(),
+            "verdict": v.code,
             "message": message,
             "suggestion": v.suggestion,
             "signature": signature,
@@ -325,38 +360,48 @@ pub fn run(env: &Env, a: InspectArgs) -> CmdResult {
             "details": structural.as_ref().ok().map(details_json),
             "status": status.as_ref().map(status_json),
             "now": now.to_rfc3339(),
-            "high_water": high_water.to_rfc3339(),
+            "high_water": time_json(seen),
+            "header_mismatches": mismatches
+                .iter()
+                .map(|(name, shown, signed)| json!({ "name": name, "shown": shown, "signed": signed }))
+                .collect::<Vec<_>>(),
         });
         if let Some(e) = &error {
             out["error"] = error_json(e);
         }
-        print_json(&out);
+        emit_json(&out)?;
     } else {
         outln!(
             "{}: {}",
             sentence(kind_name(v.kind)),
-            v.code.as_str().replace('_', " ")
-        );
+            v.code.replace('_', " ")
+        )?;
         if exit == Exit::Ok {
-            outln!("  {}", sentence(&message));
+            outln!("  {}", sentence(&message))?;
         }
         if let Some(s) = &status {
-            if a.public_key.is_none() {
-                outln!(
-                    "  Unverified status on this machine: {}",
-                    crate::output::describe(s)
-                );
+            if keys.is_none() {
+                outln!("  Unverified status on this machine: {}", s.describe())?;
             }
         }
         if let Ok(art) = &structural {
-            print_details(art);
+            print_details(art)?;
         }
         if signature == "not_checked" && structural.is_ok() {
-            outln!("  (signature not checked: give --public-key FILE to check it)");
+            outln!("  (signature not checked: give --public-key FILE to check it)")?;
         }
         if let Some(s) = &v.suggestion {
-            outln!("  did you mean {s}");
+            outln!("  did you mean {s}")?;
         }
+    }
+    for (name, shown, signed) in &mismatches {
+        errln!(
+            "keyward: warning: the header line \"{name}: {shown}\" does not match the signed content ({}): header lines are not signed and anyone can edit them; only the signed content counts",
+            match signed {
+                Some(v) => format!("{name}: {v}"),
+                None => format!("a certificate has no {name} line"),
+            }
+        );
     }
     if let Some(e) = &error {
         errln!("keyward: {}", e.message);

@@ -3,20 +3,15 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use keyward_core::{
-    Artifact, AuthorizationCode, Binding, HardwareId, Kind, LicenseId, LicenseTerms, MerchantKey,
-    Timestamp, DAY,
-};
+use keyward_core::Timestamp;
 use serde_json::json;
 
 use crate::cmd::batch;
-use crate::env::{load_merchant_key, parse_time, random_bytes, Env};
+use crate::cmd::spec::{issue_one, Bind, Expiry, Spec, MAX_DAYS};
+use crate::env::{load_merchant_key, parse_time, Env};
 use crate::exit::{CliError, CmdResult, Exit};
-use crate::output::{binding_json, describe_binding, print_json, terms_json};
-use crate::state::{write_atomic, MODE_PUBLIC};
-
-/// Most days `--days` accepts (about 10,000 years would overflow nothing, but is a typo).
-pub const MAX_DAYS: u64 = 100 * 366;
+use crate::output::{binding_json, describe_binding, emit_json, terms_json, OutFile};
+use crate::state::MODE_PUBLIC;
 
 /// `keyward issue …`
 #[derive(Args)]
@@ -76,138 +71,29 @@ pub struct IssueArgs {
     /// Issue one code per line of a JSONL file or row of a CSV file (`-`: standard input).
     #[arg(long, value_name = "IN", requires = "out")]
     batch: Option<PathBuf>,
-    /// Write the code (or, with --batch, the JSONL results) to this file, atomically.
+    /// Write the code (or, with --batch, the JSONL results) to this file; never over an
+    /// input, nor over an existing file without --force.
     #[arg(long, value_name = "OUT")]
     out: Option<PathBuf>,
-}
-
-/// When a license ends.
-#[derive(Clone, Copy, Debug)]
-pub enum Expiry {
-    /// Perpetual.
-    Never,
-    /// At this time.
-    At(Timestamp),
-    /// N days after the start.
-    Days(u64),
-}
-
-/// What a machine binding is made of, as typed.
-#[derive(Clone, Debug)]
-pub enum Bind {
-    /// A system identification code.
-    System(String),
-    /// A hardware identification code.
-    Hardware(String),
-}
-
-/// Everything one code is issued from (a command line or a batch row).
-#[derive(Clone, Debug)]
-pub struct Spec {
-    /// Product id.
-    pub product: String,
-    /// SKU / edition.
-    pub sku: String,
-    /// Seats.
-    pub seats: u32,
-    /// Valid from (`None`: now).
-    pub starts: Option<Timestamp>,
-    /// Valid until.
-    pub expiry: Expiry,
-    /// Features.
-    pub features: Vec<String>,
-    /// Machine binding.
-    pub bind: Option<Bind>,
-    /// k of k-of-n.
-    pub tolerance: Option<u8>,
-    /// Marketplace instance id.
-    pub instance_id: Option<String>,
-    /// Marketplace order id.
-    pub order_id: Option<String>,
-    /// Trial.
-    pub trial: bool,
-}
-
-/// Parses the binding of a spec.
-pub fn binding(bind: &Bind, tolerance: Option<u8>) -> Result<Binding, CliError> {
-    match bind {
-        Bind::System(text) => {
-            match Artifact::parse_expecting(text, Kind::SystemId, None)
-                .map_err(|e| CliError::core(&e, Some("--bind-system-id")))?
-            {
-                Artifact::SystemId(code) => Ok(Binding::system(code, tolerance)?),
-                _ => Err(CliError::new(
-                    "wrong_kind",
-                    Exit::WrongKind,
-                    "--bind-system-id takes a system identification code (KS1-…)",
-                )),
-            }
-        }
-        Bind::Hardware(text) => {
-            let id = HardwareId::parse(text)
-                .map_err(|e| CliError::core(&e, Some("--bind-hardware-id")))?;
-            Ok(Binding::hardware(&id, tolerance)?)
-        }
-    }
-}
-
-/// Issues one code from a spec.
-pub fn issue_one(
-    key: &MerchantKey,
-    spec: &Spec,
-    now: Timestamp,
-) -> Result<AuthorizationCode, CliError> {
-    if spec.tolerance.is_some() && spec.bind.is_none() {
-        return Err(CliError::new(
-            "invalid_input",
-            Exit::Malformed,
-            "a tolerance only makes sense with a binding: add --bind-system-id or --bind-hardware-id, or drop --tolerance",
-        ));
-    }
-    let starts = spec.starts.unwrap_or(now);
-    let expires = match spec.expiry {
-        Expiry::Never => None,
-        Expiry::At(t) => Some(t),
-        Expiry::Days(d) => {
-            if d == 0 || d > MAX_DAYS {
-                return Err(CliError::new(
-                    "invalid_input",
-                    Exit::Malformed,
-                    format!("invalid days: must be 1 to {MAX_DAYS}, got {d}"),
-                ));
-            }
-            Some(starts.add_secs(d * DAY))
-        }
-    };
-    let binding = spec
-        .bind
-        .as_ref()
-        .map(|b| binding(b, spec.tolerance))
-        .transpose()?;
-    let terms = LicenseTerms {
-        license_id: LicenseId(random_bytes::<8>()?),
-        product: spec.product.clone(),
-        sku: spec.sku.clone(),
-        seats: spec.seats,
-        not_before: starts,
-        expires,
-        features: spec.features.clone(),
-        trial: spec.trial,
-        instance_id: spec.instance_id.clone(),
-        order_id: spec.order_id.clone(),
-    };
-    Ok(AuthorizationCode::issue(key, terms, binding)?)
+    /// Replace the --out file if it exists.
+    #[arg(long, requires = "out")]
+    force: bool,
 }
 
 /// Runs `keyward issue`.
 pub fn run(env: &Env, a: IssueArgs) -> CmdResult {
+    let mut inputs = vec![a.key.as_path()];
+    inputs.extend(a.batch.as_deref());
+    let out = a
+        .out
+        .as_deref()
+        .map(|p| OutFile::check(p, a.force, &inputs))
+        .transpose()?;
     let key = load_merchant_key(&a.key)?;
     if let Some(input) = &a.batch {
-        let out = a
-            .out
-            .as_deref()
+        let out = out
             .ok_or_else(|| CliError::new("usage", Exit::Usage, "--batch needs --out OUT.jsonl"))?;
-        return batch::run(env, &key, input, out, a.starts);
+        return batch::run(env, &key, input, &out, a.starts);
     }
     let spec = Spec {
         product: a.product.unwrap_or_default(),
@@ -230,24 +116,29 @@ pub fn run(env: &Env, a: IssueArgs) -> CmdResult {
         order_id: a.order_id,
         trial: a.trial,
     };
-    let code = issue_one(&key, &spec, env.now())?;
+    let issued = issue_one(&key, &spec, env.now())?;
+    let code = issued.code;
     let text = code.encode();
-    if let Some(out) = &a.out {
-        write_atomic(out, format!("{text}\n").as_bytes(), MODE_PUBLIC)?;
+    if let Some(out) = &out {
+        out.write(format!("{text}\n").as_bytes(), MODE_PUBLIC)?;
+    }
+    for w in &issued.warnings {
+        errln!("keyward: warning: {w}");
     }
     let t = code.terms();
     if env.json {
-        print_json(&json!({
+        emit_json(&json!({
             "license_id": t.license_id.to_string(),
             "code": text,
             "key_id": code.key_id().to_string(),
             "terms": terms_json(t),
             "binding": code.binding().map(binding_json),
             "out": a.out.as_ref().map(|p| p.display().to_string()),
-        }));
+            "warnings": issued.warnings,
+        }))?;
     } else {
         if a.out.is_none() {
-            outln!("{text}");
+            outln!("{text}")?;
         }
         let product = if t.sku.is_empty() {
             t.product.clone()

@@ -7,7 +7,8 @@ use serde_json::{json, Value};
 use crate::cmd::inspect::details_json;
 use crate::env::{read_input, Env};
 use crate::exit::{CliError, CmdResult, Exit};
-use crate::output::print_json;
+use crate::kinds::{expect_kind, HARDWARE_ID};
+use crate::output::emit_json;
 
 /// `keyward system-id …`
 #[derive(Args)]
@@ -95,24 +96,24 @@ pub fn system_id(env: &Env, a: SystemIdArgs) -> CmdResult {
         })
         .collect();
     if env.json {
-        print_json(&json!({
+        emit_json(&json!({
             "system_id": code.encode(),
             "product": a.product,
             "present": code.present(),
             "facts_source": facts.source,
             "facts": list,
-        }));
+        }))?;
         return Ok(Exit::Ok);
     }
-    outln!("{code}");
+    outln!("{code}")?;
     if a.explain {
-        outln!();
+        outln!()?;
         outln!(
             "{} of 5 facts found ({}), salted with product {:?}:",
             code.present(),
             facts.source,
             a.product
-        );
+        )?;
         for f in Fact::ALL {
             let (about, value) = fact_inputs(f, &facts.facts);
             let present = code.fact(f) != 0;
@@ -120,37 +121,54 @@ pub fn system_id(env: &Env, a: SystemIdArgs) -> CmdResult {
                 "  {:<11} {:<8} {about}",
                 f.code(),
                 if present { "present" } else { "absent" }
-            );
+            )?;
             if a.show_values {
                 outln!(
                     "  {:<11} {:<8} value: {}",
                     "",
                     "",
                     value.as_deref().unwrap_or("-")
-                );
+                )?;
             }
         }
-        outln!();
+        outln!()?;
         if a.show_values {
-            outln!("The values above are shown to you, this machine's user, only: the code holds salted hashes of them, never the values. Do not send the values to anyone.");
+            outln!("The values above are shown to you, this machine's user, only: the code holds salted hashes of them, never the values. Do not send the values to anyone.")?;
         } else {
-            outln!("The code holds only salted hashes of these facts; no raw value leaves this machine.");
+            outln!("The code holds only salted hashes of these facts; no raw value leaves this machine.")?;
         }
-        outln!("A license bound to this code keeps working while a majority of the present facts stay the same.");
+        outln!("A license bound to this code keeps working while a majority of the present facts stay the same.")?;
     } else if a.product.is_empty() {
         errln!("note: this code is product-neutral; give --product P when the merchant asks for the code for product P");
     }
     Ok(Exit::Ok)
 }
 
+/// Reads a hardware identification code given as `option` (a keyward code given there is
+/// `wrong_kind`, as everywhere).
+pub fn hardware_id_arg(text: &str, option: &str) -> Result<HardwareId, CliError> {
+    expect_kind(
+        text,
+        &[HARDWARE_ID],
+        "give an identifier of the device (mac:…, sn:…, uuid:…, disk:…, fp:…, custom:…)",
+    )
+    .map_err(|e| e.context(option))?;
+    HardwareId::parse(text).map_err(|e| CliError::core(&e, Some(option)))
+}
+
 /// Runs `keyward hardware-id`.
 pub fn hardware_id(env: &Env, a: HardwareIdArgs) -> CmdResult {
     let text = read_input(&a.code)?;
+    expect_kind(
+        &text,
+        &[HARDWARE_ID],
+        "hardware-id checks an identifier of a device (mac:…, sn:…, uuid:…, disk:…, fp:…, custom:…); `keyward inspect` explains keyward codes",
+    )?;
     let id = HardwareId::parse(&text)?;
     if env.json {
-        print_json(&details_json(&Artifact::HardwareId(id)));
+        emit_json(&details_json(&Artifact::HardwareId(id)))?;
     } else {
-        outln!("{id}");
+        outln!("{id}")?;
         let parts: Vec<&str> = id.parts().iter().map(|(k, _)| k.code()).collect();
         errln!(
             "a valid {} identifier ({} part{}: {})",

@@ -10,3 +10,4 @@ pub mod update;
 pub mod web;
 
 mod batch;
+mod spec;

@@ -1,27 +1,57 @@
-//! `keyward status`: is this machine licensed? Exits 0 only when a license is active (or in
-//! its grace period).
-
-use std::path::PathBuf;
+//! `keyward status`: is this machine licensed for a product? Exits 0 only when a license
+//! for it, signed by one of the merchant's keys given on the command line, is active (or
+//! in its grace period).
 
 use clap::Args;
-use keyward_core::{Credential, Kind, Status, TrustedKeys};
+use keyward_core::{Credential, Entry, Kind, LicenseState, Status};
 use serde_json::{json, Value};
 
-use crate::cmd::activation::buyer_keys;
 use crate::env::{context, Env};
 use crate::exit::{CliError, CmdResult, Exit};
-use crate::output::{error_json, line, print_json, sentence, status_json, time_json};
+use crate::output::{emit_json, error_json, line, sentence, status_json, time_json};
+use crate::trust::TrustArgs;
 
 /// `keyward status …`
 #[derive(Args)]
 pub struct StatusArgs {
-    /// The merchant's public key(s) [default: the keys stored by `install`].
-    #[arg(long, value_name = "FILE")]
-    public_key: Option<PathBuf>,
+    #[command(flatten)]
+    trust: TrustArgs,
+    /// The product to answer for [default: the product file's].
+    #[arg(long, value_name = "P")]
+    product: Option<String>,
+}
+
+/// The product a credential is for.
+fn product_of(e: &Entry) -> &str {
+    match &e.credential {
+        Credential::Code(c) => &c.terms().product,
+        Credential::Certificate(c) => &c.terms().product,
+    }
 }
 
 /// Runs `keyward status`.
 pub fn run(env: &Env, a: StatusArgs) -> CmdResult {
+    let trust = a.trust.load("status")?;
+    let product = match (&a.product, trust.product()) {
+        (Some(p), Some(f)) if p != f => {
+            return Err(CliError::new(
+                "usage",
+                Exit::Usage,
+                format!(
+                    "--product {p} differs from the product file's product {f}: give one of them"
+                ),
+            ))
+        }
+        (Some(p), _) => p.clone(),
+        (None, Some(f)) => f.to_string(),
+        (None, None) => {
+            return Err(CliError::new(
+                "usage",
+                Exit::Usage,
+                "status answers for one product: give --product P (or --product-file FILE, which names it)",
+            ))
+        }
+    };
     let store = env.store()?;
     // `status` writes the clock's high-water mark back; with nothing stored it writes
     // nothing (and creates no directory).
@@ -32,86 +62,135 @@ pub fn run(env: &Env, a: StatusArgs) -> CmdResult {
     };
     let loaded = store.load()?;
     let mut state = loaded.state;
-    let trusted = match buyer_keys(&store, a.public_key.as_ref())? {
-        Some(k) => k,
-        None if state.entries.is_empty() => TrustedKeys::new(),
-        None => {
-            return Err(CliError::new(
-                "no_keys",
-                Exit::Other,
-                format!(
-                    "licenses are installed but the trusted key file {} is missing: give the merchant's public key with --public-key FILE",
-                    store.keys_path().display()
-                ),
-            ))
-        }
-    };
     let facts = env.facts()?;
-    let ctx = context(&trusted, &facts.facts, env.now(), env.policy());
+    let ctx = context(&trust.keys, &facts.facts, env.now(), env.policy());
     let before = state.high_water;
-    let status = state.status(&ctx);
+    // Only this product's licenses count.
+    let mut mine = LicenseState {
+        high_water: state.high_water,
+        entries: state
+            .entries
+            .iter()
+            .filter(|e| product_of(e) == product)
+            .cloned()
+            .collect(),
+    };
+    let status = mine.status(&ctx);
+    state.high_water = mine.high_water;
     if loaded.existed && state.high_water != before {
         store.save(&state)?;
     }
-    let licenses: Vec<Value> = if matches!(status, Status::ClockRolledBack { .. }) {
+    let rolled_back = matches!(status, Status::ClockRolledBack { .. });
+    // Each of this product's licenses, with its own status or why it does not verify.
+    let evaluated: Vec<(&Entry, Result<Status, keyward_core::Error>)> = if rolled_back {
         Vec::new()
     } else {
-        state
-            .entries
+        mine.entries
             .iter()
-            .map(|e| {
-                let (code, message) = match e.credential.evaluate(&e.flags, &ctx) {
-                    Ok(s) => (s.code().as_str(), crate::output::describe(&s)),
-                    Err(err) => (err.code().as_str(), err.to_string()),
-                };
-                let (kind, product) = match &e.credential {
-                    Credential::Code(c) => (Kind::AuthorizationCode, c.terms().product.clone()),
-                    Credential::Certificate(c) => {
-                        (Kind::ActivationCertificate, c.terms().product.clone())
-                    }
-                };
-                json!({
-                    "license_id": e.credential.license_id().to_string(),
-                    "product": product,
-                    "credential": kind.code(),
-                    "status": code,
-                    "message": message,
-                    "sequence": e.sequence,
-                    "frozen": e.flags.frozen,
-                    "released": e.flags.released,
-                    "renewed_expiry": time_json(e.flags.renewed_expiry),
-                })
-            })
+            .map(|e| (e, e.credential.evaluate(&e.flags, &ctx)))
             .collect()
     };
-    let exit = Exit::for_status(status.code());
-    let error = (exit != Exit::Ok).then(|| {
-        let extra = match &status {
-            Status::NoLicense => format!(
-                " in {}: install one with `keyward install --public-key FILE CERT`",
-                store.dir().display()
-            ),
-            Status::MachineMismatch { .. } => format!(" (compared with {})", facts.source),
-            _ => String::new(),
-        };
-        CliError::status(&status, &extra)
+    let others = state.entries.len() - mine.entries.len();
+    // Installed, but signed by none of the merchant's keys: never "no license".
+    let untrusted = matches!(status, Status::NoLicense)
+        .then(|| {
+            evaluated
+                .iter()
+                .find_map(|(e, r)| r.as_ref().err().map(|err| (*e, err)))
+        })
+        .flatten();
+    let licenses: Vec<Value> = evaluated
+        .iter()
+        .map(|(e, r)| {
+            let (code, message) = match r {
+                Ok(s) => (s.code(), s.describe()),
+                Err(err) => (err.code(), err.to_string()),
+            };
+            let kind = match &e.credential {
+                Credential::Code(_) => Kind::AuthorizationCode,
+                Credential::Certificate(_) => Kind::ActivationCertificate,
+            };
+            json!({
+                "license_id": e.credential.license_id().to_string(),
+                "product": product_of(e),
+                "credential": kind.code(),
+                "status": code,
+                "message": message,
+                "sequence": e.sequence,
+                "frozen": e.flags.frozen,
+                "released": e.flags.released,
+                "renewed_expiry": time_json(e.flags.renewed_expiry),
+            })
+        })
+        .collect();
+    let (code, exit, error) = match untrusted {
+        Some((e, err)) => {
+            let mut ce = CliError::core(
+                err,
+                Some(&format!(
+                    "the license {} for {product} installed in {} does not verify with the merchant's keys ({}, from {})",
+                    e.credential.license_id(),
+                    store.dir().display(),
+                    trust.key_ids(),
+                    trust.source(&a.trust)
+                )),
+            );
+            ce.message.push_str("; it does not license this machine");
+            (ce.code.clone(), ce.exit, Some(ce))
+        }
+        None => {
+            let exit = Exit::of(status.code());
+            let error = (exit != Exit::Ok).then(|| {
+                let extra = match &status {
+                    Status::NoLicense => format!(
+                        " for {product} in {}{}: install one with `keyward install --product-file FILE CERT`",
+                        store.dir().display(),
+                        if others > 0 {
+                            format!(
+                                " ({others} license{} for other products {} installed)",
+                                if others == 1 { "" } else { "s" },
+                                if others == 1 { "is" } else { "are" }
+                            )
+                        } else {
+                            String::new()
+                        }
+                    ),
+                    Status::MachineMismatch { .. } => format!(" (compared with {})", facts.source),
+                    _ => String::new(),
+                };
+                CliError::status(&status, &extra)
+            });
+            (status.code().to_string(), exit, error)
+        }
+    };
+    let error = error.map(|mut e| {
+        e.message.push_str(&trust.contact());
+        e
     });
     if env.json {
         let mut v = status_json(&status);
+        v["status"] = json!(code);
+        if let Some(e) = &error {
+            v["message"] = json!(e.message);
+        }
+        v["product"] = json!(product);
         v["now"] = json!(ctx.now.to_rfc3339());
-        v["high_water"] = json!(state.high_water.to_rfc3339());
+        v["high_water"] = time_json((state.high_water.0 != 0).then_some(state.high_water));
         v["state_dir"] = json!(store.dir().display().to_string());
         v["licenses"] = Value::Array(licenses);
         if let Some(e) = &error {
             v["error"] = error_json(e);
         }
-        print_json(&v);
+        emit_json(&v)?;
     } else {
-        outln!("{}", sentence(&crate::output::describe(&status)));
+        match &error {
+            Some(e) if untrusted.is_some() => outln!("{}", sentence(&e.message))?,
+            _ => outln!("{}", sentence(&status.describe()))?,
+        }
         if let Some(l) = status.license() {
-            line("license", &l.license_id.to_string());
+            line("license", &l.license_id.to_string())?;
             if !l.features.is_empty() {
-                line("features", &l.features.join(", "));
+                line("features", &l.features.join(", "))?;
             }
             line(
                 "machine",
@@ -120,13 +199,17 @@ pub fn run(env: &Env, a: StatusArgs) -> CmdResult {
                 } else {
                     "not bound to a machine"
                 },
-            );
+            )?;
         }
         if licenses.len() > 1 {
             line(
                 "installed",
-                &format!("{} licenses in {}", licenses.len(), store.dir().display()),
-            );
+                &format!(
+                    "{} licenses for {product} in {}",
+                    licenses.len(),
+                    store.dir().display()
+                ),
+            )?;
         }
     }
     if let Some(e) = &error {

@@ -7,17 +7,17 @@ use std::path::{Path, PathBuf};
 
 use clap::{ArgGroup, Args};
 use keyward_core::{
-    Applied, Artifact, Kind, LicenseId, SignedUpdate, Status, Timestamp, UpdateAction,
+    Applied, Artifact, Credential, Kind, LicenseId, SignedUpdate, Status, Timestamp, UpdateAction,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::cmd::activation::buyer_keys;
-use crate::cmd::inspect::sniff;
 use crate::env::{context, load_merchant_key, parse_time, read_input, Env};
 use crate::exit::{CliError, CmdResult, Exit};
-use crate::output::{print_json, sentence, status_json, time_json};
+use crate::kinds::expect_kind;
+use crate::output::{emit_json, sentence, status_json, time_json, OutFile};
 use crate::state::{read_limited, write_atomic, MODE_PRIVATE, MODE_PUBLIC};
+use crate::trust::TrustArgs;
 
 /// `keyward update …`
 #[derive(Args)]
@@ -45,28 +45,34 @@ pub struct UpdateArgs {
     /// Use this sequence number instead of the counter's next one.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     sequence: Option<u32>,
-    /// Write the update to this file instead of standard output.
+    /// Write the update to this file instead of standard output (never over an existing
+    /// file without --force).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Replace the --out file if it exists.
+    #[arg(long, requires = "out")]
+    force: bool,
 }
 
 /// `keyward apply …`
 #[derive(Args)]
 pub struct ApplyArgs {
-    /// The merchant's public key(s) [default: the keys stored by `install`].
-    #[arg(long, value_name = "FILE")]
-    public_key: Option<PathBuf>,
+    #[command(flatten)]
+    trust: TrustArgs,
     /// The signed update (text, a file holding it, or `-`).
     #[arg(value_name = "UPDATE", allow_hyphen_values = true)]
     input: String,
 }
 
-/// `FILE.seq.json`: the last sequence number signed for each license.
+/// `FILE.seq.json`: the last sequence number signed for each license, and the latest
+/// expiry a renewal gave it (to warn about a renewal that shortens the license).
 #[derive(Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Counters {
     version: u32,
     last_sequence: BTreeMap<String, u32>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    renewed_expiry: BTreeMap<String, String>,
 }
 
 fn counter_path(key: &Path) -> PathBuf {
@@ -79,7 +85,7 @@ fn load_counters(path: &Path) -> Result<Counters, CliError> {
     if !path.exists() {
         return Ok(Counters {
             version: 1,
-            last_sequence: BTreeMap::new(),
+            ..Counters::default()
         });
     }
     let bytes = read_limited(path, 64 * 1024 * 1024)?;
@@ -96,6 +102,12 @@ fn load_counters(path: &Path) -> Result<Counters, CliError> {
 
 /// Runs `keyward update`.
 pub fn update(env: &Env, a: UpdateArgs) -> CmdResult {
+    let cpath = counter_path(&a.key);
+    let out = a
+        .out
+        .as_deref()
+        .map(|p| OutFile::check(p, a.force, &[a.key.as_path(), cpath.as_path()]))
+        .transpose()?;
     let key = load_merchant_key(&a.key)?;
     let license = LicenseId::parse(&a.license).ok_or_else(|| {
         CliError::new(
@@ -113,7 +125,6 @@ pub fn update(env: &Env, a: UpdateArgs) -> CmdResult {
         (None, false, true, _) => UpdateAction::Unfreeze,
         _ => UpdateAction::Release,
     };
-    let cpath = counter_path(&a.key);
     let mut counters = load_counters(&cpath)?;
     let id = license.to_string();
     let last = counters.last_sequence.get(&id).copied().unwrap_or(0);
@@ -133,7 +144,29 @@ pub fn update(env: &Env, a: UpdateArgs) -> CmdResult {
             )
         })?,
     };
-    let u = SignedUpdate::issue(&key, license, sequence, action, env.now())?;
+    let now = env.now();
+    if let UpdateAction::Renew { expires } = action {
+        if expires <= now {
+            errln!(
+                "keyward: warning: this renewal ends on {expires}, which is already past ({now}): the license ends at once on every machine that applies it"
+            );
+        }
+        let before = counters
+            .renewed_expiry
+            .get(&id)
+            .and_then(|t| Timestamp::parse(t));
+        if let Some(b) = before.filter(|b| expires < *b) {
+            errln!(
+                "keyward: warning: this renewal ends on {expires}, earlier than the renewal already signed for license {id} (until {b}): it shortens the license"
+            );
+        }
+        if before.is_none_or(|b| expires > b) {
+            counters
+                .renewed_expiry
+                .insert(id.clone(), expires.to_rfc3339());
+        }
+    }
+    let u = SignedUpdate::issue(&key, license, sequence, action, now)?;
     let text = u.encode();
     counters.version = 1;
     counters
@@ -142,15 +175,15 @@ pub fn update(env: &Env, a: UpdateArgs) -> CmdResult {
     let counter_json = serde_json::to_vec_pretty(&counters)
         .map_err(|e| CliError::other("internal", format!("cannot encode the counters: {e}")))?;
     write_atomic(&cpath, &counter_json, MODE_PRIVATE)?;
-    if let Some(p) = &a.out {
-        write_atomic(p, format!("{text}\n").as_bytes(), MODE_PUBLIC)?;
+    if let Some(f) = &out {
+        f.write(format!("{text}\n").as_bytes(), MODE_PUBLIC)?;
     }
     let expires = match u.action() {
         UpdateAction::Renew { expires } => Some(expires),
         _ => None,
     };
     if env.json {
-        print_json(&json!({
+        emit_json(&json!({
             "update": text,
             "license_id": id,
             "sequence": sequence,
@@ -158,10 +191,10 @@ pub fn update(env: &Env, a: UpdateArgs) -> CmdResult {
             "expires": time_json(expires),
             "key_id": u.key_id().to_string(),
             "out": a.out.as_ref().map(|p| p.display().to_string()),
-        }));
+        }))?;
     } else {
         if a.out.is_none() {
-            outln!("{text}");
+            outln!("{text}")?;
         }
         let what = match u.action() {
             UpdateAction::Renew { expires } => format!("renew until {expires}"),
@@ -176,31 +209,15 @@ pub fn update(env: &Env, a: UpdateArgs) -> CmdResult {
 
 /// Runs `keyward apply`.
 pub fn apply(env: &Env, a: ApplyArgs) -> CmdResult {
+    let trust = a.trust.load("apply")?;
+    let trusted = trust.keys;
     let store = env.store()?;
-    let trusted = buyer_keys(&store, a.public_key.as_ref())?.ok_or_else(|| {
-        CliError::new(
-            "no_keys",
-            Exit::Other,
-            "no trusted public key: give the merchant's public key with --public-key FILE",
-        )
-    })?;
     let text = read_input(&a.input)?;
-    if let Some(k) = sniff(&text) {
-        if k != Kind::SignedUpdate.code() {
-            let name = Kind::ALL
-                .into_iter()
-                .find(|x| x.code() == k)
-                .map_or(k, Kind::name);
-            return Err(CliError::new(
-                "wrong_kind",
-                Exit::WrongKind,
-                format!(
-                    "this is {}, not a signed update: apply takes the update (KN1-…) the merchant sent",
-                    crate::output::with_article(name)
-                ),
-            ));
-        }
-    }
+    expect_kind(
+        &text,
+        &[Kind::SignedUpdate.code()],
+        "apply takes the update (KN1-…) the merchant sent",
+    )?;
     let update = match Artifact::parse_expecting(&text, Kind::SignedUpdate, Some(&trusted))? {
         Artifact::SignedUpdate(u) => u,
         _ => {
@@ -236,6 +253,30 @@ pub fn apply(env: &Env, a: ApplyArgs) -> CmdResult {
             "; the update was not applied",
         ));
     }
+    // A renewal that shortens the license, or ends in the past, is applied (the merchant
+    // signed it) but said.
+    let mut warning = None;
+    if let UpdateAction::Renew { expires } = update.action() {
+        let current = state
+            .entries
+            .iter()
+            .find(|e| e.credential.license_id() == id)
+            .and_then(|e| {
+                e.flags.renewed_expiry.or(match &e.credential {
+                    Credential::Code(c) => c.terms().expires,
+                    Credential::Certificate(c) => c.terms().expires,
+                })
+            });
+        warning = match current {
+            _ if expires <= ctx.now => Some(format!(
+                "this renewal ends on {expires}, which is already past: license {id} ends now"
+            )),
+            Some(c) if expires < c => Some(format!(
+                "this renewal ends on {expires}, earlier than the license's current expiry ({c}): license {id} now ends earlier"
+            )),
+            _ => None,
+        };
+    }
     let applied = state.apply(&update, &ctx);
     // The time seen is remembered even when the update is refused.
     store.save(&state)?;
@@ -246,30 +287,33 @@ pub fn apply(env: &Env, a: ApplyArgs) -> CmdResult {
         .find(|e| e.credential.license_id() == id)
         .and_then(|e| e.credential.evaluate(&e.flags, &ctx).ok());
     let fresh = applied == Applied::Applied;
+    if let Some(w) = warning.filter(|_| fresh) {
+        errln!("keyward: warning: {w}");
+    }
     if env.json {
-        print_json(&json!({
+        emit_json(&json!({
             "applied": fresh,
             "already_applied": !fresh,
             "license_id": id.to_string(),
             "sequence": update.sequence(),
             "action": update.action().code(),
             "status": status.as_ref().map(status_json),
-        }));
+        }))?;
     } else {
         if fresh {
             outln!(
                 "Applied update #{} ({}) to license {id}.",
                 update.sequence(),
                 update.action().code()
-            );
+            )?;
         } else {
             outln!(
                 "Update #{} was already applied to license {id}: nothing changed.",
                 update.sequence()
-            );
+            )?;
         }
         if let Some(s) = &status {
-            outln!("{}", sentence(&crate::output::describe(s)));
+            outln!("{}", sentence(&s.describe()))?;
         }
     }
     Ok(Exit::Ok)

@@ -33,6 +33,9 @@ pub const NOW: &str = "2026-11-20T12:00:00Z";
 /// The product [`Scratch::issue`] issues codes for, and [`Scratch::system_id`] salts with.
 pub const PRODUCT: &str = "acme-invoice";
 
+/// The product file [`Scratch::with_key`] writes: [`PRODUCT`] and `k.pem.pub`.
+pub const PRODUCT_FILE: &str = "acme-invoice.keyward.toml";
+
 /// A scratch directory: `A.json`, `B.json`, and after [`Scratch::with_key`], `k.pem` and
 /// `k.pem.pub`. Commands run with it as their working directory.
 pub struct Scratch {
@@ -48,11 +51,25 @@ impl Scratch {
         Scratch { dir }
     }
 
-    /// With a merchant key pair `k.pem` / `k.pem.pub`.
+    /// With a merchant key pair `k.pem` / `k.pem.pub`, and the product file of
+    /// [`PRODUCT`] with that key, [`PRODUCT_FILE`].
     pub fn with_key() -> Scratch {
         let s = Scratch::new();
         s.cmd()
             .args(["keys", "generate", "--out", "k.pem"])
+            .assert()
+            .code(0);
+        s.cmd()
+            .args([
+                "keys",
+                "product-file",
+                "--product",
+                PRODUCT,
+                "--public-key",
+                "k.pem.pub",
+                "--out",
+                PRODUCT_FILE,
+            ])
             .assert()
             .code(0);
         s
@@ -151,7 +168,17 @@ impl Scratch {
     /// The activation request (`KR1-…`, untrimmed) that machine `facts` makes at [`NOW`]
     /// for `code` (plus `extra` options); `request` must exit 0.
     pub fn request(&self, code: &str, facts: &str, extra: &[&str]) -> String {
-        let mut args = vec!["request", "--code", code, "--facts", facts, "--now", NOW];
+        let mut args = vec![
+            "request",
+            "--public-key",
+            "k.pem.pub",
+            "--code",
+            code,
+            "--facts",
+            facts,
+            "--now",
+            NOW,
+        ];
         args.extend_from_slice(extra);
         self.stdout(&args)
     }
@@ -181,17 +208,19 @@ impl Scratch {
             .code(0)
     }
 
-    /// `status` (for people) as the buyer on machine `facts` at `now`; the caller checks
-    /// the exit code.
+    /// `status --product-file PRODUCT_FILE` (for people) as the buyer on machine `facts`
+    /// at `now`; the caller checks the exit code.
     pub fn status(&self, facts: &str, now: &str) -> Assert {
-        self.buyer(facts, now).arg("status").assert()
+        self.buyer(facts, now)
+            .args(["status", "--product-file", PRODUCT_FILE])
+            .assert()
     }
 
     /// `status --json` as the buyer on machine `facts` at `now`: what [`Scratch::json`]
     /// returns.
     pub fn status_json(&self, facts: &str, now: &str) -> (i32, Value, String) {
         let mut c = self.buyer(facts, now);
-        c.args(["status", "--json"]);
+        c.args(["status", "--json", "--product-file", PRODUCT_FILE]);
         self.json(c)
     }
 

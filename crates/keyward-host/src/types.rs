@@ -19,6 +19,8 @@ pub enum Kind {
     ActivationCertificate,
     /// `KN1-…` signed update (续费/冻结/释放通知).
     SignedUpdate,
+    /// `KD1-…` deactivation code (停用码).
+    DeactivationCode,
 }
 
 impl Kind {
@@ -29,6 +31,7 @@ impl Kind {
             Kind::ActivationRequest => wit::Kind::ActivationRequest,
             Kind::ActivationCertificate => wit::Kind::ActivationCertificate,
             Kind::SignedUpdate => wit::Kind::SignedUpdate,
+            Kind::DeactivationCode => wit::Kind::DeactivationCode,
         }
     }
 
@@ -40,6 +43,7 @@ impl Kind {
             Kind::ActivationRequest => "activation_request",
             Kind::ActivationCertificate => "activation_certificate",
             Kind::SignedUpdate => "signed_update",
+            Kind::DeactivationCode => "deactivation_code",
         }
     }
 }
@@ -63,7 +67,7 @@ pub struct Verdict {
     pub kind: Option<String>,
     /// `active`, `expired`, …, `valid`, or an error code (`typo`, `bad_signature`,
     /// `unknown_key`, `malformed`, `wrong_kind`, …).
-    pub code: keyward_core::VerdictCode,
+    pub code: String,
     /// For people.
     pub message: String,
     /// The corrected code, when a typo has exactly one correction.
@@ -76,10 +80,7 @@ impl From<wit::Verdict> for Verdict {
     fn from(v: wit::Verdict) -> Self {
         Verdict {
             kind: v.kind,
-            // The plugin is built from the same keyward-core: its codes all parse.
-            code: v.code.parse().unwrap_or(keyward_core::VerdictCode::Error(
-                keyward_core::ErrorCode::Malformed,
-            )),
+            code: verdict_code(v.code),
             message: v.message,
             suggestion: v.suggestion,
             typos: v
@@ -146,7 +147,7 @@ pub struct ClockRollback {
 pub struct Status {
     /// `active`, `in_grace`, `not_yet_valid`, `expired`, `frozen`, `released`,
     /// `machine_mismatch`, `clock_rolled_back` or `no_license`.
-    pub state: keyward_core::StatusCode,
+    pub state: String,
     /// Whether features work (active or in grace).
     pub usable: bool,
     /// For people.
@@ -178,6 +179,33 @@ impl fmt::Display for Status {
     }
 }
 
+/// A WIT `status-code` as keyward's stable snake_case code.
+pub(crate) fn status_code(c: wit::StatusCode) -> &'static str {
+    use wit::StatusCode as C;
+    match c {
+        C::Active => "active",
+        C::InGrace => "in_grace",
+        C::NotYetValid => "not_yet_valid",
+        C::Expired => "expired",
+        C::Frozen => "frozen",
+        C::Released => "released",
+        C::MachineMismatch => "machine_mismatch",
+        C::ClockRolledBack => "clock_rolled_back",
+        C::NoLicense => "no_license",
+    }
+}
+
+/// A WIT `verdict-code` as keyward's one stable snake_case string: `valid`, the status
+/// code, or the error code.
+pub(crate) fn verdict_code(c: wit::VerdictCode) -> String {
+    match c {
+        wit::VerdictCode::Valid => "valid",
+        wit::VerdictCode::Status(s) => status_code(s),
+        wit::VerdictCode::Error(e) => crate::code(e),
+    }
+    .into()
+}
+
 pub(crate) fn time(secs: u64) -> SystemTime {
     UNIX_EPOCH
         .checked_add(Duration::from_secs(secs))
@@ -187,11 +215,7 @@ pub(crate) fn time(secs: u64) -> SystemTime {
 impl From<wit::Status> for Status {
     fn from(s: wit::Status) -> Self {
         Status {
-            // The plugin is built from the same keyward-core: its states all parse.
-            state: s
-                .state
-                .parse()
-                .unwrap_or(keyward_core::StatusCode::NoLicense),
+            state: status_code(s.state).into(),
             usable: s.usable,
             message: s.message,
             license: s.license.map(|l| LicenseSummary {

@@ -24,8 +24,10 @@
 extern crate alloc;
 
 mod plugin;
+mod slot;
 
 pub use plugin::{Failure, Host, Inspection, Plugin};
+pub use slot::Slot;
 
 /// keyward-heap instead of dlmalloc: 6 KB smaller (see that crate).
 #[cfg(target_arch = "wasm32")]
@@ -54,15 +56,15 @@ mod component {
     use alloc::vec::Vec;
 
     use keyward_core::{Applied, Kind, MachineFacts, Policy, Status, Timestamp};
-    use spin::Mutex;
 
     use crate::bindings::keyward::plugin::host;
     use crate::bindings::keyward::plugin::types as wit;
-    use crate::plugin::{Failure, Host, Plugin};
+    use crate::plugin::{Failure, Host};
+    use crate::slot::Slot;
 
-    /// The one plugin of this instance. A component instance is single-threaded; the lock
-    /// only gives safe mutable access to a static.
-    static PLUGIN: Mutex<Plugin> = Mutex::new(Plugin::new());
+    /// The one plugin of this instance, lent to each call (see [`Slot`]: a call abandoned
+    /// by a throwing host import does not block the next one).
+    static PLUGIN: Slot = Slot::new();
 
     /// The WIT imports, as a [`Host`].
     struct Imports;
@@ -96,51 +98,84 @@ mod component {
         }
     }
 
-    /// A refusal for WIT, its stable code as the `error-code` case. Every code of
-    /// keyward-core's `ErrorCode` has its case (checked by `every_code_has_its_own_case`
-    /// below); `malformed` stands in should a future keyward-core add a code before the WIT
-    /// does.
-    pub(crate) fn error(f: Failure) -> wit::Error {
-        use keyward_core::ErrorCode as E;
+    /// A stable code as its `error-code` case. Every code the plugin refuses with has its
+    /// case (checked by `every_refusal_has_its_own_case` below); `malformed` stands in
+    /// should a future keyward-core add a code before the WIT does.
+    fn error_code(code: &str) -> wit::ErrorCode {
         use wit::ErrorCode as C;
-        let code = match f.code {
-            E::Empty => C::Empty,
-            E::NotAKeywardCode => C::NotAKeywardCode,
-            E::UnsupportedVersion => C::UnsupportedVersion,
-            E::Typo => C::Typo,
-            E::Malformed => C::Malformed,
-            E::WrongKind => C::WrongKind,
-            E::UnknownKey => C::UnknownKey,
-            E::BadSignature => C::BadSignature,
-            E::InvalidInput => C::InvalidInput,
-            E::InvalidHardwareId => C::InvalidHardwareId,
-            E::InvalidKey => C::InvalidKey,
-            E::MarketplaceCode => C::MarketplaceCode,
-            E::CorruptState => C::CorruptState,
-            E::MachineMismatch => C::MachineMismatch,
-            E::Expired => C::Expired,
-            E::Released => C::Released,
-            E::ClockRolledBack => C::ClockRolledBack,
-            E::NotYetValid => C::NotYetValid,
-            E::Frozen => C::Frozen,
-            E::NoLicense => C::NoLicense,
-            E::NotInitialized => C::NotInitialized,
-            E::AlreadyInitialized => C::AlreadyInitialized,
-            E::StateNotSaved => C::StateNotSaved,
-            E::NoRandomness => C::NoRandomness,
+        match code {
+            "empty" => C::Empty,
+            "not_a_keyward_code" => C::NotAKeywardCode,
+            "unsupported_version" => C::UnsupportedVersion,
+            "typo" => C::Typo,
+            "wrong_kind" => C::WrongKind,
+            "unknown_key" => C::UnknownKey,
+            "bad_signature" => C::BadSignature,
+            "invalid_input" => C::InvalidInput,
+            "invalid_hardware_id" => C::InvalidHardwareId,
+            "invalid_key" => C::InvalidKey,
+            "marketplace_code" => C::MarketplaceCode,
+            "corrupt_state" => C::CorruptState,
+            "machine_mismatch" => C::MachineMismatch,
+            "expired" => C::Expired,
+            "released" => C::Released,
+            "clock_rolled_back" => C::ClockRolledBack,
+            "not_initialized" => C::NotInitialized,
+            "already_initialized" => C::AlreadyInitialized,
+            "state_not_saved" => C::StateNotSaved,
+            "no_randomness" => C::NoRandomness,
             _ => C::Malformed,
-        };
+        }
+    }
+
+    /// A refusal for WIT, its stable code as the `error-code` case.
+    pub(crate) fn error(f: Failure) -> wit::Error {
         wit::Error {
-            code,
+            code: error_code(f.code),
             message: f.message,
             suggestion: f.suggestion,
         }
     }
 
+    /// A status's `status-code` case, from the status itself.
+    pub(crate) fn status_code(s: &Status) -> wit::StatusCode {
+        use wit::StatusCode as C;
+        match s {
+            Status::Active { .. } => C::Active,
+            Status::InGrace { .. } => C::InGrace,
+            Status::NotYetValid { .. } => C::NotYetValid,
+            Status::Expired { .. } => C::Expired,
+            Status::Frozen { .. } => C::Frozen,
+            Status::Released { .. } => C::Released,
+            Status::MachineMismatch { .. } => C::MachineMismatch,
+            Status::ClockRolledBack { .. } => C::ClockRolledBack,
+            Status::NoLicense => C::NoLicense,
+        }
+    }
+
+    /// A verdict's code (keyward-core gives it as its stable string) as `verdict-code`.
+    pub(crate) fn verdict_code(code: &str) -> wit::VerdictCode {
+        use wit::StatusCode as S;
+        let status = match code {
+            "valid" => return wit::VerdictCode::Valid,
+            "active" => S::Active,
+            "in_grace" => S::InGrace,
+            "not_yet_valid" => S::NotYetValid,
+            "expired" => S::Expired,
+            "frozen" => S::Frozen,
+            "released" => S::Released,
+            "machine_mismatch" => S::MachineMismatch,
+            "clock_rolled_back" => S::ClockRolledBack,
+            "no_license" => S::NoLicense,
+            _ => return wit::VerdictCode::Error(error_code(code)),
+        };
+        wit::VerdictCode::Status(status)
+    }
+
     fn status(s: Status) -> wit::Status {
         let secs = |t: Timestamp| t.0;
         let message = s.describe();
-        let state = s.code().as_str().into();
+        let state = status_code(&s);
         let usable = s.is_usable();
         let (grace_ends, mismatch, clock) = match &s {
             Status::InGrace { grace_ends, .. } => (Some(grace_ends.0), None, None),
@@ -197,6 +232,7 @@ mod component {
             wit::Kind::ActivationRequest => Kind::ActivationRequest,
             wit::Kind::ActivationCertificate => Kind::ActivationCertificate,
             wit::Kind::SignedUpdate => Kind::SignedUpdate,
+            wit::Kind::DeactivationCode => Kind::DeactivationCode,
         }
     }
 
@@ -209,14 +245,16 @@ mod component {
                 grace: policy.grace_secs,
                 clock_tolerance: policy.clock_tolerance_secs,
             };
-            PLUGIN.lock().init(&trusted_keys, policy).map_err(error)
+            PLUGIN
+                .with(|p| p.init(&trusted_keys, policy))
+                .map_err(error)
         }
 
         fn inspect(text: String, expected: Option<wit::Kind>) -> wit::Verdict {
-            let i = PLUGIN.lock().inspect(&Imports, &text, expected.map(kind));
+            let i = PLUGIN.with(|p| p.inspect(&Imports, &text, expected.map(kind)));
             wit::Verdict {
                 kind: i.verdict.kind.map(String::from),
-                code: i.verdict.code.as_str().into(),
+                code: verdict_code(i.verdict.code),
                 message: i.verdict.message,
                 suggestion: i.verdict.suggestion,
                 typos: i
@@ -232,13 +270,12 @@ mod component {
         }
 
         fn system_id(product: String) -> String {
-            PLUGIN.lock().system_id(&Imports, &product)
+            PLUGIN.with(|p| p.system_id(&Imports, &product))
         }
 
         fn activate(code: String) -> Result<wit::Status, wit::Error> {
             PLUGIN
-                .lock()
-                .activate(&Imports, &code)
+                .with(|p| p.activate(&Imports, &code))
                 .map(status)
                 .map_err(error)
         }
@@ -248,21 +285,19 @@ mod component {
             hardware_id: Option<String>,
         ) -> Result<String, wit::Error> {
             PLUGIN
-                .lock()
-                .request(&Imports, code.as_deref(), hardware_id.as_deref())
+                .with(|p| p.request(&Imports, code.as_deref(), hardware_id.as_deref()))
                 .map_err(error)
         }
 
         fn install(certificate: String) -> Result<wit::Status, wit::Error> {
             PLUGIN
-                .lock()
-                .install(&Imports, &certificate)
+                .with(|p| p.install(&Imports, &certificate))
                 .map(status)
                 .map_err(error)
         }
 
         fn apply(update: String) -> Result<wit::Applied, wit::Error> {
-            match PLUGIN.lock().apply(&Imports, &update) {
+            match PLUGIN.with(|p| p.apply(&Imports, &update)) {
                 Ok(Applied::Applied) => Ok(wit::Applied::Applied),
                 Ok(Applied::AlreadyApplied) => Ok(wit::Applied::AlreadyApplied),
                 Err(f) => Err(error(f)),
@@ -270,22 +305,21 @@ mod component {
         }
 
         fn status() -> wit::Status {
-            status(PLUGIN.lock().status(&Imports))
+            status(PLUGIN.with(|p| p.status(&Imports)))
         }
 
         fn has_feature(feature: String) -> bool {
-            PLUGIN.lock().has_feature(&Imports, &feature)
+            PLUGIN.with(|p| p.has_feature(&Imports, &feature))
         }
 
         fn deactivate(license_id: Option<String>) -> Result<u32, wit::Error> {
             PLUGIN
-                .lock()
-                .deactivate(&Imports, license_id.as_deref())
+                .with(|p| p.deactivate(&Imports, license_id.as_deref()))
                 .map_err(error)
         }
 
         fn reload() {
-            PLUGIN.lock().reload()
+            PLUGIN.with(|p| p.reload())
         }
     }
 }
@@ -295,32 +329,179 @@ mod tests {
     use alloc::string::String;
     use alloc::vec::Vec;
 
-    use keyward_core::{ErrorCode, StatusCode};
+    use keyward_core::{ClockRollback, CodeError, Error, KeyId, Kind, Status, Timestamp};
 
-    use crate::bindings::keyward::plugin::types::ErrorCode as C;
-    use crate::component::error;
+    use crate::bindings::keyward::plugin::types::{ErrorCode as C, VerdictCode};
+    use crate::component::{error, status_code, verdict_code};
     use crate::plugin::Failure;
 
-    /// Every stable refusal code (keyward-core's errors, the statuses that stop an action,
-    /// and the plugin's own) gets its own WIT case, named as the code.
+    /// The Rust name of a WIT case is its code in CamelCase.
+    fn camel(code: &str) -> String {
+        code.split('_')
+            .map(|w| {
+                let mut c = w.chars();
+                c.next()
+                    .map(|f| f.to_ascii_uppercase())
+                    .into_iter()
+                    .chain(c)
+                    .collect::<String>()
+            })
+            .collect()
+    }
+
+    /// Every status has its `status-code` case, and a verdict's code crosses as `valid`,
+    /// that status, or an error: never a stand-in.
     #[test]
-    fn every_code_has_its_own_case() {
-        for &code in ErrorCode::ALL {
-            let case = error(Failure {
+    fn statuses_and_verdicts_have_their_cases() {
+        use keyward_core::{LicenseSummary, Mismatch};
+        let license = LicenseSummary {
+            license_id: keyward_core::LicenseId([1; 8]),
+            product: String::new(),
+            sku: String::new(),
+            seats: 1,
+            features: Vec::new(),
+            not_before: Timestamp(0),
+            expires: None,
+            days_left: None,
+            trial: false,
+            bound: false,
+        };
+        let statuses = [
+            Status::Active {
+                license: license.clone(),
+            },
+            Status::InGrace {
+                license: license.clone(),
+                grace_ends: Timestamp(1),
+            },
+            Status::NotYetValid {
+                license: license.clone(),
+            },
+            Status::Expired {
+                license: license.clone(),
+            },
+            Status::Frozen {
+                license: license.clone(),
+            },
+            Status::Released {
+                license: license.clone(),
+            },
+            Status::MachineMismatch {
+                license: license.clone(),
+                mismatch: Mismatch {
+                    differing: Vec::new(),
+                    matched: 0,
+                    required: 1,
+                },
+            },
+            Status::from(ClockRollback {
+                now: Timestamp(1),
+                high_water: Timestamp(2),
+            }),
+            Status::NoLicense,
+        ];
+        let mut seen = Vec::new();
+        for s in &statuses {
+            let case = status_code(s);
+            assert_eq!(
+                alloc::format!("{case:?}"),
+                alloc::format!("StatusCode::{}", camel(s.code()))
+            );
+            assert!(
+                matches!(verdict_code(s.code()), VerdictCode::Status(c) if c == case),
+                "{}",
+                s.code()
+            );
+            seen.push(case as u8);
+        }
+        seen.sort_unstable();
+        seen.dedup();
+        assert_eq!(seen.len(), 9);
+        assert!(matches!(verdict_code("valid"), VerdictCode::Valid));
+        assert!(matches!(
+            verdict_code("bad_signature"),
+            VerdictCode::Error(C::BadSignature)
+        ));
+        assert!(matches!(verdict_code("typo"), VerdictCode::Error(C::Typo)));
+    }
+
+    /// Every stable code a refusal can carry gets its own WIT case: keyward-core's errors,
+    /// the statuses that stop an action, and the plugin's own.
+    #[test]
+    fn every_refusal_has_its_own_case() {
+        let kind = Kind::AuthorizationCode;
+        let core = [
+            Error::Code(CodeError::Empty),
+            Error::Code(CodeError::UnknownPrefix),
+            Error::Code(CodeError::UnsupportedVersion { kind, version: 9 }),
+            Error::Code(CodeError::Typo {
+                kind,
+                groups: Vec::new(),
+                suggestion: None,
+                missing_or_extra: false,
+            }),
+            Error::Code(CodeError::BadLength { kind, symbols: 3 }),
+            Error::Malformed {
+                kind,
+                offset: 0,
+                reason: "test",
+            },
+            Error::WrongKind {
+                expected: kind,
+                found: Kind::SystemId,
+            },
+            Error::UnknownKey {
+                key_id: KeyId([1; 4]),
+            },
+            Error::BadSignature { kind },
+            Error::InvalidInput {
+                field: "test",
+                reason: String::new(),
+            },
+            Error::InvalidHardwareId {
+                reason: String::new(),
+            },
+            Error::InvalidKey {
+                reason: String::new(),
+            },
+            Error::MarketplaceCode,
+            Error::CorruptState { reason: "test" },
+            Error::BadArmor { reason: "test" },
+        ];
+        let mut failures: Vec<Failure> = core.into_iter().map(Failure::from).collect();
+        let rollback = Status::from(ClockRollback {
+            now: Timestamp(1),
+            high_water: Timestamp(2),
+        });
+        failures.push(Failure::from_status(&rollback));
+        for code in [
+            "machine_mismatch",
+            "expired",
+            "released",
+            "not_initialized",
+            "already_initialized",
+            "state_not_saved",
+            "no_randomness",
+        ] {
+            failures.push(Failure {
                 code,
                 message: String::from("m"),
                 suggestion: None,
             });
+        }
+        let mut seen = Vec::new();
+        for f in failures {
+            let code = f.code;
+            let case = error(f);
             assert_eq!(
                 matches!(case.code, C::Malformed),
-                code == ErrorCode::Malformed,
+                code == "malformed",
                 "{code} has no case of its own"
             );
             // The case is the code itself (its Rust name is the code in CamelCase).
             let name = alloc::format!("{:?}", case.code);
             let name = name.trim_start_matches("ErrorCode::");
             let camel: String = code
-                .as_str()
                 .split('_')
                 .map(|w| {
                     let mut c = w.chars();
@@ -332,14 +513,11 @@ mod tests {
                 })
                 .collect();
             assert_eq!(name, camel, "{code}");
+            seen.push(code);
         }
-        // Every state that stops an action has its refusal code.
-        let refusing: Vec<_> = StatusCode::ALL
-            .iter()
-            .filter(|s| !s.is_usable())
-            .map(|s| s.refusal())
-            .collect();
-        assert!(refusing.iter().all(Option::is_some), "{refusing:?}");
+        seen.sort_unstable();
+        seen.dedup();
+        assert_eq!(seen.len(), 21, "{seen:?}");
     }
 }
 

@@ -134,6 +134,21 @@ impl Plugin {
         }
     }
 
+    /// A plugin already given its trusted keys and policy (a fresh start after a call the
+    /// host abandoned; see [`Slot`](crate::Slot)).
+    pub fn with_keys(trusted: TrustedKeys, policy: Policy) -> Self {
+        Plugin {
+            trusted: Some(trusted),
+            policy,
+            ..Plugin::new()
+        }
+    }
+
+    /// The trusted keys and policy `init` fixed, if it was called.
+    pub fn config(&self) -> Option<(TrustedKeys, Policy)> {
+        self.trusted.as_ref().map(|t| (t.clone(), self.policy))
+    }
+
     /// Fixes the trusted keys (raw 32-byte Ed25519 public keys) and the policy, once.
     pub fn init(&mut self, keys: &[Vec<u8>], policy: Policy) -> Result<(), Failure> {
         if self.trusted.is_some() {
@@ -859,5 +874,153 @@ mod tests {
         *host.state.borrow_mut() = Some(alloc::vec![1, 2, 3]);
         let mut p = plugin();
         assert_eq!(p.status(&host), Status::NoLicense);
+    }
+
+    /// A host call that never returns (jco: an import that throws; the call is abandoned
+    /// with nothing dropped) must not block the calls after it: the next call is served at
+    /// once, by a plugin with the same keys that reads the state again.
+    #[test]
+    fn a_call_abandoned_in_a_host_import_does_not_block_the_next() {
+        use std::sync::{mpsc, Arc};
+        use std::time::Duration;
+
+        let slot = Arc::new(crate::Slot::new());
+        slot.with(|p| p.init(&[key().public().to_bytes().to_vec()], Policy::default()))
+            .unwrap();
+        let now = ts("2026-11-20T12:00:00Z");
+        let host = FakeHost::new(now);
+        slot.with(|p| p.activate(&host, &code(1, None))).unwrap();
+        let saved = host.state.borrow().clone();
+        // A call takes the plugin and is abandoned inside a host import: it never returns.
+        let (abandoned, _) = slot.take();
+        core::mem::forget(abandoned);
+        assert!(!slot.is_idle());
+        // The next call, on another thread so that a hang fails the test instead of
+        // stalling it.
+        let (tx, rx) = mpsc::channel();
+        let s = slot.clone();
+        std::thread::spawn(move || {
+            let host = FakeHost::new(now);
+            *host.state.borrow_mut() = saved;
+            let status = s.with(|p| p.status(&host));
+            let again = s.with(|p| p.activate(&host, &code(2, None)).map(|s| s.code()));
+            let _ = tx.send((status, again, host.saves.get()));
+        });
+        let (status, again, saves) = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the call after an abandoned one returned at once");
+        // The state was read again, and the keys are still the ones `init` fixed.
+        assert_eq!(status.code(), "active");
+        assert_eq!(again, Ok("active"));
+        assert_eq!(saves, 1);
+        assert!(slot.is_idle());
+        // A second `init` is still refused: the fresh plugin is not a way to change keys.
+        let other = MerchantKey::from_seed(&[1; 32])
+            .public()
+            .to_bytes()
+            .to_vec();
+        assert_eq!(
+            slot.with(|p| p.init(&[other], Policy::default()))
+                .unwrap_err()
+                .code,
+            "already_initialized"
+        );
+    }
+
+    /// The same when the host import panics (unwinding drops the plugin mid-call).
+    #[test]
+    fn a_panicking_host_import_leaves_a_usable_plugin() {
+        struct Throwing(FakeHost);
+        impl Host for Throwing {
+            fn machine_facts(&self) -> MachineFacts {
+                self.0.machine_facts()
+            }
+            fn hardware_ids(&self) -> Vec<String> {
+                Vec::new()
+            }
+            fn now(&self) -> u64 {
+                self.0.now()
+            }
+            fn load_state(&self) -> Option<Vec<u8>> {
+                self.0.load_state()
+            }
+            fn save_state(&self, _: &[u8]) -> Result<(), String> {
+                panic!("ENOSPC: no space left on device")
+            }
+            fn random_bytes(&self, n: u32) -> Vec<u8> {
+                self.0.random_bytes(n)
+            }
+        }
+        let slot = crate::Slot::new();
+        slot.with(|p| p.init(&[key().public().to_bytes().to_vec()], Policy::default()))
+            .unwrap();
+        let host = Throwing(FakeHost::new(ts("2026-11-20T12:00:00Z")));
+        let thrown = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            slot.with(|p| p.activate(&host, &code(1, None)))
+        }));
+        assert!(thrown.is_err());
+        assert!(!slot.is_idle());
+        assert_eq!(slot.with(|p| p.status(&host.0)), Status::NoLicense);
+        assert_eq!(
+            slot.with(|p| p.activate(&host.0, &code(1, None)).map(|s| s.code())),
+            Ok("active")
+        );
+        assert!(slot.is_idle());
+    }
+
+    /// A host import that calls back into the plugin (the component model forbids it; a
+    /// host may do it anyway) gets an answer at once instead of a deadlock, and the plugin
+    /// put back after the outer call drops what it had read, so later calls see the disk.
+    #[test]
+    fn a_reentrant_call_is_answered_and_the_outer_call_rereads() {
+        struct Reentrant<'a> {
+            host: &'a FakeHost,
+            slot: &'a crate::Slot,
+            inner: RefCell<Option<Result<&'static str, &'static str>>>,
+        }
+        impl Host for Reentrant<'_> {
+            fn machine_facts(&self) -> MachineFacts {
+                self.host.machine_facts()
+            }
+            fn hardware_ids(&self) -> Vec<String> {
+                Vec::new()
+            }
+            fn now(&self) -> u64 {
+                self.host.now()
+            }
+            fn load_state(&self) -> Option<Vec<u8>> {
+                self.host.load_state()
+            }
+            fn save_state(&self, state: &[u8]) -> Result<(), String> {
+                if self.inner.borrow().is_none() {
+                    let r = self.slot.with(|p| {
+                        p.activate(self.host, &code(9, None))
+                            .map(|s| s.code())
+                            .map_err(|f| f.code)
+                    });
+                    *self.inner.borrow_mut() = Some(r);
+                }
+                self.host.save_state(state)
+            }
+            fn random_bytes(&self, n: u32) -> Vec<u8> {
+                self.host.random_bytes(n)
+            }
+        }
+        let slot = crate::Slot::new();
+        slot.with(|p| p.init(&[key().public().to_bytes().to_vec()], Policy::default()))
+            .unwrap();
+        let host = FakeHost::new(ts("2026-11-20T12:00:00Z"));
+        let reentrant = Reentrant {
+            host: &host,
+            slot: &slot,
+            inner: RefCell::new(None),
+        };
+        let outer = slot.with(|p| p.activate(&reentrant, &code(1, None)).map(|s| s.code()));
+        assert_eq!(outer, Ok("active"));
+        assert_eq!(*reentrant.inner.borrow(), Some(Ok("active")));
+        assert!(slot.is_idle());
+        // The outer plugin's memory predates the inner call: it is dropped, not trusted.
+        let cached = slot.with(|p| p.stored.as_ref().map(|s| s.state.entries.len()));
+        assert_eq!(cached, None, "the outer plugin was reloaded");
     }
 }

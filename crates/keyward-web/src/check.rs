@@ -5,18 +5,17 @@
 //! [`keyward_core::verdict`]'s, so the page agrees with the CLI and the plugin. Around it
 //! this module adds structure the core's sentence only carries as words: the failing typo
 //! groups, the character and position of a bad character, the kinds involved, the license
-//! terms, the binding. It gets that from the verdict's typed error, and the contents of a
-//! genuine artifact from a second, unverified [`Artifact::parse`] of the same text (cheap:
-//! no signature check).
+//! terms, the binding. It gets that from a second, unverified [`Artifact::parse`] of the
+//! same text (cheap: no signature check).
 
 use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use keyward_core::{
-    eval::evaluate_terms, verdict, ActivationRequest, ArmourError, Artifact, AuthorizationCode,
-    Binding, CodeError, Context, Error, Kind, LicenseFlags, LicenseTerms, MachineFacts, MachineRef,
-    Policy, SignedUpdate, StatusCode, Timestamp, TrustedKeys, Typo, UpdateAction, VerdictCode, DAY,
+    evaluate_terms, verdict, ActivationRequest, Artifact, AuthorizationCode, Binding, CodeError,
+    Context, Error, Kind, LicenseFlags, LicenseTerms, MachineFacts, MachineRef, Policy,
+    SignedUpdate, Timestamp, TrustedKeys, Typo, UpdateAction, DAY,
 };
 
 use crate::json::hex;
@@ -251,7 +250,7 @@ pub struct Report {
     /// What the text was recognised as (`authorization_code`, …, `hardware_id`), if known.
     pub kind: Option<&'static str>,
     /// The core's verdict code (`active`, `valid`, `typo`, `wrong_kind`, …).
-    pub verdict: VerdictCode,
+    pub verdict: &'static str,
     /// The core's English sentence.
     pub message: String,
     /// The one correction of a typo, when exactly one makes the text fully valid.
@@ -294,11 +293,19 @@ pub struct Checker {
     trusted: TrustedKeys,
 }
 
-/// A verdict on a genuine artifact: its contents are shown. (Any other verdict is a
-/// problem, and the contents of a text with a bad signature are not to be believed.)
-fn genuine(v: VerdictCode) -> bool {
-    matches!(v, VerdictCode::Valid | VerdictCode::Status(_))
-}
+/// Verdicts on a genuine artifact: its contents are shown. (Any other verdict is a problem,
+/// and the contents of a text with a bad signature are not to be believed.)
+const GENUINE: [&str; 9] = [
+    "active",
+    "in_grace",
+    "not_yet_valid",
+    "expired",
+    "frozen",
+    "released",
+    "machine_mismatch",
+    "clock_rolled_back",
+    "valid",
+];
 
 impl Checker {
     /// Trusts every `PUBLIC KEY` PEM block in `pems` (the merchant's keys from config.json).
@@ -358,20 +365,21 @@ impl Checker {
             details: None,
             binding_unchecked: false,
         };
-        match &v.error {
-            // The verdict keeps the typed error: its structure, without parsing again.
-            Some(e) => r.explain(e, text),
-            None if genuine(r.verdict) => {
-                // The verdict verified it; an unverified parse gives the contents.
-                let parsed = match expected {
-                    Some(k) => Artifact::parse_expecting(text, k, None),
-                    None => Artifact::parse(text, None),
-                };
-                if let Ok(a) = parsed {
+        let parsed = match expected {
+            Some(k) => Artifact::parse_expecting(text, k, None),
+            None => Artifact::parse(text, None),
+        };
+        match parsed {
+            Err(e) if e.code() == r.verdict => r.explain(&e, text),
+            Err(_) => {}
+            Ok(a) => {
+                if r.verdict == "unknown_key" {
+                    r.args.key_id = key_id(&a);
+                }
+                if GENUINE.contains(&r.verdict) {
                     r.describe(&a, &ctx, env);
                 }
             }
-            None => {}
         }
         r
     }
@@ -451,13 +459,27 @@ impl Checker {
             .ok_or_else(|| Box::new(self.check(machine_text, Field::Machine, &env)))?;
         if let Some(Some(Err(m))) = code.binding().map(|b| b.check_machine_ref(&machine)) {
             let mut r = self.check(&code.encode(), Field::Any, &env);
-            r.verdict = VerdictCode::Status(StatusCode::MachineMismatch);
+            r.verdict = "machine_mismatch";
             r.message = "this authorization code is bound to another machine".into();
             r.args.mismatch = Some((m.matched, m.required, m.differing));
             return Err(Box::new(r));
         }
         Ok(ActivationRequest::new(code, machine, nonce, now).encode())
     }
+}
+
+/// The id of the key that signed `a` (a request: its code's).
+fn key_id(a: &Artifact) -> Option<String> {
+    let id = match a {
+        Artifact::AuthorizationCode(c) => c.key_id(),
+        Artifact::ActivationCertificate(c) => c.key_id(),
+        Artifact::SignedUpdate(u) => u.key_id(),
+        Artifact::ActivationRequest(r) => r.code.key_id(),
+        Artifact::SystemId(_) | Artifact::HardwareId(_) | Artifact::DeactivationCode(_) => {
+            return None
+        }
+    };
+    Some(id.to_string())
 }
 
 /// A system or hardware identification code, or `None`.
@@ -528,12 +550,23 @@ impl Report {
                 a.version = Some(*version)
             }
             Error::Malformed { .. } => self.reason = Some("contents"),
-            Error::BadArmour(armour) => {
-                self.reason = Some(match armour {
-                    ArmourError::TwoBegins => "armor_two_begins",
-                    ArmourError::EndWithoutBegin => "armor_end_without_begin",
-                    ArmourError::EndMissing => "armor_end_missing",
-                    _ => "armor",
+            Error::BadArmor { reason } => {
+                // A byte search: `str::contains` brings the standard library's large
+                // substring searcher into the wasm.
+                let has = |needle: &str| {
+                    reason
+                        .as_bytes()
+                        .windows(needle.len())
+                        .any(|w| w == needle.as_bytes())
+                };
+                self.reason = Some(if has("more than one BEGIN") {
+                    "armor_two_begins"
+                } else if has("without BEGIN") {
+                    "armor_end_without_begin"
+                } else if has("END line is missing") {
+                    "armor_end_missing"
+                } else {
+                    "armor"
                 })
             }
             Error::WrongKind { expected, found } => {
@@ -584,6 +617,9 @@ impl Report {
                 d.key_id = Some(u.key_id().to_string());
                 d.issued = Some(u.issued());
             }
+            // Only the certificate of the seat can tell whether it is right: the page sends
+            // it to the merchant's service (web/online.js).
+            Artifact::DeactivationCode(_) => {}
         }
         self.details = Some(d);
     }
@@ -602,7 +638,7 @@ impl Report {
                 // A browser knows nothing of the machine: judge the terms, and let the page
                 // check the binding against the pasted machine code.
                 let s = evaluate_terms(terms, None, &LicenseFlags::default(), ctx);
-                self.verdict = VerdictCode::Status(s.code());
+                self.verdict = s.code();
                 self.message = s.describe();
             }
         }
@@ -611,13 +647,11 @@ impl Report {
             a.days_left = Some(e.0.saturating_sub(env.now.0).div_ceil(DAY));
         }
         match self.verdict {
-            VerdictCode::Status(StatusCode::InGrace) => {
+            "in_grace" => {
                 a.grace_ends = terms.expires.map(|e| e.add_secs(ctx.policy.grace));
             }
-            VerdictCode::Status(StatusCode::ClockRolledBack) => {
-                a.clock = Some((env.now, env.high_water))
-            }
-            VerdictCode::Status(StatusCode::MachineMismatch) => {
+            "clock_rolled_back" => a.clock = Some((env.now, env.high_water)),
+            "machine_mismatch" => {
                 if let Some(Err(m)) = binding.map(|b| b.check(&terms.product, ctx.facts, &[])) {
                     a.mismatch = Some((m.matched, m.required, m.differing));
                 }

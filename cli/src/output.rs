@@ -115,7 +115,7 @@ pub fn status_json(s: &Status) -> Value {
         _ => (None, None, None),
     };
     json!({
-        "status": s.code(),
+        "status": s.code().as_str(),
         "usable": s.is_usable(),
         "message": s.describe(),
         "license": s.license().map_or(Value::Null, summary_json),

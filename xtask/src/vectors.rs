@@ -513,7 +513,7 @@ pub fn generate(dir: &Path) -> Result<(), String> {
                 expected_kind: expected.map(Kind::code),
                 high_water: hw.map(|t| t.to_rfc3339()),
                 kind: v.kind,
-                verdict: v.code,
+                verdict: v.code.as_str(),
                 suggestion: v.suggestion,
             }
         })

@@ -6,15 +6,16 @@ use alloc::vec::Vec;
 
 use crate::authcode::AuthorizationCode;
 use crate::cert::ActivationCertificate;
+use crate::codes::VerdictCode;
 use crate::deactivation::DeactivationCode;
 use crate::error::{CodeError, Error, Typo};
 use crate::eval::{check_clock, Context, LicenseFlags, Status};
 use crate::hwid::HardwareId;
 use crate::keys::TrustedKeys;
 use crate::request::ActivationRequest;
-use crate::signed::strip_armor;
 use crate::state::Credential;
 use crate::sysid::SystemIdCode;
+use crate::text::armour::strip_armour;
 use crate::text::{self, Kind};
 use crate::time::Timestamp;
 use crate::update::SignedUpdate;
@@ -48,7 +49,7 @@ fn looks_like_hardware_id(t: &str) -> bool {
         .to_ascii_lowercase();
     let f = folded.trim_start();
     HW_PREFIXES.iter().any(|p| f.starts_with(p))
-        || (f.contains('|') && text::find(f, "-----").is_none())
+        || (f.contains('|') && crate::util::find(f, "-----").is_none())
 }
 
 fn looks_like_marketplace_code(t: &str) -> bool {
@@ -76,7 +77,7 @@ impl Artifact {
         if looks_like_hardware_id(input) {
             return HardwareId::parse(input).map(Artifact::HardwareId);
         }
-        let blanked = strip_armor(input)?;
+        let blanked = strip_armour(input)?;
         let kind = match text::normalize(&blanked) {
             Ok(sym) => sym.kind,
             Err(e) => {
@@ -179,13 +180,36 @@ pub struct Verdict {
     pub kind: Option<&'static str>,
     /// `active`, `expired`, …, `valid` for artifacts without a license status, or an error
     /// code (`typo`, `bad_signature`, `unknown_key`, `malformed`, `wrong_kind`, …).
-    pub code: &'static str,
+    pub code: VerdictCode,
     /// For people.
     pub message: String,
     /// A correction, when a typo has exactly one.
     pub suggestion: Option<String>,
     /// The groups whose check symbol fails, when the verdict is `typo`.
     pub typos: Vec<Typo>,
+    /// Why the text was refused, as the typed error (what `code` says, with its details),
+    /// so callers need not re-parse the text. Not serialised: `code`, `message`,
+    /// `suggestion` and `typos` carry it on the wire.
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub error: Option<Error>,
+    /// The license's status, when the text was a license (not serialised either).
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub status: Option<Status>,
+}
+
+impl Verdict {
+    /// The verdict on a refusal.
+    pub fn refused(error: Error, kind: Option<&'static str>) -> Verdict {
+        Verdict {
+            kind,
+            code: VerdictCode::Error(error.code()),
+            message: error.to_string(),
+            suggestion: error.suggestion().map(String::from),
+            typos: error.typos().to_vec(),
+            error: Some(error),
+            status: None,
+        }
+    }
 }
 
 /// Judges `input` as found: signatures, typos, and for licenses the status on this machine
@@ -197,13 +221,6 @@ pub fn verdict(
     ctx: &Context<'_>,
     high_water: Timestamp,
 ) -> Verdict {
-    let err = |e: Error, kind: Option<&'static str>| Verdict {
-        kind,
-        code: e.code(),
-        message: e.to_string(),
-        suggestion: e.suggestion().map(String::from),
-        typos: e.typos().to_vec(),
-    };
     let sniffed = text::sniff_kind(input).map(Kind::code);
     let parsed = match expected {
         Some(k) => Artifact::parse_expecting(input, k, Some(ctx.trusted)),
@@ -211,7 +228,7 @@ pub fn verdict(
     };
     let a = match parsed {
         Ok(a) => a,
-        Err(e) => return err(e, sniffed),
+        Err(e) => return Verdict::refused(e, sniffed),
     };
     let kind = Some(a.kind_code());
     let credential = match a {
@@ -220,7 +237,7 @@ pub fn verdict(
         other => {
             return Verdict {
                 kind,
-                code: "valid",
+                code: VerdictCode::Valid,
                 message: if cfg!(feature = "messages") {
                     words!(
                         "a valid {}",
@@ -233,6 +250,8 @@ pub fn verdict(
                 },
                 suggestion: None,
                 typos: Vec::new(),
+                error: None,
+                status: None,
             }
         }
     };
@@ -243,9 +262,11 @@ pub fn verdict(
     };
     Verdict {
         kind,
-        code: status.code(),
+        code: VerdictCode::Status(status.code()),
         message: status.describe(),
         suggestion: None,
         typos: Vec::new(),
+        error: None,
+        status: Some(status),
     }
 }

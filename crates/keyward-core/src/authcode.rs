@@ -7,8 +7,8 @@ use core::fmt;
 use crate::binding::Binding;
 use crate::error::Error;
 use crate::keys::{KeyId, MerchantKey, TrustedKeys};
+use crate::kind::Kind;
 use crate::signed::{self, SignedArtifact};
-use crate::text::Kind;
 use crate::time::{Timestamp, MINUTE};
 use crate::wire::{check_str, read_sorted_strs, Charset, Reader, Writer};
 
@@ -35,7 +35,7 @@ impl LicenseId {
 impl fmt::Display for LicenseId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut hex = [0u8; 16];
-        f.write_str(crate::text::hex_into(&self.0, &mut hex))
+        f.write_str(crate::util::hex_into(&self.0, &mut hex))
     }
 }
 
@@ -114,7 +114,7 @@ impl LicenseTerms {
             }
             self.expires = Some(e);
         }
-        crate::text::sort_dedup(&mut self.features);
+        crate::util::sort_dedup(&mut self.features);
         if self.features.len() > MAX_FEATURES {
             return Err(Error::InvalidInput {
                 field: "feature",

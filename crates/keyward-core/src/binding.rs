@@ -5,9 +5,17 @@ use alloc::vec::Vec;
 use crate::error::Error;
 use crate::facts::MachineFacts;
 use crate::hwid::{machine_parts, part_digest, HardwareId, HardwareKind, PartKind};
-use crate::request::MachineRef;
 use crate::sysid::{SystemIdCode, PACKED_LEN};
 use crate::wire::{Reader, Writer};
+
+/// The machine a request asks to bind to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MachineRef {
+    /// This machine's system identification code (salted with the code's product).
+    System(SystemIdCode),
+    /// A hardware identification code the buyer typed.
+    Hardware(HardwareId),
+}
 
 /// Most parts a hardware binding holds (a fingerprint with many MACs and disks).
 pub const MAX_PARTS: usize = 16;
@@ -69,7 +77,7 @@ impl Binding {
             .iter()
             .map(|(k, v)| (*k, part_digest(*k, v)))
             .collect();
-        crate::text::sort_dedup(&mut parts);
+        crate::util::sort_dedup(&mut parts);
         if parts.len() > MAX_PARTS {
             return Err(Error::InvalidHardwareId {
                 reason: words!(

@@ -8,8 +8,8 @@ use crate::authcode::LicenseTerms;
 use crate::binding::Binding;
 use crate::error::Error;
 use crate::keys::{KeyId, MerchantKey, TrustedKeys};
+use crate::kind::Kind;
 use crate::signed::{self, SignedArtifact};
-use crate::text::Kind;
 use crate::time::{Timestamp, MINUTE};
 use crate::wire::{Reader, Writer};
 
@@ -64,11 +64,11 @@ impl ActivationCertificate {
         if !t.features.is_empty() {
             headers.push((
                 "Features",
-                crate::text::join(t.features.iter().map(String::as_str), ", "),
+                crate::util::join(t.features.iter().map(String::as_str), ", "),
             ));
         }
         headers.push(("Key", self.key_id.to_string()));
-        signed::armor(
+        crate::text::armour::armour(
             "ACTIVATION CERTIFICATE",
             &headers,
             Kind::ActivationCertificate,

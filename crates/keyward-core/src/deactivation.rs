@@ -130,10 +130,21 @@ impl DeactivationCode {
                 suggestion: None,
                 missing_or_extra,
             }) => {
-                let fixes: Vec<Symbols> = text::single_corrections(&sym)
-                    .into_iter()
-                    .filter(|c| parse(c).is_ok_and(|d| valid(&d)))
-                    .collect();
+                let mut fixes: Vec<Symbols> = Vec::new();
+                for edit in text::single_corrections(&sym) {
+                    let mut c = Symbols {
+                        kind: sym.kind,
+                        version: sym.version,
+                        values: Vec::new(),
+                        positions: Vec::new(),
+                    };
+                    edit.apply(&sym.values, &mut c.values);
+                    if !fixes.iter().any(|f| f.values == c.values)
+                        && parse(&c).is_ok_and(|d| valid(&d))
+                    {
+                        fixes.push(c);
+                    }
+                }
                 Error::Code(CodeError::Typo {
                     kind,
                     groups,

@@ -4,8 +4,9 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
-use crate::keys::KeyId;
-use crate::text::Kind;
+use crate::codes::ErrorCode;
+use crate::key_id::KeyId;
+use crate::kind::Kind;
 
 /// One group of a code whose check symbol does not match.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,28 +128,48 @@ pub enum Error {
         /// What is wrong.
         reason: &'static str,
     },
-    /// Armour lines are missing or do not match.
-    BadArmor {
-        /// What is wrong.
-        reason: &'static str,
-    },
+    /// The armour around a certificate or update (its BEGIN/END lines) is damaged.
+    BadArmour(ArmourError),
+}
+
+/// What is wrong with the armour (`-----BEGIN KEYWARD …-----` … `-----END …-----`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ArmourError {
+    /// More than one BEGIN line: two items pasted at once.
+    TwoBegins,
+    /// An END line without a BEGIN line before it.
+    EndWithoutBegin,
+    /// A BEGIN line without its END line: the text was cut off.
+    EndMissing,
+}
+
+impl ArmourError {
+    /// Stable name of the reason (the page words its message from it).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ArmourError::TwoBegins => "two_begins",
+            ArmourError::EndWithoutBegin => "end_without_begin",
+            ArmourError::EndMissing => "end_missing",
+        }
+    }
 }
 
 impl Error {
     /// Stable machine-readable code: the same string in the CLI's JSON, WIT and the page.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
             Error::Code(e) => e.code(),
-            Error::Malformed { .. } => "malformed",
-            Error::BadArmor { .. } => "malformed",
-            Error::WrongKind { .. } => "wrong_kind",
-            Error::UnknownKey { .. } => "unknown_key",
-            Error::BadSignature { .. } => "bad_signature",
-            Error::InvalidInput { .. } => "invalid_input",
-            Error::InvalidHardwareId { .. } => "invalid_hardware_id",
-            Error::InvalidKey { .. } => "invalid_key",
-            Error::MarketplaceCode => "marketplace_code",
-            Error::CorruptState { .. } => "corrupt_state",
+            Error::Malformed { .. } => ErrorCode::Malformed,
+            Error::BadArmour(_) => ErrorCode::Malformed,
+            Error::WrongKind { .. } => ErrorCode::WrongKind,
+            Error::UnknownKey { .. } => ErrorCode::UnknownKey,
+            Error::BadSignature { .. } => ErrorCode::BadSignature,
+            Error::InvalidInput { .. } => ErrorCode::InvalidInput,
+            Error::InvalidHardwareId { .. } => ErrorCode::InvalidHardwareId,
+            Error::InvalidKey { .. } => ErrorCode::InvalidKey,
+            Error::MarketplaceCode => ErrorCode::MarketplaceCode,
+            Error::CorruptState { .. } => ErrorCode::CorruptState,
         }
     }
 
@@ -171,13 +192,15 @@ impl Error {
 
 impl CodeError {
     /// Stable machine-readable code, as [`Error::code`].
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            CodeError::Typo { .. } => "typo",
-            CodeError::Empty => "empty",
-            CodeError::UnknownPrefix => "not_a_keyward_code",
-            CodeError::UnsupportedVersion { .. } => "unsupported_version",
-            _ => "malformed",
+            CodeError::Typo { .. } => ErrorCode::Typo,
+            CodeError::Empty => ErrorCode::Empty,
+            CodeError::UnknownPrefix => ErrorCode::NotAKeywardCode,
+            CodeError::UnsupportedVersion { .. } => ErrorCode::UnsupportedVersion,
+            CodeError::TooLong { .. }
+            | CodeError::InvalidCharacter { .. }
+            | CodeError::BadLength { .. } => ErrorCode::Malformed,
         }
     }
 }
@@ -192,14 +215,14 @@ impl From<CodeError> for Error {
 #[cfg(not(feature = "messages"))]
 impl fmt::Display for CodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
+        f.write_str(self.code().as_str())
     }
 }
 
 #[cfg(not(feature = "messages"))]
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
+        f.write_str(self.code().as_str())
     }
 }
 
@@ -300,7 +323,11 @@ impl fmt::Display for Error {
                 write!(f, "invalid hardware identification code: {reason}")
             }
             Error::InvalidKey { reason } => write!(f, "invalid key: {reason}"),
-            Error::BadArmor { reason } => write!(f, "damaged certificate text: {reason}"),
+            Error::BadArmour(a) => f.write_str(match a {
+                ArmourError::TwoBegins => "the text has more than one BEGIN line: paste one item at a time",
+                ArmourError::EndWithoutBegin => "the text has an END line without a BEGIN line: copy the whole text, from BEGIN to END",
+                ArmourError::EndMissing => "the -----END line is missing: copy the whole text, from BEGIN to END",
+            }),
             Error::CorruptState { reason } => write!(f, "the stored license state is damaged: {reason}"),
             Error::MarketplaceCode => f.write_str(
                 "this is the marketplace's license code (PL…), not a keyward code: paste it on the merchant's activation page, which exchanges it for an authorization code",

@@ -5,6 +5,7 @@ use alloc::vec::Vec;
 
 use crate::authcode::{LicenseId, LicenseTerms};
 use crate::binding::{Binding, Mismatch};
+use crate::codes::StatusCode;
 use crate::facts::MachineFacts;
 use crate::hwid::HardwareId;
 use crate::keys::TrustedKeys;
@@ -136,17 +137,17 @@ pub enum Status {
 impl Status {
     /// Stable code: `active`, `in_grace`, `not_yet_valid`, `expired`, `frozen`, `released`,
     /// `machine_mismatch`, `clock_rolled_back`, `no_license`.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> StatusCode {
         match self {
-            Status::Active { .. } => "active",
-            Status::InGrace { .. } => "in_grace",
-            Status::NotYetValid { .. } => "not_yet_valid",
-            Status::Expired { .. } => "expired",
-            Status::Frozen { .. } => "frozen",
-            Status::Released { .. } => "released",
-            Status::MachineMismatch { .. } => "machine_mismatch",
-            Status::ClockRolledBack { .. } => "clock_rolled_back",
-            Status::NoLicense => "no_license",
+            Status::Active { .. } => StatusCode::Active,
+            Status::InGrace { .. } => StatusCode::InGrace,
+            Status::NotYetValid { .. } => StatusCode::NotYetValid,
+            Status::Expired { .. } => StatusCode::Expired,
+            Status::Frozen { .. } => StatusCode::Frozen,
+            Status::Released { .. } => StatusCode::Released,
+            Status::MachineMismatch { .. } => StatusCode::MachineMismatch,
+            Status::ClockRolledBack { .. } => StatusCode::ClockRolledBack,
+            Status::NoLicense => StatusCode::NoLicense,
         }
     }
 
@@ -195,7 +196,7 @@ impl Status {
     /// A sentence for people (without the `messages` feature: the stable code).
     #[cfg(not(feature = "messages"))]
     pub fn describe(&self) -> String {
-        String::from(self.code())
+        String::from(self.code().as_str())
     }
 
     /// A sentence for people (without the `messages` feature: the stable code).
@@ -247,7 +248,7 @@ impl Status {
                 license.product,
                 mismatch.matched,
                 mismatch.required,
-                crate::text::join(mismatch.differing.iter().copied(), ", ")
+                crate::util::join(mismatch.differing.iter().copied(), ", ")
             ),
             Status::ClockRolledBack { now, high_water } => words!(
                 "the system clock ({now}) is earlier than a time this machine already saw ({high_water}): set the clock to the correct date and time; if it is already correct (it was ahead for a while), ask the merchant for a clock reset (a signed update) and apply it"

@@ -231,8 +231,8 @@ fn normalize_fingerprint(s: &str) -> Result<String, Error> {
             .filter(|x| !x.is_empty())
             .map(f)
             .collect::<Result<Vec<_>, _>>()?;
-        crate::text::sort_dedup(&mut items);
-        Ok(crate::text::join(items.iter().map(String::as_str), ","))
+        crate::util::sort_dedup(&mut items);
+        Ok(crate::util::join(items.iter().map(String::as_str), ","))
     };
     let macs = list(parts[0], &normalize_mac)?;
     let disks = list(parts[1], &|d| normalize_serial("disk id", d))?;
@@ -256,7 +256,7 @@ fn normalize_fingerprint(s: &str) -> Result<String, Error> {
             "the fingerprint is {len} bytes long once normalised (MACs written with colons); at most {MAX_FINGERPRINT_LEN} are allowed: leave out some MAC addresses"
         )));
     }
-    Ok(crate::text::cat(&[
+    Ok(crate::util::cat(&[
         &macs[..],
         "|",
         &disks,
@@ -307,7 +307,7 @@ impl HardwareId {
             HardwareKind::Disk => normalize_serial("disk serial", value)?,
             HardwareKind::Fingerprint => normalize_fingerprint(value)?,
             HardwareKind::Custom => {
-                if value.is_empty() || crate::text::char_count(value) > MAX_SERIAL_LEN {
+                if value.is_empty() || crate::util::char_count(value) > MAX_SERIAL_LEN {
                     return Err(bad(words!(
                         "a custom id must be 1 to {MAX_SERIAL_LEN} characters"
                     )));

@@ -9,8 +9,9 @@ use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha512};
 
 use crate::error::Error;
+pub use crate::key_id::KeyId;
+use crate::kind::Kind;
 use crate::pem;
-use crate::text::Kind;
 
 /// Most keys [`TrustedKeys::from_pem`] reads: a product trusts its current key and the few
 /// it rotated from.
@@ -22,31 +23,6 @@ pub const MAX_TRUSTED_PEM: usize = 16 * 1024;
 fn invalid(reason: impl Into<String>) -> Error {
     Error::InvalidKey {
         reason: reason.into(),
-    }
-}
-
-/// Four bytes of SHA-256 over the public key: enough to pick the right trusted key and to
-/// tell a merchant which key signed something, short enough to print everywhere.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct KeyId(pub [u8; 4]);
-
-impl fmt::Display for KeyId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut hex = [0u8; 8];
-        f.write_str(crate::text::hex_into(&self.0, &mut hex))
-    }
-}
-
-impl fmt::Debug for KeyId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "KeyId({self})")
-    }
-}
-
-#[cfg(feature = "serde")]
-impl serde::Serialize for KeyId {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
     }
 }
 

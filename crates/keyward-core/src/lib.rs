@@ -99,12 +99,15 @@ mod artifact;
 mod authcode;
 mod binding;
 mod cert;
+mod codes;
 mod deactivation;
 mod error;
-mod eval;
+pub mod eval;
 mod facts;
 mod hwid;
+mod key_id;
 mod keys;
+mod kind;
 mod pem;
 pub mod raw;
 mod request;
@@ -112,28 +115,30 @@ mod signed;
 mod state;
 mod sysid;
 mod text;
-mod time;
+pub mod time;
 mod update;
+mod util;
 mod wire;
 
 pub use artifact::{verdict, Artifact, Verdict};
 pub use authcode::{AuthorizationCode, LicenseId, LicenseTerms, MAX_SEATS};
-pub use binding::{Binding, Mismatch, MAX_PARTS};
+pub use binding::{Binding, MachineRef, Mismatch, MAX_PARTS};
 pub use cert::ActivationCertificate;
+pub use codes::{ErrorCode, StatusCode, UnknownCode, VerdictCode};
 pub use deactivation::{DeactivationCode, SECRET_LEN};
-pub use error::{CodeError, Error, Typo};
+pub use error::{ArmourError, CodeError, Error, Typo};
 pub use eval::{
-    check_clock, evaluate_terms, ClockRollback, Context, LicenseFlags, LicenseSummary, Policy,
-    Status, CLOCK_TOLERANCE,
+    ClockRollback, Context, LicenseFlags, LicenseSummary, Policy, Status, CLOCK_TOLERANCE,
 };
 pub use facts::{clean_text, is_placeholder, normalize_mac, MachineFacts};
 pub use hwid::{HardwareId, HardwareKind, PartKind, MAX_FINGERPRINT_LEN};
 pub use keys::{KeyId, MerchantKey, PublicKey, TrustedKeys, MAX_TRUSTED_KEYS, MAX_TRUSTED_PEM};
-pub use request::{ActivationRequest, MachineRef};
+pub use kind::Kind;
+pub use request::ActivationRequest;
 pub use state::{
     Applied, Credential, Entry, LicenseState, PendingRequest, MAX_ENTRIES, MAX_PENDING,
 };
 pub use sysid::{Fact, SystemIdCode};
-pub use text::{code_beginning, code_characters, sniff_kind, Kind, MAX_TEXT_LEN};
-pub use time::{push_digits, Timestamp, DAY, MINUTE};
+pub use text::{code_beginning, code_characters, sniff_kind, MAX_TEXT_LEN};
+pub use time::{Timestamp, DAY, MINUTE};
 pub use update::{SignedUpdate, UpdateAction};

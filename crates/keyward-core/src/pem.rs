@@ -27,15 +27,15 @@ pub(crate) const PKCS8_V2_PUBLIC: [u8; 3] = [0x81, 0x21, 0x00];
 
 /// The DER contents of every `-----BEGIN {label}-----` block in `text`.
 pub(crate) fn blocks(text: &str, label: &str) -> Result<Vec<Vec<u8>>, &'static str> {
-    let begin = crate::text::cat(&["-----BEGIN ", label, "-----"]);
-    let end = crate::text::cat(&["-----END ", label, "-----"]);
+    let begin = crate::util::cat(&["-----BEGIN ", label, "-----"]);
+    let end = crate::util::cat(&["-----END ", label, "-----"]);
     let mut out = Vec::new();
     let mut rest = text;
     // `get` rather than indexing: the offsets are at ASCII text, so it always succeeds, and
     // the wasm builds carry no string-slicing panic.
-    while let Some(start) = crate::text::find(rest, &begin) {
+    while let Some(start) = crate::util::find(rest, &begin) {
         let body = rest.get(start + begin.len()..).unwrap_or_default();
-        let stop = crate::text::find(body, &end).ok_or(said!("a PEM block has no END line"))?;
+        let stop = crate::util::find(body, &end).ok_or(said!("a PEM block has no END line"))?;
         let base64 = body.get(..stop).unwrap_or_default();
         out.push(decode_base64(base64).ok_or(said!("a PEM block is not valid base64"))?);
         rest = body.get(stop + end.len()..).unwrap_or_default();
@@ -46,12 +46,12 @@ pub(crate) fn blocks(text: &str, label: &str) -> Result<Vec<Vec<u8>>, &'static s
 /// One PEM block with 64-character lines.
 pub(crate) fn encode(label: &str, der: &[u8]) -> String {
     let b64 = encode_base64(der);
-    let mut s = crate::text::cat(&["-----BEGIN ", label, "-----\n"]);
+    let mut s = crate::util::cat(&["-----BEGIN ", label, "-----\n"]);
     for line in b64.as_bytes().chunks(64) {
         s.push_str(core::str::from_utf8(line).unwrap_or_default());
         s.push('\n');
     }
-    s.push_str(&crate::text::cat(&["-----END ", label, "-----\n"]));
+    s.push_str(&crate::util::cat(&["-----END ", label, "-----\n"]));
     s
 }
 

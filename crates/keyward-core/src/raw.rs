@@ -6,7 +6,7 @@
 use alloc::vec::Vec;
 
 use crate::error::Error;
-use crate::signed::strip_armor;
+use crate::text::armour::strip_armour;
 use crate::text::{self, Kind};
 
 /// Encodes `bytes` as a grouped code of `kind`, with valid check symbols.
@@ -17,7 +17,7 @@ pub fn encode(kind: Kind, bytes: &[u8]) -> alloc::string::String {
 /// Decodes a code's text (armoured or bare) to its kind and bytes, checking only the text
 /// layer (prefix, characters, check symbols, length).
 pub fn decode(input: &str) -> Result<(Kind, Vec<u8>), Error> {
-    let blanked = strip_armor(input)?;
+    let blanked = strip_armour(input)?;
     let sym = text::normalize(&blanked)?;
     let bytes = text::decode_symbols(&sym)?;
     Ok((sym.kind, bytes))

@@ -5,21 +5,13 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use crate::authcode::AuthorizationCode;
+pub use crate::binding::MachineRef;
 use crate::error::Error;
 use crate::hwid::{HardwareId, MAX_FINGERPRINT_LEN};
 use crate::sysid::{SystemIdCode, PACKED_LEN};
 use crate::text::{self, Kind};
 use crate::time::{Timestamp, MINUTE};
 use crate::wire::{Reader, Writer};
-
-/// The machine a request asks to bind to.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum MachineRef {
-    /// This machine's system identification code (salted with the code's product).
-    System(SystemIdCode),
-    /// A hardware identification code the buyer typed.
-    Hardware(HardwareId),
-}
 
 /// An activation request.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -6,7 +6,8 @@ use alloc::vec::Vec;
 
 use crate::error::{CodeError, Error};
 use crate::keys::{KeyId, MerchantKey, TrustedKeys};
-use crate::text::{self, Kind, Symbols, VERSION};
+use crate::text::armour::strip_armour;
+use crate::text::{self, Edit, Kind, Symbols, VERSION};
 use crate::wire::{Reader, Writer};
 
 /// A signed artifact's encoding. The signature covers `DOMAIN || VERSION || body`, so a
@@ -156,7 +157,7 @@ pub(crate) fn decode_text<A: SignedArtifact>(
 
 /// The normalised symbols of `input`, which must be a code of `kind`.
 fn symbols_of_kind(input: &str, kind: Kind) -> Result<Symbols, Error> {
-    let blanked = strip_armor(input)?;
+    let blanked = strip_armour(input)?;
     let sym = text::normalize(&blanked)?;
     if sym.kind != kind {
         return Err(Error::WrongKind {
@@ -171,14 +172,46 @@ fn symbols_of_kind(input: &str, kind: Kind) -> Result<Symbols, Error> {
 /// fix makes the artifact fully valid (`valid`, which checks the signature when `verified`).
 /// Kept apart from the generic [`decode_text`] so it exists once in WebAssembly builds.
 fn explain(e: Error, sym: &Symbols, verified: bool, valid: &dyn Fn(&Symbols) -> bool) -> Error {
-    let only_fix = |candidates: Vec<Symbols>| -> Option<String> {
+    // The one edit that makes the artifact valid, if exactly one does. Candidates are
+    // written into one reused buffer; the search stops at the second distinct fix.
+    let only_fix = |edits: Vec<Edit>| -> Option<(Edit, String)> {
         if !verified {
             return None;
         }
-        let fixes: Vec<Symbols> = candidates.into_iter().filter(|c| valid(c)).collect();
-        match fixes.as_slice() {
-            [one] => Some(text::render(one)),
-            _ => None,
+        let mut candidate = Symbols {
+            kind: sym.kind,
+            version: sym.version,
+            values: Vec::with_capacity(sym.values.len() + 1),
+            positions: Vec::new(),
+        };
+        let mut found: Option<(Edit, Vec<u8>)> = None;
+        for edit in edits {
+            edit.apply(&sym.values, &mut candidate.values);
+            if found.as_ref().is_some_and(|(_, v)| *v == candidate.values) {
+                continue; // the same text by another edit
+            }
+            if valid(&candidate) {
+                if found.is_some() {
+                    return None;
+                }
+                found = Some((edit, candidate.values.clone()));
+            }
+        }
+        found.map(|(edit, values)| {
+            candidate.values = values;
+            (edit, text::render(&candidate))
+        })
+    };
+    // The group of the fix, in the pasted text's positions.
+    let located = |edit: Edit| -> crate::error::Typo {
+        let size = sym.kind.group_len() + 1;
+        let g = edit.group(sym.kind);
+        let first = (g * size).min(sym.values.len().saturating_sub(1));
+        let last = ((g + 1) * size - 1).min(sym.values.len().saturating_sub(1));
+        crate::error::Typo {
+            group: g + 1,
+            first_position: sym.position(first),
+            last_position: sym.position(last),
         }
     };
     match e {
@@ -187,31 +220,31 @@ fn explain(e: Error, sym: &Symbols, verified: bool, valid: &dyn Fn(&Symbols) -> 
             groups,
             suggestion: None,
             missing_or_extra,
-        }) => Error::Code(CodeError::Typo {
-            kind,
-            groups,
-            suggestion: only_fix(text::single_corrections(sym)),
-            missing_or_extra,
-        }),
+        }) => match only_fix(text::single_corrections(sym)) {
+            // A fix found names its group alone.
+            Some((edit, fix)) => Error::Code(CodeError::Typo {
+                kind,
+                groups: alloc::vec![located(edit)],
+                suggestion: Some(fix),
+                missing_or_extra: matches!(edit, Edit::Insert(..) | Edit::Delete(..)),
+            }),
+            None => Error::Code(CodeError::Typo {
+                kind,
+                groups,
+                suggestion: None,
+                missing_or_extra,
+            }),
+        },
         Error::Malformed { .. } => {
             // The checks passed, yet the contents do not decode: if one dropped or doubled
             // character in the last group explains it, say so and offer the fix.
             match only_fix(text::last_group_shift_corrections(sym)) {
-                Some(fix) => {
-                    let size = sym.kind.group_len() + 1;
-                    let last = sym.values.len().saturating_sub(1);
-                    let first = last / size * size;
-                    Error::Code(CodeError::Typo {
-                        kind: sym.kind,
-                        groups: alloc::vec![crate::error::Typo {
-                            group: first / size + 1,
-                            first_position: sym.positions.get(first).copied().unwrap_or(0),
-                            last_position: sym.positions.get(last).copied().unwrap_or(0),
-                        }],
-                        suggestion: Some(fix),
-                        missing_or_extra: true,
-                    })
-                }
+                Some((edit, fix)) => Error::Code(CodeError::Typo {
+                    kind: sym.kind,
+                    groups: alloc::vec![located(edit)],
+                    suggestion: Some(fix),
+                    missing_or_extra: true,
+                }),
                 None => e,
             }
         }
@@ -227,74 +260,3 @@ pub(crate) fn encode_text<A: SignedArtifact>(a: &A) -> String {
 // ---------------------------------------------------------------------------------------
 // Armour: `-----BEGIN KEYWARD …-----`, readable `Name: value` header lines (not signed, for
 // people only), the grouped code, `-----END KEYWARD …-----`.
-
-/// Wraps a code in armour with the given header lines.
-pub(crate) fn armor(title: &str, headers: &[(&str, String)], kind: Kind, bytes: &[u8]) -> String {
-    let mut s = crate::text::cat(&["-----BEGIN KEYWARD ", title, "-----\n"]);
-    for (k, v) in headers {
-        // Header values are for reading only; keep them on one line.
-        let v: String = v.chars().filter(|c| !c.is_control()).collect();
-        s.push_str(&crate::text::cat(&[k, ": ", &v, "\n"]));
-    }
-    s.push('\n');
-    s.push_str(&text::encode_groups(kind, bytes, 6));
-    s.push_str(&crate::text::cat(&[
-        "\n-----END KEYWARD ",
-        title,
-        "-----\n",
-    ]));
-    s
-}
-
-/// Replaces armour and header lines with spaces, so the code's characters keep their
-/// positions in the pasted text (typo positions then point into what the user pasted).
-pub(crate) fn strip_armor(input: &str) -> Result<String, Error> {
-    if input.len() > text::MAX_TEXT_LEN {
-        return Err(Error::Code(CodeError::TooLong {
-            len: input.len(),
-            max: text::MAX_TEXT_LEN,
-        }));
-    }
-    if text::find(input, "-----BEGIN").is_none() {
-        return Ok(String::from(input));
-    }
-    let mut out = String::with_capacity(input.len());
-    let mut inside = false;
-    let mut seen_begin = false;
-    let mut seen_end = false;
-    for line in input.split_inclusive('\n') {
-        let t = line.trim();
-        let keep = if t.starts_with("-----BEGIN") {
-            if seen_begin {
-                return Err(Error::BadArmor {
-                    reason: "more than one BEGIN line: paste one item at a time",
-                });
-            }
-            seen_begin = true;
-            inside = true;
-            false
-        } else if t.starts_with("-----END") {
-            if !inside {
-                return Err(Error::BadArmor {
-                    reason: "END line without BEGIN line",
-                });
-            }
-            inside = false;
-            seen_end = true;
-            false
-        } else {
-            inside && !t.contains(':')
-        };
-        if keep {
-            out.push_str(line);
-        } else {
-            out.extend(line.chars().map(|c| if c == '\n' { '\n' } else { ' ' }));
-        }
-    }
-    if !seen_end {
-        return Err(Error::BadArmor {
-            reason: "the -----END line is missing: copy the whole text, from BEGIN to END",
-        });
-    }
-    Ok(out)
-}

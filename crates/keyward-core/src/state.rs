@@ -13,7 +13,7 @@ use crate::cert::ActivationCertificate;
 use crate::deactivation::{DeactivationCode, SECRET_LEN};
 use crate::error::Error;
 use crate::eval::{check_clock, evaluate_terms, ClockRollback, Context, LicenseFlags, Status};
-use crate::text::Kind;
+use crate::kind::Kind;
 use crate::time::Timestamp;
 use crate::update::{SignedUpdate, UpdateAction};
 use crate::wire::{Reader, Writer};

@@ -86,7 +86,7 @@ impl SystemIdCode {
         let facts = &facts.normalized();
         let board = match (&facts.product_uuid, &facts.board_serial) {
             (None, None) => None,
-            (u, s) => Some(crate::text::cat(&[
+            (u, s) => Some(crate::util::cat(&[
                 &u.as_deref().unwrap_or("").to_ascii_lowercase()[..],
                 "|",
                 s.as_deref().unwrap_or(""),
@@ -96,8 +96,8 @@ impl SystemIdCode {
             None
         } else {
             let mut m: Vec<String> = facts.macs.iter().map(|s| s.to_ascii_lowercase()).collect();
-            crate::text::sort_dedup(&mut m);
-            Some(crate::text::join(m.iter().map(String::as_str), ","))
+            crate::util::sort_dedup(&mut m);
+            Some(crate::util::join(m.iter().map(String::as_str), ","))
         };
         let values = [
             facts.machine_id.clone(),

@@ -192,8 +192,8 @@ fn from_civil(y: u64, mo: u64, d: u64, h: u64, mi: u64, s: u64) -> Option<Timest
 ///
 /// ```
 /// let mut s = String::from("day ");
-/// keyward_core::push_digits(&mut s, 7, 2);
-/// keyward_core::push_digits(&mut s, 2026, 2);
+/// keyward_core::time::push_digits(&mut s, 7, 2);
+/// keyward_core::time::push_digits(&mut s, 2026, 2);
 /// assert_eq!(s, "day 072026");
 /// ```
 pub fn push_digits(out: &mut String, n: u64, width: usize) {

@@ -8,8 +8,8 @@ use alloc::vec::Vec;
 use crate::authcode::LicenseId;
 use crate::error::Error;
 use crate::keys::{KeyId, MerchantKey, TrustedKeys};
+use crate::kind::Kind;
 use crate::signed::{self, SignedArtifact};
-use crate::text::Kind;
 use crate::time::{Timestamp, MINUTE};
 use crate::wire::{Reader, Writer};
 

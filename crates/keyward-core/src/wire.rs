@@ -8,7 +8,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::error::Error;
-use crate::text::Kind;
+use crate::kind::Kind;
 
 /// Builds canonical bytes.
 #[derive(Default)]

@@ -54,7 +54,10 @@ fn every_bit_flip_rejected(kind: Kind, bytes: &[u8], accept: impl Fn(&str) -> Re
             assert!(r.is_err(), "bit {bit} of byte {i} flipped was accepted");
             let code = r.unwrap_err().code();
             assert!(
-                matches!(code, "bad_signature" | "malformed" | "unknown_key"),
+                matches!(
+                    code,
+                    ErrorCode::BadSignature | ErrorCode::Malformed | ErrorCode::UnknownKey
+                ),
                 "unexpected {code} for byte {i} bit {bit}"
             );
             rejected += 1;
@@ -224,27 +227,56 @@ fn typical_code_is_short() {
 
 #[test]
 fn every_dropped_or_doubled_character_is_found_and_corrected() {
+    let t = trusted();
+    // Codes of several lengths, so the last group is cut at every place (a code's length
+    // decides where the shifted symbols end up).
+    let mut lengths = std::collections::BTreeSet::new();
+    for extra in 0..8 {
+        let mut terms = terms();
+        terms.product = format!("{}{}", terms.product, "x".repeat(extra));
+        let code = AuthorizationCode::issue(&key(), terms, None)
+            .unwrap()
+            .encode();
+        lengths.insert(code.len() % 11);
+        let chars: Vec<char> = code.chars().collect();
+        let size = 10; // symbols per group, check included
+        for i in 4..chars.len() {
+            if chars[i] == '-' {
+                continue;
+            }
+            // The group of character i (1-based), counting only code characters.
+            let symbol = chars[4..i].iter().filter(|&&c| c != '-').count();
+            let group = symbol / size + 1;
+            let mut dropped = chars.clone();
+            dropped.remove(i);
+            let dropped: String = dropped.into_iter().collect();
+            let err = AuthorizationCode::decode(&dropped, &t).unwrap_err();
+            assert_eq!(err.code(), "typo", "{dropped}");
+            assert_eq!(err.suggestion(), Some(code.as_str()), "dropped {i}: {err}");
+            // Located to one group: the mistake's, or the one next to it when the dropped
+            // character is a group's last or first.
+            assert_eq!(err.typos().len(), 1, "dropped {i}: {err}");
+            assert!(
+                err.typos()[0].group.abs_diff(group) <= 1,
+                "dropped {i}: {err}"
+            );
+            let mut doubled = chars.clone();
+            doubled.insert(i, chars[i]);
+            let doubled: String = doubled.into_iter().collect();
+            let err = AuthorizationCode::decode(&doubled, &t).unwrap_err();
+            assert_eq!(err.suggestion(), Some(code.as_str()), "doubled {i}: {err}");
+            assert_eq!(err.typos().len(), 1, "doubled {i}: {err}");
+            assert!(
+                err.typos()[0].group.abs_diff(group) <= 1,
+                "doubled {i}: {err}"
+            );
+        }
+    }
+    assert!(lengths.len() >= 4, "code lengths mod 11: {lengths:?}");
     let code = AuthorizationCode::issue(&key(), terms(), None)
         .unwrap()
         .encode();
-    let t = trusted();
     let chars: Vec<char> = code.chars().collect();
-    for i in 4..chars.len() {
-        if chars[i] == '-' {
-            continue;
-        }
-        let mut dropped = chars.clone();
-        dropped.remove(i);
-        let dropped: String = dropped.into_iter().collect();
-        let err = AuthorizationCode::decode(&dropped, &t).unwrap_err();
-        assert_eq!(err.code(), "typo", "{dropped}");
-        assert_eq!(err.suggestion(), Some(code.as_str()), "dropped {i}: {err}");
-        let mut doubled = chars.clone();
-        doubled.insert(i, chars[i]);
-        let doubled: String = doubled.into_iter().collect();
-        let err = AuthorizationCode::decode(&doubled, &t).unwrap_err();
-        assert_eq!(err.suggestion(), Some(code.as_str()), "doubled {i}: {err}");
-    }
     // The message says what happened and where.
     let mut dropped = chars.clone();
     dropped.remove(30);

@@ -13,7 +13,7 @@ pub enum Error {
     /// `expired`, `wrong_kind`, …), the same as the CLI's and the page's.
     Refused {
         /// Stable machine-readable code.
-        code: String,
+        code: keyward_core::ErrorCode,
         /// A sentence a buyer can act on.
         message: String,
         /// A corrected code, when a typo has exactly one correction.
@@ -60,7 +60,7 @@ impl Error {
     /// [`Error::Sandbox`], otherwise `no_plugin`, `plugin`, `invalid_key`, `config` or `io`.
     pub fn code(&self) -> &str {
         match self {
-            Error::Refused { code, .. } => code,
+            Error::Refused { code, .. } => code.as_str(),
             Error::Sandbox { code, .. } => code,
             Error::NoPlugin => "no_plugin",
             Error::Plugin { .. } => "plugin",

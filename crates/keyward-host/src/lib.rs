@@ -73,7 +73,7 @@ use std::time::{Duration, SystemTime};
 
 pub use error::Error;
 pub use files::{NoticeKind, StateNotice, BACKUP_FILE, LOCK_FILE, STATE_FILE};
-pub use keyward_core::MachineFacts;
+pub use keyward_core::{ErrorCode, MachineFacts, StatusCode, VerdictCode};
 pub use sandbox::CacheUse;
 pub use types::{Applied, ClockRollback, Kind, LicenseSummary, Mismatch, Status, Typo, Verdict};
 
@@ -246,37 +246,41 @@ impl License {
 
 fn refused<T>(r: Result<T, wit::Error>) -> Result<T, Error> {
     r.map_err(|e| Error::Refused {
-        code: code(e.code).into(),
+        code: code(e.code),
         message: e.message,
         suggestion: e.suggestion,
     })
 }
 
-/// A WIT error code as keyward-core and the CLI spell it (snake_case).
-fn code(c: wit::ErrorCode) -> &'static str {
+/// A WIT error code as keyward-core's [`ErrorCode`](keyward_core::ErrorCode).
+fn code(c: wit::ErrorCode) -> keyward_core::ErrorCode {
+    use keyward_core::ErrorCode as E;
     use wit::ErrorCode as C;
     match c {
-        C::Empty => "empty",
-        C::NotAKeywardCode => "not_a_keyward_code",
-        C::UnsupportedVersion => "unsupported_version",
-        C::Typo => "typo",
-        C::Malformed => "malformed",
-        C::WrongKind => "wrong_kind",
-        C::UnknownKey => "unknown_key",
-        C::BadSignature => "bad_signature",
-        C::InvalidInput => "invalid_input",
-        C::InvalidHardwareId => "invalid_hardware_id",
-        C::InvalidKey => "invalid_key",
-        C::MarketplaceCode => "marketplace_code",
-        C::CorruptState => "corrupt_state",
-        C::MachineMismatch => "machine_mismatch",
-        C::Expired => "expired",
-        C::Released => "released",
-        C::ClockRolledBack => "clock_rolled_back",
-        C::NotInitialized => "not_initialized",
-        C::AlreadyInitialized => "already_initialized",
-        C::StateNotSaved => "state_not_saved",
-        C::NoRandomness => "no_randomness",
+        C::Empty => E::Empty,
+        C::NotAKeywardCode => E::NotAKeywardCode,
+        C::UnsupportedVersion => E::UnsupportedVersion,
+        C::Typo => E::Typo,
+        C::Malformed => E::Malformed,
+        C::WrongKind => E::WrongKind,
+        C::UnknownKey => E::UnknownKey,
+        C::BadSignature => E::BadSignature,
+        C::InvalidInput => E::InvalidInput,
+        C::InvalidHardwareId => E::InvalidHardwareId,
+        C::InvalidKey => E::InvalidKey,
+        C::MarketplaceCode => E::MarketplaceCode,
+        C::CorruptState => E::CorruptState,
+        C::MachineMismatch => E::MachineMismatch,
+        C::Expired => E::Expired,
+        C::Released => E::Released,
+        C::ClockRolledBack => E::ClockRolledBack,
+        C::NotYetValid => E::NotYetValid,
+        C::Frozen => E::Frozen,
+        C::NoLicense => E::NoLicense,
+        C::NotInitialized => E::NotInitialized,
+        C::AlreadyInitialized => E::AlreadyInitialized,
+        C::StateNotSaved => E::StateNotSaved,
+        C::NoRandomness => E::NoRandomness,
     }
 }
 

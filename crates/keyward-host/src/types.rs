@@ -201,7 +201,7 @@ pub(crate) fn verdict_code(c: wit::VerdictCode) -> String {
     match c {
         wit::VerdictCode::Valid => "valid",
         wit::VerdictCode::Status(s) => status_code(s),
-        wit::VerdictCode::Error(e) => crate::code(e),
+        wit::VerdictCode::Error(e) => crate::code(e).as_str(),
     }
     .into()
 }

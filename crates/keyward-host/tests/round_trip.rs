@@ -29,7 +29,7 @@ fn certificate_for(request: &str, now: u64) -> String {
     .encode()
 }
 
-fn refused_code(e: Error) -> String {
+fn refused_code(e: Error) -> keyward_host::ErrorCode {
     match e {
         Error::Refused { code, .. } => code,
         other => panic!("expected a refusal, got {other:?}"),

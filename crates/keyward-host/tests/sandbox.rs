@@ -101,7 +101,7 @@ fn license_is_send_and_sync_and_shared_by_threads() {
 /// Verdicts for hostile text are ordinary errors from the plugin, never a sandbox stop.
 fn assert_ordinary(l: &License, text: &str) -> String {
     match l.inspect(text) {
-        Ok(v) => v.code,
+        Ok(v) => v.code.as_str().to_string(),
         Err(e) => panic!("{e} (for input of {} bytes)", text.len()),
     }
 }

@@ -144,7 +144,7 @@ fn refusals_carry_keyward_core_codes() {
             Timestamp(hw),
         );
         let is_error = !matches!(
-            native.code,
+            native.code.as_str(),
             "valid" | "active" | "in_grace" | "not_yet_valid" | "frozen" | "no_license"
         );
         if !is_error || native.code == "machine_mismatch" || native.code == "clock_rolled_back" {
@@ -155,9 +155,9 @@ fn refusals_carry_keyward_core_codes() {
             Err(keyward_host::Error::Refused {
                 code, suggestion, ..
             }) => {
-                assert_eq!(code, native.code, "{name}");
+                assert_eq!(code.as_str(), native.code.as_str(), "{name}");
                 assert_eq!(suggestion, native.suggestion, "{name}: suggestion");
-                codes.insert(code);
+                codes.insert(code.as_str());
             }
             other => panic!(
                 "{name}: expected a refusal with {}, got {other:?}",

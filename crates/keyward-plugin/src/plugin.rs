@@ -6,9 +6,9 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use keyward_core::{
-    verdict, ActivationRequest, Applied, Artifact, AuthorizationCode, Credential, Error,
+    verdict, ActivationRequest, Applied, Artifact, AuthorizationCode, Credential, Error, ErrorCode,
     HardwareId, Kind, LicenseId, LicenseState, MachineFacts, MachineRef, Policy, PublicKey, Status,
-    SystemIdCode, Timestamp, TrustedKeys, Typo, Verdict, DAY,
+    SystemIdCode, Timestamp, TrustedKeys, Typo, Verdict, VerdictCode, DAY,
 };
 
 /// What the plugin needs from the outside world: exactly the WIT `host` interface.
@@ -31,7 +31,7 @@ pub trait Host {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Failure {
     /// Stable code (keyward-core's, a status code, or the plugin's own).
-    pub code: &'static str,
+    pub code: ErrorCode,
     /// For people.
     pub message: String,
     /// A corrected code.
@@ -49,7 +49,7 @@ impl From<Error> for Failure {
 }
 
 impl Failure {
-    fn new(code: &'static str, message: impl Into<String>) -> Self {
+    fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Failure {
             code,
             message: message.into(),
@@ -59,12 +59,14 @@ impl Failure {
 
     /// A status that refuses an activation becomes the error, with the status's code.
     pub(crate) fn from_status(s: &Status) -> Self {
-        Failure::new(s.code(), s.describe())
+        // Callers pass only states that refuse; a usable one has no refusal code.
+        let code = s.code().refusal().unwrap_or(ErrorCode::InvalidInput);
+        Failure::new(code, s.describe())
     }
 
     fn not_initialized() -> Self {
         Failure::new(
-            "not_initialized",
+            ErrorCode::NotInitialized,
             "the plugin was not given its trusted keys: the host must call init first",
         )
     }
@@ -151,7 +153,7 @@ impl Plugin {
     pub fn init(&mut self, keys: &[Vec<u8>], policy: Policy) -> Result<(), Failure> {
         if self.trusted.is_some() {
             return Err(Failure::new(
-                "already_initialized",
+                ErrorCode::AlreadyInitialized,
                 "the trusted keys are already set; they cannot be changed or added to",
             ));
         }
@@ -159,7 +161,7 @@ impl Plugin {
         for raw in keys {
             let bytes: &[u8; 32] = raw.as_slice().try_into().map_err(|_| {
                 Failure::new(
-                    "invalid_key",
+                    ErrorCode::InvalidKey,
                     alloc::format!(
                         "a trusted key must be 32 bytes (a raw Ed25519 public key), not {}",
                         raw.len()
@@ -170,7 +172,7 @@ impl Plugin {
         }
         if trusted.is_empty() {
             return Err(Failure::new(
-                "invalid_key",
+                ErrorCode::InvalidKey,
                 "no trusted public key was given",
             ));
         }
@@ -188,10 +190,12 @@ impl Plugin {
             return Inspection {
                 verdict: Verdict {
                     kind: None,
-                    code: f.code,
+                    code: VerdictCode::Error(f.code),
                     message: f.message,
                     suggestion: None,
                     typos: Vec::new(),
+                    error: None,
+                    status: None,
                 },
                 typos: Vec::new(),
             };
@@ -313,7 +317,7 @@ impl Plugin {
         };
         let nonce: [u8; 8] = host.random_bytes(8).try_into().map_err(|_| {
             Failure::new(
-                "no_randomness",
+                ErrorCode::NoRandomness,
                 "the host gave no random bytes for the request's nonce",
             )
         })?;
@@ -489,7 +493,7 @@ fn save(host: &impl Host, stored: &mut Stored, next: LicenseState) -> Result<(),
     let bytes = next.to_bytes()?;
     host.save_state(&bytes).map_err(|why| {
         Failure::new(
-            "state_not_saved",
+            ErrorCode::StateNotSaved,
             alloc::format!("the license state could not be saved, so nothing changed: {why}"),
         )
     })?;
@@ -500,7 +504,7 @@ fn save(host: &impl Host, stored: &mut Stored, next: LicenseState) -> Result<(),
 
 fn wrong_artifact(expected: Kind) -> Failure {
     Failure::new(
-        "wrong_kind",
+        ErrorCode::WrongKind,
         alloc::format!("this is not a {}", expected.name()),
     )
 }
@@ -784,7 +788,7 @@ mod tests {
         host.now.set(ts("2026-11-21T15:00:00Z"));
         assert_eq!(p.status(&host).code(), "active");
         assert_eq!(
-            p.activate(&host, &code(2, None)).map(|s| s.code()),
+            p.activate(&host, &code(2, None)).map(|s| s.code().as_str()),
             Ok("active")
         );
         host.now.set(ts("2026-11-19T00:00:00Z"));

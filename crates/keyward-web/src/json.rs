@@ -86,7 +86,7 @@ impl Json {
 
     /// A whole number, in decimal.
     pub(crate) fn num(&mut self, n: u64) -> &mut Json {
-        keyward_core::push_digits(self.value(), n, 1);
+        keyward_core::time::push_digits(self.value(), n, 1);
         self
     }
 
@@ -171,7 +171,7 @@ pub(crate) fn write_report(j: &mut Json, r: &Report) {
         .key("kind")
         .str_or_null(r.kind)
         .key("verdict")
-        .str(r.verdict)
+        .str(r.verdict.as_str())
         .key("message")
         .str(&r.message)
         .key("suggestion")

@@ -1,0 +1,419 @@
+//! The text form people paste and type: Crockford base32, hyphen-grouped, one check symbol
+//! per group, behind a three-character kind-and-version prefix (`KA1-…`).
+//!
+//! Why a check symbol per group: a buyer reading a code over the phone or retyping it from a
+//! screenshot makes single-character mistakes. Each group of `n` data symbols is followed by a
+//! check symbol `c` such that, over GF(32),
+//!
+//! ```text
+//! seed(kind, group) + Σ α^i · x_i = 0      (x_0..x_{n-1} data, x_n = c)
+//! ```
+//!
+//! with α a primitive element. Because all weights α^i are distinct and non-zero, any single
+//! substitution changes the sum by α^i·δ ≠ 0, and any adjacent transposition by
+//! α^i·(1+α)·(x_i + x_{i+1}) ≠ 0: both are always detected, and the failing group is named
+//! before any signature is checked. The seed mixes in the kind and the group index, so a
+//! mistyped prefix or two swapped groups are caught too (with high probability).
+
+//!
+//! The module tree, each part using only those below it: [`gf32`] (the checks),
+//! [`normalize`] (what pasted characters mean), this module (encoding, decoding, locating
+//! typos), [`typo`] (the correction search) and [`armour`] (the BEGIN/END lines around
+//! certificates and updates).
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::error::{CodeError, Typo};
+pub use crate::kind::Kind;
+
+pub(crate) mod armour;
+mod gf32;
+pub(crate) mod normalize;
+mod typo;
+
+use gf32::{check_symbol, syndrome};
+pub(crate) use normalize::{fold_char, normalize, Symbols};
+use typo::looks_shifted;
+pub(crate) use typo::{last_group_shift_corrections, single_corrections, Edit};
+
+/// Which kind of code `text` claims to be, from its prefix alone (no checks; armour and
+/// header lines are skipped).
+pub fn sniff_kind(text: &str) -> Option<Kind> {
+    let blanked = armour::strip_armour(text).ok()?;
+    normalize(&blanked).ok().map(|s| s.kind)
+}
+
+/// The code characters of `text` as they are read: full-width forms folded, lower case
+/// raised, I and L read as 1 and O as 0; separators and any other character left out.
+/// The page marks where a correction differs from what was pasted with it (so it never
+/// folds or normalises text itself).
+pub fn code_characters(text: &str) -> String {
+    text.chars()
+        .take(MAX_TEXT_LEN)
+        .filter_map(|c| normalize::symbol_value(fold_char(c)))
+        .map(|v| ALPHABET[v as usize] as char)
+        .collect()
+}
+
+/// Whether `text` could be the beginning of a code still being typed: the start of a
+/// known prefix (`K`, `KA`, `KA1`, …) and every complete group passing its check (the
+/// last, unfinished group is not judged); then the number of code characters typed. A
+/// full code with a mistyped group is not a beginning, nor is text with a character no
+/// code holds. The page says "incomplete, keep typing" for these instead of an error.
+pub fn code_beginning(text: &str) -> Option<usize> {
+    match normalize(text) {
+        Ok(s) => {
+            let size = s.kind.group_len() + 1;
+            let checked = s
+                .values
+                .chunks_exact(size)
+                .enumerate()
+                .all(|(g, group)| syndrome(s.kind, g, group) == 0);
+            checked.then_some(3 + s.values.len())
+        }
+        // Fewer than three code characters: the start of a prefix?
+        Err(CodeError::UnknownPrefix) => {
+            let typed = code_characters(text);
+            let typed = typed.as_bytes();
+            let prefix = |k: Kind| [b'K', k.letter(), b'0' + VERSION].starts_with(typed);
+            (typed.len() < 3 && Kind::ALL.into_iter().any(prefix)).then_some(typed.len())
+        }
+        Err(_) => None,
+    }
+}
+
+/// Crockford's base32 alphabet: no I, L, O, U.
+pub(crate) const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// Longest text accepted before any work is done (an armoured certificate is a few hundred
+/// characters; 64 KiB leaves generous room for pasted surroundings).
+pub const MAX_TEXT_LEN: usize = 64 * 1024;
+
+/// The one version of every kind this build reads and writes.
+pub(crate) const VERSION: u8 = 1;
+
+/// Bytes to base32 symbol values, most significant bit first, zero-padded.
+fn bytes_to_values(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() * 8 / 5 + 1);
+    let mut acc: u32 = 0;
+    let mut bits = 0;
+    for &b in bytes {
+        acc = (acc << 8) | b as u32;
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(((acc >> bits) & 31) as u8);
+        }
+    }
+    if bits > 0 {
+        out.push(((acc << (5 - bits)) & 31) as u8);
+    }
+    out
+}
+
+/// The inverse of [`bytes_to_values`]; `None` when the length or padding is not canonical.
+fn values_to_bytes(values: &[u8]) -> Option<Vec<u8>> {
+    let n_bytes = values.len() * 5 / 8;
+    if (n_bytes * 8).div_ceil(5) != values.len() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(n_bytes);
+    let mut acc: u32 = 0;
+    let mut bits = 0;
+    for &v in values {
+        acc = (acc << 5) | v as u32;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    // Leftover padding bits must be zero, or two texts would mean the same bytes.
+    if acc != 0 {
+        return None;
+    }
+    Some(out)
+}
+
+/// Splits data symbols into groups and appends each group's check symbol.
+fn with_checks(kind: Kind, data: &[u8]) -> Vec<Vec<u8>> {
+    data.chunks(kind.group_len())
+        .enumerate()
+        .map(|(g, chunk)| {
+            let mut group = chunk.to_vec();
+            group.push(check_symbol(kind, g, chunk));
+            group
+        })
+        .collect()
+}
+
+/// Encodes `bytes` as a code of `kind`: `KA1-XXXXXXXXX-…`.
+pub(crate) fn encode(kind: Kind, bytes: &[u8]) -> String {
+    encode_groups(kind, bytes, usize::MAX)
+}
+
+/// Like [`encode`] but starts a new line every `per_line` groups (for armour bodies).
+pub(crate) fn encode_groups(kind: Kind, bytes: &[u8], per_line: usize) -> String {
+    encode_values(kind, &bytes_to_values(bytes), per_line)
+}
+
+/// Encodes raw 5-bit symbol values (for codes that are not a whole number of bytes).
+pub(crate) fn encode_values(kind: Kind, values: &[u8], per_line: usize) -> String {
+    let groups = with_checks(kind, values);
+    let mut s = String::with_capacity(4 + groups.len() * (kind.group_len() + 2));
+    s.push('K');
+    s.push(kind.letter() as char);
+    s.push((b'0' + VERSION) as char);
+    for (i, g) in groups.iter().enumerate() {
+        s.push(if i > 0 && i % per_line == 0 {
+            '\n'
+        } else {
+            '-'
+        });
+        s.extend(g.iter().map(|&v| ALPHABET[v as usize] as char));
+    }
+    s
+}
+
+/// Splits `values` into (data+check) groups; `None` when a trailing group would be a lone
+/// check symbol (some character is missing or extra).
+pub(super) fn split_groups(kind: Kind, values: &[u8]) -> Option<Vec<core::ops::Range<usize>>> {
+    let size = kind.group_len() + 1;
+    if values.is_empty() || values.len() % size == 1 {
+        return None;
+    }
+    Some(
+        (0..values.len())
+            .step_by(size)
+            .map(|start| start..(start + size).min(values.len()))
+            .collect(),
+    )
+}
+
+/// Indices (0-based) of the groups whose check symbol does not match.
+pub(super) fn failing_groups(
+    kind: Kind,
+    values: &[u8],
+    groups: &[core::ops::Range<usize>],
+) -> Vec<usize> {
+    groups
+        .iter()
+        .enumerate()
+        .filter(|(g, r)| syndrome(kind, *g, &values[(*r).clone()]) != 0)
+        .map(|(g, _)| g)
+        .collect()
+}
+
+/// Checks every group and returns the data bytes, or the precise reason they are wrong.
+pub(crate) fn decode_symbols(s: &Symbols) -> Result<Vec<u8>, CodeError> {
+    let values = decode_values(s)?;
+    values_to_bytes(&values).ok_or_else(|| {
+        // Every group checks, but no whole number of bytes has this many symbols: a
+        // character was dropped or doubled in the last group (and it passed by chance).
+        let size = s.kind.group_len() + 1;
+        let start = (s.values.len() - 1) / size * size;
+        CodeError::Typo {
+            kind: s.kind,
+            groups: alloc::vec![Typo {
+                group: start / size + 1,
+                first_position: s.position(start),
+                last_position: s.position(s.values.len() - 1),
+            }],
+            suggestion: None,
+            missing_or_extra: true,
+        }
+    })
+}
+
+/// Checks every group and returns the data symbol values (check symbols removed).
+pub(crate) fn decode_values(s: &Symbols) -> Result<Vec<u8>, CodeError> {
+    let bad_length = CodeError::BadLength {
+        kind: s.kind,
+        symbols: s.values.len(),
+    };
+    let lone = s.values.len() % (s.kind.group_len() + 1) == 1;
+    // A lone trailing check symbol means the length is off: judge the groups without it,
+    // to say where the missing or extra character probably is.
+    let usable = if lone {
+        &s.values[..s.values.len() - 1]
+    } else {
+        &s.values[..]
+    };
+    let groups = split_groups(s.kind, usable).ok_or(bad_length)?;
+    let mut failing = failing_groups(s.kind, usable, &groups);
+    if failing.is_empty() && !lone {
+        return Ok(groups
+            .iter()
+            .flat_map(|r| s.values[r.start..r.end - 1].iter().copied())
+            .collect());
+    }
+    if failing.is_empty() {
+        failing.push(groups.len() - 1);
+    }
+    // A dropped or doubled character shifts every later group: from there on, (nearly)
+    // all fail. Three or more failing groups running to the end is that, not three typos.
+    let missing_or_extra = lone || (failing.len() >= 3 && looks_shifted(&failing, groups.len()));
+    let typos = failing
+        .iter()
+        .map(|&g| {
+            let r = &groups[g];
+            Typo {
+                group: g + 1,
+                first_position: s.position(r.start),
+                last_position: s.position(r.end - 1),
+            }
+        })
+        .collect();
+    Err(CodeError::Typo {
+        kind: s.kind,
+        groups: typos,
+        suggestion: None,
+        missing_or_extra,
+    })
+}
+
+/// Renders symbols back to canonical grouped text (used for offered corrections).
+pub(crate) fn render(s: &Symbols) -> String {
+    let mut t = String::new();
+    t.push('K');
+    t.push(s.kind.letter() as char);
+    t.push((b'0' + s.version) as char);
+    for chunk in s.values.chunks(s.kind.group_len() + 1) {
+        t.push('-');
+        t.extend(chunk.iter().map(|&v| ALPHABET[v as usize] as char));
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    #[test]
+    fn code_characters_fold_as_the_decoder_reads() {
+        assert_eq!(code_characters("ｋａ１－ｉｌｏ ab-\n“x”u#"), "KA1110ABX");
+        assert_eq!(code_characters(""), "");
+    }
+
+    #[test]
+    fn beginnings_of_codes() {
+        let code = encode(Kind::AuthorizationCode, &[7u8; 40]);
+        for n in 1..code.len() {
+            let typed = code_characters(&code[..n]).len();
+            assert_eq!(code_beginning(&code[..n]), Some(typed), "{}", &code[..n]);
+        }
+        assert_eq!(code_beginning("ks"), Some(2));
+        for not in ["", "X", "KX", "KA2", "KA1-#", "mac:", "kiwi", "hello"] {
+            assert_eq!(code_beginning(not), None, "{not}");
+        }
+        // A complete group with a typo is not a beginning.
+        let mut typo = code.clone().into_bytes();
+        typo[5] = if typo[5] == b'0' { b'1' } else { b'0' };
+        let typo = String::from_utf8(typo).unwrap_or_default();
+        assert_eq!(code_beginning(&typo[..20]), None);
+    }
+
+    #[test]
+    fn round_trip_bytes() {
+        for n in 0..40 {
+            let bytes: Vec<u8> = (0..n).map(|i| (i * 37 + 11) as u8).collect();
+            let v = bytes_to_values(&bytes);
+            assert_eq!(values_to_bytes(&v).unwrap(), bytes);
+        }
+    }
+
+    #[test]
+    fn non_zero_padding_is_rejected() {
+        // one byte = 2 symbols, 2 padding bits
+        assert!(values_to_bytes(&[0, 1]).is_none());
+        assert_eq!(values_to_bytes(&[0, 4]).unwrap(), vec![1]);
+    }
+
+    #[test]
+    fn encode_decode() {
+        let bytes = b"hello keyward, this is a test".to_vec();
+        let text = encode(Kind::AuthorizationCode, &bytes);
+        assert!(text.starts_with("KA1-"));
+        let s = normalize(&text).unwrap();
+        assert_eq!(decode_symbols(&s).unwrap(), bytes);
+    }
+
+    #[test]
+    fn forgiving_input() {
+        let bytes = b"0123456789".to_vec();
+        let text = encode(Kind::SignedUpdate, &bytes);
+        // lower case, full width, spaces and line breaks, O for 0
+        let messy: String = text
+            .to_lowercase()
+            .chars()
+            .map(|c| {
+                if c == '0' {
+                    'o'
+                } else if c.is_ascii_alphanumeric() {
+                    char::from_u32(c as u32 + 0xFEE0).unwrap()
+                } else {
+                    c
+                }
+            })
+            .collect::<String>()
+            .replace('-', " \r\n ー");
+        let s = normalize(&messy).unwrap();
+        assert_eq!(s.kind, Kind::SignedUpdate);
+        assert_eq!(decode_symbols(&s).unwrap(), bytes);
+    }
+
+    #[test]
+    fn every_substitution_and_transposition_is_located() {
+        let bytes: Vec<u8> = (0..40u8).collect();
+        let text = encode(Kind::AuthorizationCode, &bytes);
+        let good = normalize(&text).unwrap();
+        let size = Kind::AuthorizationCode.group_len() + 1;
+        for p in 0..good.values.len() {
+            for v in 0..32u8 {
+                if v == good.values[p] {
+                    continue;
+                }
+                let mut bad = good.clone();
+                bad.values[p] = v;
+                match decode_symbols(&bad) {
+                    Err(CodeError::Typo { groups, .. }) => {
+                        assert_eq!(groups.len(), 1);
+                        assert_eq!(groups[0].group, p / size + 1);
+                    }
+                    other => panic!("substitution at {p} not detected: {other:?}"),
+                }
+                assert!(single_corrections(&bad).iter().any(|e| {
+                    let mut v = Vec::new();
+                    e.apply(&bad.values, &mut v);
+                    v == good.values
+                }));
+            }
+            if p + 1 < good.values.len() && good.values[p] != good.values[p + 1] {
+                let mut bad = good.clone();
+                bad.values.swap(p, p + 1);
+                assert!(
+                    matches!(decode_symbols(&bad), Err(CodeError::Typo { .. })),
+                    "transposition at {p} not detected"
+                );
+                assert!(single_corrections(&bad).iter().any(|e| {
+                    let mut v = Vec::new();
+                    e.apply(&bad.values, &mut v);
+                    v == good.values
+                }));
+            }
+        }
+    }
+
+    #[test]
+    fn wrong_prefix_letter_fails_checks() {
+        let text = encode(Kind::AuthorizationCode, b"abcdefghijkl");
+        let swapped = text.replacen("KA1", "KN1", 1);
+        assert!(matches!(
+            decode_symbols(&normalize(&swapped).unwrap()),
+            Err(CodeError::Typo { .. })
+        ));
+    }
+}

@@ -1,0 +1,117 @@
+//! Normalisation of pasted text: which characters are folded or ignored, and the symbols
+//! a code's characters stand for.
+
+use alloc::vec::Vec;
+
+use super::{ALPHABET, MAX_TEXT_LEN, VERSION};
+use crate::error::CodeError;
+use crate::kind::Kind;
+
+/// Maps one pasted character to what it most likely means: full-width forms to ASCII, the
+/// many dash look-alikes to `-`, every kind of space to nothing special.
+pub(crate) fn fold_char(c: char) -> char {
+    match c {
+        // Full-width ASCII block (Chinese input methods, chat apps).
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+        '\u{3000}' | '\u{00A0}' | '\u{2000}'..='\u{200B}' | '\u{202F}' | '\u{FEFF}' => ' ',
+        '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{30FC}' | '\u{FF70}' | '\u{FE63}' => '-',
+        _ => c,
+    }
+}
+
+/// Value of one code character after case folding and the I/L→1, O→0 rule, or `None`.
+pub(crate) fn symbol_value(c: char) -> Option<u8> {
+    let c = c.to_ascii_uppercase();
+    let c = match c {
+        'I' | 'L' => '1',
+        'O' => '0',
+        _ => c,
+    };
+    if !c.is_ascii() {
+        return None;
+    }
+    ALPHABET.iter().position(|&a| a == c as u8).map(|p| p as u8)
+}
+
+/// A code after normalisation: kind, version, symbol values, and where each symbol came
+/// from in the original text (1-based character positions) for error messages.
+#[derive(Clone, Debug)]
+pub(crate) struct Symbols {
+    pub kind: Kind,
+    pub version: u8,
+    pub values: Vec<u8>,
+    pub positions: Vec<usize>,
+}
+
+impl Symbols {
+    /// Where symbol `i` came from in the pasted text (1-based; 0 if unknown).
+    pub(crate) fn position(&self, i: usize) -> usize {
+        self.positions.get(i).copied().unwrap_or(0)
+    }
+}
+
+/// Is this character one people put between groups or around codes?
+pub(super) fn is_separator(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '-' | '_' | '.' | '·' | '—')
+}
+
+/// Splits the prefix off and maps every other character to its symbol value.
+pub(crate) fn normalize(text: &str) -> Result<Symbols, CodeError> {
+    if text.len() > MAX_TEXT_LEN {
+        return Err(CodeError::TooLong {
+            len: text.len(),
+            max: MAX_TEXT_LEN,
+        });
+    }
+    let mut chars = text
+        .chars()
+        .enumerate()
+        .map(|(i, c)| (i + 1, fold_char(c)))
+        .filter(|&(_, c)| !is_separator(c));
+
+    // Prefix: K, kind letter, version digit.
+    let mut prefix = [(0usize, ' '); 3];
+    for slot in prefix.iter_mut() {
+        match chars.next() {
+            Some(x) => *slot = x,
+            None if text.trim().is_empty() => return Err(CodeError::Empty),
+            None => return Err(CodeError::UnknownPrefix),
+        }
+    }
+    if !prefix[0].1.eq_ignore_ascii_case(&'K') {
+        return Err(CodeError::UnknownPrefix);
+    }
+    let kind = Kind::from_letter(prefix[1].1.to_ascii_uppercase() as u8)
+        .filter(|_| prefix[1].1.is_ascii())
+        .ok_or(CodeError::UnknownPrefix)?;
+    let version = match symbol_value(prefix[2].1) {
+        Some(v) if v < 10 => v,
+        _ => return Err(CodeError::UnknownPrefix),
+    };
+    if version != VERSION {
+        return Err(CodeError::UnsupportedVersion { kind, version });
+    }
+
+    let mut values = Vec::new();
+    let mut positions = Vec::new();
+    for (pos, c) in chars {
+        match symbol_value(c) {
+            Some(v) => {
+                values.push(v);
+                positions.push(pos);
+            }
+            None => {
+                return Err(CodeError::InvalidCharacter {
+                    character: c,
+                    position: pos,
+                })
+            }
+        }
+    }
+    Ok(Symbols {
+        kind,
+        version,
+        values,
+        positions,
+    })
+}

@@ -1,0 +1,93 @@
+//! Small string helpers: one plain implementation each, instead of the standard library's
+//! generic searchers and joins, which are large in WebAssembly builds. They are at the
+//! bottom of the crate: they use nothing of it.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+/// Byte offset of the first occurrence of `needle` in `hay`.
+pub(crate) fn find(hay: &str, needle: &str) -> Option<usize> {
+    let n = needle.len();
+    if n == 0 {
+        return Some(0);
+    }
+    hay.as_bytes()
+        .windows(n)
+        .position(|w| w == needle.as_bytes())
+}
+
+/// Sorts `items` and drops repeats: an insertion sort, for the short lists of a code (MAC
+/// addresses, features, machine facts), instead of the standard library's sort, which is
+/// several KB in WebAssembly builds.
+pub(crate) fn sort_dedup<T: Ord>(items: &mut Vec<T>) {
+    for i in 1..items.len() {
+        let mut j = i;
+        while j > 0 && items[j - 1] > items[j] {
+            items.swap(j - 1, j);
+            j -= 1;
+        }
+    }
+    items.dedup();
+}
+
+/// `bytes` in lower-case hexadecimal, written into `out` (twice as long; any extra is left
+/// out of the result).
+pub(crate) fn hex_into<'a>(bytes: &[u8], out: &'a mut [u8]) -> &'a str {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut n = 0;
+    for (b, pair) in bytes.iter().zip(out.chunks_exact_mut(2)) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 15)];
+        n += 2;
+    }
+    core::str::from_utf8(&out[..n]).unwrap_or_default()
+}
+
+/// The parts one after another (`[..].concat()` is a generic join, large in wasm).
+pub(crate) fn cat(parts: &[&str]) -> String {
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        out.push_str(p);
+    }
+    out
+}
+
+/// The number of characters (`chars().count()` brings a large vectorised counter).
+pub(crate) fn char_count(s: &str) -> usize {
+    s.bytes().filter(|b| b & 0xC0 != 0x80).count()
+}
+
+/// The items joined with `sep`.
+pub(crate) fn join<'a>(items: impl IntoIterator<Item = &'a str>, sep: &str) -> String {
+    let mut out = String::new();
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push_str(sep);
+        }
+        out.push_str(item);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sort_dedup_matches_the_standard_sort() {
+        let mut seed = 7u32;
+        for n in 0..60 {
+            let mut items: Vec<u8> = (0..n)
+                .map(|_| {
+                    seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                    (seed >> 24) as u8 % 16
+                })
+                .collect();
+            let mut expected = items.clone();
+            expected.sort_unstable();
+            expected.dedup();
+            sort_dedup(&mut items);
+            assert_eq!(items, expected);
+        }
+    }
+}

@@ -63,6 +63,8 @@ pub struct Settings {
     pub product_name: Option<String>,
     /// Where buyers get help (an e-mail address or URL), shown on the buyer page.
     pub support: Option<String>,
+    /// The marketplace's production interface (`[marketplace]`; the file only).
+    pub marketplace: Option<crate::marketplace::MarketplaceSettings>,
 }
 
 macro_rules! overlay {
@@ -91,7 +93,8 @@ impl Settings {
             max_connections,
             merchant_name,
             product_name,
-            support
+            support,
+            marketplace
         )
     }
 
@@ -167,6 +170,7 @@ impl Settings {
             merchant_name: var("KEYWARD_MERCHANT_NAME"),
             product_name: var("KEYWARD_PRODUCT_NAME"),
             support: var("KEYWARD_SUPPORT"),
+            marketplace: None,
         })
     }
 }
@@ -219,6 +223,8 @@ pub struct Config {
     pub product_name: Option<String>,
     /// Shown on the buyer page.
     pub support: Option<String>,
+    /// The marketplace's production interface, when `[marketplace]` is configured.
+    pub marketplace: Option<crate::marketplace::Marketplace>,
 }
 
 /// The default data folder: the OS data directory + `keyward-server`.
@@ -278,6 +284,7 @@ impl Config {
             merchant_name: s.merchant_name,
             product_name: s.product_name,
             support: s.support,
+            marketplace: s.marketplace.map(crate::marketplace::Marketplace::resolve).transpose()?,
             data_dir,
         })
     }

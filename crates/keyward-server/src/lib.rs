@@ -33,6 +33,7 @@ pub mod api;
 pub mod config;
 pub mod error;
 pub mod ledger;
+pub mod marketplace;
 pub mod metrics;
 
 pub use api::Clock;
@@ -113,7 +114,12 @@ impl Server {
             config.rate_limit_per_minute,
             clock,
             config.request_timeout,
+            config.marketplace.clone().map(Arc::new),
         );
+        if let Some(interval) = config.marketplace.as_ref().and_then(|m| m.client.as_ref().and(m.reconcile_interval)) {
+            let instance = format!("{}-{}", std::process::id(), clock.now().secs());
+            tokio::spawn(marketplace::reconcile::every(state.clone(), interval, instance));
+        }
         if let Some(limiter) = state.limiter.as_ref() {
             let _ = limiter;
             let s = state.clone();

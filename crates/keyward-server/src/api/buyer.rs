@@ -155,9 +155,17 @@ pub(crate) async fn activate(
 async fn activate_inner(
     s: &Shared,
     ip: Option<std::net::IpAddr>,
-    body: ActivationBody,
+    mut body: ActivationBody,
 ) -> Result<ActivationAnswer, ApiError> {
     check_rate(s, ip)?;
+    // The marketplace's own `PL…` code: bridged to keyward's authorization code first.
+    if let Some(pl) = body
+        .code
+        .as_deref()
+        .and_then(crate::marketplace::bridge::marketplace_code)
+    {
+        body.code = Some(crate::marketplace::bridge::resolve(s, &pl).await?);
+    }
     let (code, machine, nonce) = read_body(s, body)?;
     let binding = binding_for(&code, &machine)?;
     let machine_text = match &machine {

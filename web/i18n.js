@@ -90,6 +90,7 @@ export const MESSAGES = {
     kind_activation_request: '激活请求',
     kind_activation_certificate: '激活证书',
     kind_signed_update: '续费/冻结/释放通知',
+    kind_deactivation_code: '停用码',
     kind_hardware_id: '硬件识别码',
 
     hw_mac: 'MAC 地址',
@@ -140,7 +141,7 @@ export const MESSAGES = {
     v_typo_check: '请与原件核对这一组的字符。',
     v_not_a_keyward_code_code: '这不是授权码。授权码以 KA1- 开头。',
     v_not_a_keyward_code_machine: '这既不是系统识别码（以 KS1- 开头），也不是硬件识别码（如 mac:00:1A:2B:3C:4D:5E、sn:序列号、uuid:…）。',
-    v_not_a_keyward_code_any: '这不是 keyward 代码：代码以 KA1、KS1、KR1、KC1 或 KN1 开头。',
+    v_not_a_keyward_code_any: '这不是 keyward 代码：代码以 KA1、KS1、KR1、KC1、KN1 或 KD1 开头。',
     v_unsupported_version: '这个{kind}是第 {version} 版，本页面无法识别。请向商家索取新版页面。',
     v_malformed: '这段内容无法识别：请与原件核对。',
     v_malformed_invalid_character: '第 {position} 个字符（“{character}”）不能出现在代码中。代码只使用数字和除 I、L、O、U 以外的字母 A–Z。',
@@ -258,6 +259,7 @@ export const MESSAGES = {
     kind_activation_request: 'activation request',
     kind_activation_certificate: 'activation certificate',
     kind_signed_update: 'signed update',
+    kind_deactivation_code: 'deactivation code',
     kind_hardware_id: 'hardware identification code',
 
     hw_mac: 'MAC address',
@@ -306,7 +308,7 @@ export const MESSAGES = {
     v_typo_check: 'Compare the characters of that group with the original.',
     v_not_a_keyward_code_code: 'This is not an authorization code. Authorization codes start with KA1-.',
     v_not_a_keyward_code_machine: 'This is neither a system identification code (starts with KS1-) nor a hardware identification code (such as mac:00:1A:2B:3C:4D:5E, sn:serial, uuid:…).',
-    v_not_a_keyward_code_any: 'This is not a keyward code: codes start with KA1, KS1, KR1, KC1 or KN1.',
+    v_not_a_keyward_code_any: 'This is not a keyward code: codes start with KA1, KS1, KR1, KC1, KN1 or KD1.',
     v_unsupported_version: 'This {kind} is version {version}, which this page does not understand. Ask the merchant for an updated page.',
     v_malformed: 'This text cannot be read: compare it with the original.',
     v_malformed_invalid_character: 'Character {position} ("{character}") cannot be part of a code. Codes use digits and the letters A–Z except I, L, O and U.',

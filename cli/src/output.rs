@@ -271,6 +271,20 @@ impl OutFile {
                 ));
             }
         }
+        if let Ok(m) = std::fs::metadata(path) {
+            // A device, a pipe or a directory is not replaced by a file, even with --force
+            // (`--out /dev/stdout` as root would replace the device node).
+            if !m.is_file() {
+                return Err(CliError::new(
+                    "usage",
+                    Exit::Usage,
+                    format!(
+                        "--out {} is not a regular file: --out writes a file; to write to standard output, leave out --out",
+                        path.display()
+                    ),
+                ));
+            }
+        }
         if !force && std::fs::symlink_metadata(path).is_ok() {
             return Err(exists_error(path));
         }

@@ -7,8 +7,9 @@
 //!
 //! ```toml
 //! product = "acme-invoice"
-//! merchant = "Acme Software"          # optional
-//! support = "support@acme.example"    # optional
+//! product_name = "Acme Invoice"               # optional
+//! merchant_name = "Acme Software"             # optional
+//! support_contact = "support@acme.example"    # optional
 //! public_keys = ['''
 //! -----BEGIN PUBLIC KEY-----
 //! MCowBQYDK2VwAyEA…
@@ -50,12 +51,15 @@ pub struct ProductFile {
     pub product: String,
     /// The merchant's public keys (PEM), for key rotation several.
     pub public_keys: Vec<String>,
-    /// The merchant's name, shown to buyers.
+    /// The product's name, shown to buyers (as in the page's `config.json`).
     #[serde(default)]
-    pub merchant: Option<String>,
-    /// How buyers reach the merchant's support.
+    pub product_name: Option<String>,
+    /// The merchant's name, shown to buyers (as in the page's `config.json`).
     #[serde(default)]
-    pub support: Option<String>,
+    pub merchant_name: Option<String>,
+    /// How buyers reach the merchant (as in the page's `config.json`).
+    #[serde(default)]
+    pub support_contact: Option<String>,
 }
 
 impl ProductFile {
@@ -105,11 +109,14 @@ impl ProductFile {
             "# A keyward product file: ship it with the software. Buyer-side commands trust\n# only these keys (keyward status --product-file FILE).\n",
         );
         t.push_str(&format!("product = {}\n", quoted(&self.product)));
-        if let Some(m) = &self.merchant {
-            t.push_str(&format!("merchant = {}\n", quoted(m)));
-        }
-        if let Some(s) = &self.support {
-            t.push_str(&format!("support = {}\n", quoted(s)));
+        for (name, value) in [
+            ("product_name", &self.product_name),
+            ("merchant_name", &self.merchant_name),
+            ("support_contact", &self.support_contact),
+        ] {
+            if let Some(v) = value {
+                t.push_str(&format!("{name} = {}\n", quoted(v)));
+            }
         }
         t.push_str("public_keys = [\n");
         for pem in &self.public_keys {
@@ -149,6 +156,19 @@ impl Trust {
                 ),
             )),
             _ => Ok(()),
+        }
+    }
+
+    /// "; for help, contact Acme Software: support@acme.example", from the product file
+    /// (empty without a contact).
+    pub fn contact(&self) -> String {
+        match &self.product_file {
+            Some((_, f)) => match (&f.merchant_name, &f.support_contact) {
+                (Some(m), Some(c)) => format!("; for help, contact {m}: {c}"),
+                (None, Some(c)) => format!("; for help, contact {c}"),
+                _ => String::new(),
+            },
+            None => String::new(),
         }
     }
 
@@ -230,18 +250,21 @@ impl TrustArgs {
     }
 }
 
-/// A product file for `product` with `keys` (for `keyward keys product-file`).
+/// A product file for `product` with `keys` (for `keyward keys product-file`); the names
+/// and the contact are optional.
 pub fn product_file(
     product: &str,
     keys: &[PublicKey],
-    merchant: Option<String>,
-    support: Option<String>,
+    product_name: Option<String>,
+    merchant_name: Option<String>,
+    support_contact: Option<String>,
 ) -> ProductFile {
     ProductFile {
         product: product.to_string(),
         public_keys: keys.iter().map(PublicKey::to_pem).collect(),
-        merchant,
-        support,
+        product_name,
+        merchant_name,
+        support_contact,
     }
 }
 
@@ -256,14 +279,16 @@ mod tests {
         let f = product_file(
             "acme-invoice",
             &[key.public()],
+            Some("Acme Invoice".into()),
             Some("Acme \"Soft\" 软件\nLtd".into()),
             Some("'''".into()),
         );
         let text = f.to_toml();
         let back: ProductFile = toml::from_str(&text).unwrap();
         assert_eq!(back.product, "acme-invoice");
-        assert_eq!(back.merchant, f.merchant);
-        assert_eq!(back.support, f.support);
+        assert_eq!(back.product_name, f.product_name);
+        assert_eq!(back.merchant_name, f.merchant_name);
+        assert_eq!(back.support_contact, f.support_contact);
         assert_eq!(back.keys().unwrap().keys(), &[key.public()]);
     }
 }

@@ -219,3 +219,70 @@ fn out_never_writes_over_an_input_nor_an_existing_file_without_force() {
         assert_ne!(s.read("out.txt"), "precious\n", "{args:?}");
     }
 }
+
+#[test]
+fn a_batch_whose_results_cannot_be_written_is_not_reported_done() {
+    let s = Scratch::with_key();
+    s.write("b.csv", "product\nacme\nacme\n");
+    let (exit, v, err) = s.run_json(&[
+        "issue",
+        "--json",
+        "--key",
+        "k.pem",
+        "--batch",
+        "b.csv",
+        "--out",
+        "no/such/dir/o.jsonl",
+    ]);
+    assert_eq!(exit, 1, "{v}");
+    assert_eq!(v["error"]["code"], "io");
+    assert!(v.get("issued").is_none(), "{v}");
+    assert!(!err.contains("issued"), "{err}");
+    // Devices are not replaced by a file, even with --force.
+    for force in [false, true] {
+        let mut c = s.cmd();
+        c.args([
+            "issue",
+            "--key",
+            "k.pem",
+            "--product",
+            "p",
+            "--out",
+            "/dev/null",
+        ]);
+        if force {
+            c.arg("--force");
+        }
+        c.assert()
+            .code(2)
+            .stderr(predicates::str::contains("not a regular file"));
+    }
+}
+
+#[test]
+fn json_usage_errors_name_the_argument_and_carry_the_suggestion() {
+    let s = Scratch::new();
+    let (exit, v, _) = s.run_json(&["keys", "generate", "--json", "--out", "k.pem", "--forse"]);
+    assert_eq!(exit, 2);
+    assert_eq!(v["error"]["code"], "usage");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("--forse"),
+        "{v}"
+    );
+    assert_eq!(v["error"]["suggestion"], "--force");
+    let (exit, v, _) = s.run_json(&[
+        "issue",
+        "--json",
+        "--key",
+        "k.pem",
+        "--product",
+        "p",
+        "--days",
+        "many",
+    ]);
+    assert_eq!(exit, 2);
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("--days"),
+        "{v}"
+    );
+}

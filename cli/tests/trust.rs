@@ -222,6 +222,35 @@ fn status_is_for_one_product() {
 }
 
 #[test]
+fn a_failing_status_names_the_merchant_s_contact() {
+    let s = Scratch::with_key();
+    s.cmd()
+        .args([
+            "keys",
+            "product-file",
+            "--product",
+            PRODUCT,
+            "--public-key",
+            "k.pem.pub",
+            "--merchant-name",
+            "Acme Software",
+            "--support-contact",
+            "support@acme.example",
+            "--out",
+            "named.toml",
+        ])
+        .assert()
+        .code(0);
+    s.buyer("A.json", NOW)
+        .args(["status", "--product-file", "named.toml"])
+        .assert()
+        .code(10)
+        .stderr(predicate::str::contains(
+            "for help, contact Acme Software: support@acme.example",
+        ));
+}
+
+#[test]
 fn product_files_are_checked() {
     let s = Scratch::with_key();
     let text = s.read(PRODUCT_FILE);

@@ -4,25 +4,49 @@
 //! Tasks:
 //! - `build`   — every artifact: `target/release/keyward`, `target/dist/keyward-plugin.wasm`,
 //!   `web/pkg/`
-//! - `test`    — installs what tests need (wasm target, Chromium, playwright-core), builds,
-//!   runs every test: Rust, plugin, browser
+//! - `test`    — installs what tests need (wasm target, Chromium, playwright-core, jco),
+//!   builds, runs every test: Rust, plugin, browser, the Node.js host
 //! - `bench`   — benchmarks that print figures
 //! - `demo`    — builds the CLI and runs the README walk-through on this machine
 //! - `lint`    — `cargo fmt --check`, `cargo clippy --all-targets -D warnings`,
 //!   `cargo doc` with warnings denied, and clippy of keyward-machine, keyward-files and
 //!   the CLI for Windows and macOS
 //! - `vectors` — regenerates `tests/vectors/` from the fixed test key
+//! - `fuzz [--seconds N] [TARGET]` — installs cargo-fuzz (pinned) and runs every fuzz target
+//!   of `fuzz/` (or the one named) for N seconds each (default 60); a crash, a broken
+//!   property, a call over 10 ms or a heap peak over 64 × the input fails, and the input is
+//!   saved under `fuzz/artifacts/<target>/`
+//! - `fuzz-seeds` — writes the fuzz targets' seeds (`fuzz/seeds/`) from `tests/vectors/`
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 mod demo;
+mod fuzz;
 mod node;
+mod node_host;
 mod plugin;
 mod postgres;
 mod vectors;
 mod wasm_opt;
 mod web;
+
+const HELP: &str = "\
+usage: cargo xtask <task>
+
+  build                          every artifact: the CLI, the plugin, the page
+  test                           install what tests need, build, run every test (with the
+                                 replay of every saved fuzz input)
+  bench                          benchmarks that print figures
+  demo                           the README walk-through, on this machine
+  lint                           rustfmt, clippy and rustdoc with warnings denied
+  vectors                        regenerate tests/vectors/ from the fixed test key
+  fuzz [--seconds N] [TARGET]    install cargo-fuzz and run the fuzz targets, N seconds each
+                                 (default 60); TARGET is one of text, bytes, resigned, state,
+                                 ids, pem; failures are saved under fuzz/artifacts/<target>/;
+                                 options after -- go to libFuzzer (-fork=1 -ignore_crashes=1
+                                 to go on after a finding)
+  fuzz-seeds                     write the fuzz seeds (fuzz/seeds/) from tests/vectors/";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -36,9 +60,12 @@ fn main() -> ExitCode {
         "demo" => demo::run_demo(),
         "build-web" => ensure_wasm_target().and_then(|()| web::build()),
         "build-plugin" => plugin::build(true).map(|_| ()),
+        "test-node" => node_host::test(),
         "lint" => lint(),
+        "fuzz" => fuzz::fuzz(rest),
+        "fuzz-seeds" => fuzz::seeds(),
         "help" | "--help" | "-h" => {
-            println!("usage: cargo xtask <build|test|bench|demo|lint|vectors>");
+            println!("{HELP}");
             Ok(())
         }
         other => Err(format!("unknown task {other:?}; try `cargo xtask help`")),
@@ -149,7 +176,11 @@ fn test(_args: &[String]) -> Result<(), String> {
     // Once more with keyward-web's own features, as in the page's wasm: in the workspace
     // run, the CLI's features (keyward-core's `messages`) are unified into it.
     run(cargo().args(["test", "-p", "keyward-web"]))?;
+    // Every saved fuzz input (seeds, local corpus, past findings) through the fuzz targets'
+    // bodies, on stable and without cargo-fuzz.
+    fuzz::replay()?;
     web::test()?;
+    node_host::test()?;
     Ok(())
 }
 
@@ -167,6 +198,7 @@ fn lint() -> Result<(), String> {
     run(cargo()
         .args(["doc", "--workspace", "--no-deps"])
         .env("RUSTDOCFLAGS", "-D warnings"))?;
+    fuzz::lint()?;
     // The machine-facts collectors and the CLI for the other systems they support: their
     // code is behind `cfg`, so only a build for those targets type-checks it.
     for target in ["x86_64-pc-windows-gnu", "x86_64-apple-darwin"] {

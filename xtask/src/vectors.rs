@@ -8,7 +8,8 @@
 use std::path::Path;
 
 use keyward_core::{
-    ActivationCertificate, ActivationRequest, AuthorizationCode, Binding, Context, HardwareId,
+    ActivationCertificate, ActivationRequest, AuthorizationCode, Binding, Context,
+    DeactivationCode, HardwareId,
     Kind, LicenseId, LicenseTerms, MachineFacts, MachineRef, MerchantKey, Policy, SignedUpdate,
     SystemIdCode, Timestamp, TrustedKeys, UpdateAction, DAY,
 };
@@ -449,6 +450,42 @@ pub fn generate(dir: &Path) -> Result<(), String> {
         "update_tampered_bit".into(),
         encode_raw(Kind::SignedUpdate, &flip_bytes(&update_bytes, 5, 1)),
         None,
+        None,
+    ));
+
+    let deactivation = DeactivationCode {
+        license_id: LicenseId([0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 20]),
+        secret: *b"deactivate",
+    }
+    .encode();
+    inputs.push((
+        "deactivation_code_valid".into(),
+        deactivation.clone(),
+        None,
+        None,
+    ));
+    inputs.push((
+        "deactivation_code_typo".into(),
+        substitute(&deactivation, 13),
+        None,
+        None,
+    ));
+    inputs.push((
+        "deactivation_code_transposition".into(),
+        transpose(&deactivation, 2),
+        None,
+        None,
+    ));
+    inputs.push((
+        "deactivation_code_wrong_length".into(),
+        encode_raw(Kind::DeactivationCode, &[0x42; 17]),
+        None,
+        None,
+    ));
+    inputs.push((
+        "deactivation_code_in_code_field".into(),
+        deactivation.to_lowercase().replace('-', " "),
+        Some(Kind::AuthorizationCode),
         None,
     ));
 

@@ -96,6 +96,10 @@ pub fn details_json(a: &Artifact) -> Value {
             "nonce": hex(&r.nonce),
             "created": r.created.to_rfc3339(),
         }),
+        Artifact::DeactivationCode(d) => json!({
+            "license_id": d.license_id.to_string(),
+            "commitment": hex(&keyward_core::DeactivationCode::commitment(&d.secret)),
+        }),
         Artifact::HardwareId(h) => json!({
             "hardware_id": h.to_string(),
             "hardware_kind": h.kind().prefix(),
@@ -160,6 +164,13 @@ pub fn print_details(a: &Artifact) -> Result<(), CliError> {
             }?;
             line("created", &r.created.to_rfc3339())?;
             line("code signed", &format!("key {}", r.code.key_id()))?;
+        }
+        Artifact::DeactivationCode(d) => {
+            line("license", &d.license_id.to_string());
+            line(
+                "check it",
+                "keyward deactivate --verify CERTIFICATE CODE (with the machine's certificate)",
+            );
         }
         Artifact::HardwareId(h) => {
             line("normal form", &h.to_string())?;

@@ -36,12 +36,15 @@ pub enum KeysCommand {
         /// rotated keys.
         #[arg(long = "public-key", value_name = "FILE", required = true)]
         public_keys: Vec<PathBuf>,
+        /// The product's name, shown to buyers.
+        #[arg(long, value_name = "NAME")]
+        product_name: Option<String>,
         /// The merchant's name, shown to buyers.
         #[arg(long, value_name = "NAME")]
-        merchant: Option<String>,
-        /// How buyers reach support (an e-mail address, a web page, a phone number).
+        merchant_name: Option<String>,
+        /// How buyers reach the merchant (an e-mail address, a web page, a phone number).
         #[arg(long, value_name = "CONTACT")]
-        support: Option<String>,
+        support_contact: Option<String>,
         /// The product file to write (by convention PRODUCT.keyward.toml).
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
@@ -65,8 +68,9 @@ pub fn run(env: &Env, cmd: KeysCommand) -> CmdResult {
         KeysCommand::ProductFile {
             product,
             public_keys,
-            merchant,
-            support,
+            product_name,
+            merchant_name,
+            support_contact,
             out,
             force,
         } => {
@@ -83,7 +87,13 @@ pub fn run(env: &Env, cmd: KeysCommand) -> CmdResult {
                     format!("invalid product {product:?}: give the product id the licenses are issued for (letters, digits, ., _, -)"),
                 ));
             }
-            let file = product_file(&product, &keys, merchant, support);
+            let file = product_file(
+                &product,
+                &keys,
+                product_name,
+                merchant_name,
+                support_contact,
+            );
             out.write(file.to_toml().as_bytes(), MODE_PUBLIC)?;
             let ids: Vec<String> = keys.iter().map(|k| k.id().to_string()).collect();
             if env.json {
@@ -91,8 +101,9 @@ pub fn run(env: &Env, cmd: KeysCommand) -> CmdResult {
                     "product_file": out.path().display().to_string(),
                     "product": product,
                     "key_ids": ids,
-                    "merchant": file.merchant,
-                    "support": file.support,
+                    "product_name": file.product_name,
+                    "merchant_name": file.merchant_name,
+                    "support_contact": file.support_contact,
                 }))?;
             } else {
                 outln!(

@@ -163,6 +163,10 @@ pub fn run(env: &Env, a: StatusArgs) -> CmdResult {
             (status.code().to_string(), exit, error)
         }
     };
+    let error = error.map(|mut e| {
+        e.message.push_str(&trust.contact());
+        e
+    });
     if env.json {
         let mut v = status_json(&status);
         v["status"] = json!(code);

@@ -6,6 +6,7 @@ use alloc::vec::Vec;
 
 use crate::authcode::AuthorizationCode;
 use crate::cert::ActivationCertificate;
+use crate::deactivation::DeactivationCode;
 use crate::error::{CodeError, Error, Typo};
 use crate::eval::{check_clock, Context, LicenseFlags, Status};
 use crate::hwid::HardwareId;
@@ -33,6 +34,8 @@ pub enum Artifact {
     SignedUpdate(SignedUpdate),
     /// 硬件识别码.
     HardwareId(HardwareId),
+    /// 停用码.
+    DeactivationCode(DeactivationCode),
 }
 
 const HW_PREFIXES: [&str; 7] = ["mac:", "sn:", "serial:", "uuid:", "disk:", "fp:", "custom:"];
@@ -107,6 +110,9 @@ impl Artifact {
                 Artifact::SignedUpdate(SignedUpdate::decode_unverified(input)?)
             }
             (Kind::SystemId, _) => Artifact::SystemId(SystemIdCode::decode(&blanked)?),
+            (Kind::DeactivationCode, _) => {
+                Artifact::DeactivationCode(DeactivationCode::decode(&blanked)?)
+            }
             (Kind::ActivationRequest, t) => {
                 let r = ActivationRequest::decode(&blanked)?;
                 if let Some(t) = t {
@@ -153,6 +159,7 @@ impl Artifact {
             Artifact::ActivationRequest(_) => Kind::ActivationRequest,
             Artifact::ActivationCertificate(_) => Kind::ActivationCertificate,
             Artifact::SignedUpdate(_) => Kind::SignedUpdate,
+            Artifact::DeactivationCode(_) => Kind::DeactivationCode,
             Artifact::HardwareId(_) => return None,
         })
     }

@@ -213,7 +213,7 @@ impl fmt::Display for CodeError {
                 "the text is {len} bytes long, far longer than any keyward code (at most {max}): paste only the code"
             ),
             CodeError::UnknownPrefix => f.write_str(
-                "this is not a keyward code: keyward codes start with KA1 (authorization code), KS1 (system identification code), KR1 (activation request), KC1 (activation certificate) or KN1 (signed update)",
+                "this is not a keyward code: keyward codes start with KA1 (authorization code), KS1 (system identification code), KR1 (activation request), KC1 (activation certificate), KN1 (signed update) or KD1 (deactivation code)",
             ),
             CodeError::UnsupportedVersion { kind, version } => write!(
                 f,

@@ -2,8 +2,8 @@
 //!
 //! Offline license artifacts for software sold on cloud marketplaces: authorization codes
 //! (授权码), system and hardware identification codes (系统识别码 / 硬件识别码), activation
-//! requests and certificates, and signed updates — encoded, decoded, signed (Ed25519) and
-//! evaluated. No I/O and no clock: time is an argument, facts come from the host.
+//! requests and certificates, signed updates and deactivation codes (停用码) — encoded,
+//! decoded, signed (Ed25519) and evaluated. No I/O and no clock: time is an argument, facts come from the host.
 //!
 //! Hashing is SHA-512 throughout (Ed25519 needs it anyway), so the WebAssembly builds
 //! carry one hash function.
@@ -99,6 +99,7 @@ mod artifact;
 mod authcode;
 mod binding;
 mod cert;
+mod deactivation;
 mod error;
 mod eval;
 mod facts;
@@ -119,6 +120,7 @@ pub use artifact::{verdict, Artifact, Verdict};
 pub use authcode::{AuthorizationCode, LicenseId, LicenseTerms, MAX_SEATS};
 pub use binding::{Binding, Mismatch, MAX_PARTS};
 pub use cert::ActivationCertificate;
+pub use deactivation::{DeactivationCode, SECRET_LEN};
 pub use error::{CodeError, Error, Typo};
 pub use eval::{
     check_clock, evaluate_terms, ClockRollback, Context, LicenseFlags, LicenseSummary, Policy,
@@ -128,7 +130,9 @@ pub use facts::MachineFacts;
 pub use hwid::{HardwareId, HardwareKind, PartKind, MAX_FINGERPRINT_LEN};
 pub use keys::{KeyId, MerchantKey, PublicKey, TrustedKeys};
 pub use request::{ActivationRequest, MachineRef};
-pub use state::{Applied, Credential, Entry, LicenseState, MAX_ENTRIES};
+pub use state::{
+    Applied, Credential, Entry, LicenseState, PendingRequest, MAX_ENTRIES, MAX_PENDING,
+};
 pub use sysid::{Fact, SystemIdCode};
 pub use text::{sniff_kind, Kind, MAX_TEXT_LEN};
 pub use time::{push_digits, Timestamp, DAY, MINUTE};

@@ -10,6 +10,7 @@ use sha2::{Digest, Sha512};
 
 use crate::authcode::{AuthorizationCode, LicenseId};
 use crate::cert::ActivationCertificate;
+use crate::deactivation::{DeactivationCode, SECRET_LEN};
 use crate::error::Error;
 use crate::eval::{check_clock, evaluate_terms, ClockRollback, Context, LicenseFlags, Status};
 use crate::text::Kind;
@@ -66,6 +67,35 @@ pub struct Entry {
     pub sequence: u32,
     /// Effect of the updates applied.
     pub flags: LicenseFlags,
+    /// The secret whose commitment the certificate carries (see [`DeactivationCode`]):
+    /// `None` for an authorization code, or a certificate answering a request this machine
+    /// did not make (one made by the activation page or the merchant's service).
+    pub secret: Option<[u8; SECRET_LEN]>,
+}
+
+impl Entry {
+    /// The deactivation code that gives this license's seat back, when this machine made
+    /// the request its certificate answers (the secret hashes to the certificate's nonce).
+    pub fn deactivation_code(&self) -> Option<DeactivationCode> {
+        let Credential::Certificate(cert) = &self.credential else {
+            return None;
+        };
+        let code = DeactivationCode {
+            license_id: cert.terms().license_id,
+            secret: self.secret?,
+        };
+        code.verifies(cert).then_some(code)
+    }
+}
+
+/// The secret of an activation request this machine made and whose certificate is not
+/// installed yet: the request's nonce is its commitment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingRequest {
+    /// The license the request is for.
+    pub license_id: LicenseId,
+    /// The secret (see [`DeactivationCode`]).
+    pub secret: [u8; SECRET_LEN],
 }
 
 /// Everything a machine remembers.
@@ -75,10 +105,25 @@ pub struct LicenseState {
     pub high_water: Timestamp,
     /// Installed licenses.
     pub entries: Vec<Entry>,
+    /// Requests made here whose certificates are not installed yet (oldest first, at most
+    /// [`MAX_PENDING`]).
+    pub pending: Vec<PendingRequest>,
 }
 
 const MAGIC: &[u8; 4] = b"KWST";
+/// Version 1: no deactivation secrets. Version 2 adds them: flag bit 2 of an entry says a
+/// 10-byte secret follows its renewal, and a list of pending requests ends the body. A
+/// state with no secret and no pending request is written as version 1 (so such states
+/// keep their bytes), and a version 2 body without either is refused: one state, one
+/// encoding.
 const STATE_VERSION: u8 = 1;
+const STATE_VERSION_SECRETS: u8 = 2;
+/// Entry flag bits: frozen, released, a deactivation secret follows.
+const F_FROZEN: u8 = 1;
+const F_RELEASED: u8 = 2;
+const F_SECRET: u8 = 4;
+/// Most unanswered requests remembered (the oldest is forgotten first).
+pub const MAX_PENDING: usize = 16;
 /// Most licenses one machine holds.
 pub const MAX_ENTRIES: usize = 64;
 const MAX_ITEM: u64 = 16 * 1024;
@@ -97,7 +142,12 @@ impl LicenseState {
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut w = Writer::default();
         w.bytes(MAGIC);
-        w.u8(STATE_VERSION);
+        let secrets = !self.pending.is_empty() || self.entries.iter().any(|e| e.secret.is_some());
+        w.u8(if secrets {
+            STATE_VERSION_SECRETS
+        } else {
+            STATE_VERSION
+        });
         w.varint(self.high_water.0);
         w.u8(self.entries.len() as u8);
         for e in &self.entries {
@@ -109,13 +159,33 @@ impl LicenseState {
             w.varint(bytes.len() as u64);
             w.bytes(&bytes);
             w.varint(e.sequence as u64);
-            w.u8(e.flags.frozen as u8 | (e.flags.released as u8) << 1);
+            let mut f = 0;
+            if e.flags.frozen {
+                f |= F_FROZEN;
+            }
+            if e.flags.released {
+                f |= F_RELEASED;
+            }
+            if e.secret.is_some() {
+                f |= F_SECRET;
+            }
+            w.u8(f);
             match e.flags.renewed_expiry {
                 Some(t) => {
                     w.u8(1);
                     w.varint(t.0);
                 }
                 None => w.u8(0),
+            }
+            if let Some(secret) = &e.secret {
+                w.bytes(secret);
+            }
+        }
+        if secrets {
+            w.u8(self.pending.len() as u8);
+            for p in &self.pending {
+                w.bytes(&p.license_id.0);
+                w.bytes(&p.secret);
             }
         }
         let sum = Sha512::digest(&w.buf);
@@ -145,9 +215,15 @@ impl LicenseState {
     fn read_body(body: &[u8]) -> Result<LicenseState, Error> {
         let corrupt = |reason| Error::CorruptState { reason };
         let mut r = Reader::new(Kind::ActivationCertificate, body);
-        if r.u8()? != STATE_VERSION {
+        let version = r.u8()?;
+        if version != STATE_VERSION && version != STATE_VERSION_SECRETS {
             return Err(corrupt("state file from another version"));
         }
+        let known_flags = if version == STATE_VERSION {
+            F_FROZEN | F_RELEASED
+        } else {
+            F_FROZEN | F_RELEASED | F_SECRET
+        };
         let high_water = Timestamp(r.varint()?);
         let n = r.u8()? as usize;
         if n > MAX_ENTRIES {
@@ -165,25 +241,51 @@ impl LicenseState {
             };
             let sequence = r.varint_max(u32::MAX as u64)? as u32;
             let f = r.u8()?;
+            if f & !known_flags != 0 {
+                return Err(corrupt("unknown entry flags"));
+            }
             let renewed_expiry = match r.u8()? {
                 0 => None,
                 1 => Some(Timestamp(r.varint()?)),
                 _ => return Err(corrupt("bad renewal flag")),
             };
+            let secret = if f & F_SECRET != 0 {
+                Some(r.array()?)
+            } else {
+                None
+            };
             entries.push(Entry {
                 credential,
                 sequence,
                 flags: LicenseFlags {
-                    frozen: f & 1 != 0,
-                    released: f & 2 != 0,
+                    frozen: f & F_FROZEN != 0,
+                    released: f & F_RELEASED != 0,
                     renewed_expiry,
                 },
+                secret,
             });
+        }
+        let mut pending = Vec::new();
+        if version == STATE_VERSION_SECRETS {
+            let n = r.u8()? as usize;
+            if n > MAX_PENDING {
+                return Err(corrupt("too many pending requests"));
+            }
+            for _ in 0..n {
+                pending.push(PendingRequest {
+                    license_id: LicenseId(r.array()?),
+                    secret: r.array()?,
+                });
+            }
+            if pending.is_empty() && entries.iter().all(|e| e.secret.is_none()) {
+                return Err(corrupt("version 2 state without secrets"));
+            }
         }
         r.finish()?;
         Ok(LicenseState {
             high_water,
             entries,
+            pending,
         })
     }
 
@@ -222,14 +324,27 @@ impl LicenseState {
     /// Installs a verified credential, replacing an earlier one for the same license
     /// (keeping the updates already applied to it). Returns the status it gives.
     pub fn install(&mut self, credential: Credential, ctx: &Context<'_>) -> Result<Status, Error> {
-        let flags = self
-            .entries
-            .iter()
-            .find(|e| e.credential.license_id() == credential.license_id())
-            .map(|e| (e.sequence, e.flags))
-            .unwrap_or_default();
-        let status = credential.evaluate(&flags.1, ctx)?;
         let id = credential.license_id();
+        let old = self.entries.iter().find(|e| e.credential.license_id() == id);
+        let flags = old.map(|e| (e.sequence, e.flags)).unwrap_or_default();
+        let status = credential.evaluate(&flags.1, ctx)?;
+        // The secret of the request this certificate answers: a pending one, or the one
+        // already kept when the same certificate is installed again.
+        let secret = match &credential {
+            Credential::Certificate(cert) => self
+                .pending
+                .iter()
+                .map(|p| p.secret)
+                .chain(old.and_then(|e| e.secret))
+                .find(|s| {
+                    DeactivationCode {
+                        license_id: id,
+                        secret: *s,
+                    }
+                    .verifies(cert)
+                }),
+            Credential::Code(_) => None,
+        };
         self.entries.retain(|e| e.credential.license_id() != id);
         if self.entries.len() >= MAX_ENTRIES {
             return Err(Error::InvalidInput {
@@ -237,10 +352,14 @@ impl LicenseState {
                 reason: words!("at most {MAX_ENTRIES} licenses can be installed"),
             });
         }
+        if secret.is_some() {
+            self.pending.retain(|p| p.license_id != id);
+        }
         self.entries.push(Entry {
             credential,
             sequence: flags.0,
             flags: flags.1,
+            secret,
         });
         Ok(status)
     }
@@ -287,6 +406,34 @@ impl LicenseState {
         }
         entry.sequence = update.sequence();
         Ok(Applied::Applied)
+    }
+
+    /// Remembers the secret of an activation request for `license_id` made on this
+    /// machine, and returns the commitment to use as the request's nonce. The oldest
+    /// pending request is forgotten past [`MAX_PENDING`]. The caller draws `secret` from a
+    /// secure random source and persists the state before handing the request out.
+    pub fn remember_request(
+        &mut self,
+        license_id: LicenseId,
+        secret: [u8; SECRET_LEN],
+    ) -> [u8; 8] {
+        if self.pending.len() >= MAX_PENDING {
+            self.pending.remove(0);
+        }
+        self.pending.push(PendingRequest { license_id, secret });
+        DeactivationCode::commitment(&secret)
+    }
+
+    /// Removes a license and returns its entry, whose
+    /// [`deactivation_code`](Entry::deactivation_code) gives the seat back; `None` when it
+    /// was not installed. Pending requests for it are forgotten too.
+    pub fn take(&mut self, id: LicenseId) -> Option<Entry> {
+        let i = self
+            .entries
+            .iter()
+            .position(|e| e.credential.license_id() == id)?;
+        self.pending.retain(|p| p.license_id != id);
+        Some(self.entries.remove(i))
     }
 
     /// Removes a license (deactivate). Returns whether it was installed.

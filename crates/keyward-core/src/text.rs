@@ -42,16 +42,19 @@ pub enum Kind {
     ActivationCertificate,
     /// `KN` — signed update (续费/冻结/释放通知).
     SignedUpdate,
+    /// `KD` — deactivation code (停用码): a machine gives its seat back.
+    DeactivationCode,
 }
 
 impl Kind {
     /// All kinds, in a fixed order.
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 6] = [
         Kind::AuthorizationCode,
         Kind::SystemId,
         Kind::ActivationRequest,
         Kind::ActivationCertificate,
         Kind::SignedUpdate,
+        Kind::DeactivationCode,
     ];
 
     /// The letter after `K` in the prefix.
@@ -62,6 +65,7 @@ impl Kind {
             Kind::ActivationRequest => b'R',
             Kind::ActivationCertificate => b'C',
             Kind::SignedUpdate => b'N',
+            Kind::DeactivationCode => b'D',
         }
     }
 
@@ -73,6 +77,7 @@ impl Kind {
             Kind::ActivationRequest => "activation_request",
             Kind::ActivationCertificate => "activation_certificate",
             Kind::SignedUpdate => "signed_update",
+            Kind::DeactivationCode => "deactivation_code",
         }
     }
 
@@ -84,6 +89,7 @@ impl Kind {
             Kind::ActivationRequest => "activation request",
             Kind::ActivationCertificate => "activation certificate",
             Kind::SignedUpdate => "signed update",
+            Kind::DeactivationCode => "deactivation code",
         }
     }
 
@@ -95,6 +101,7 @@ impl Kind {
             Kind::ActivationRequest => "an activation request",
             Kind::ActivationCertificate => "an activation certificate",
             Kind::SignedUpdate => "a signed update",
+            Kind::DeactivationCode => "a deactivation code",
         }
     }
 
@@ -108,6 +115,9 @@ impl Kind {
             // 20 data symbols = 100 bits = five 20-bit fact hashes, in four groups, so the
             // whole code fits in 32 characters: `KS1-XXXXXX-XXXXXX-XXXXXX-XXXXXX`.
             Kind::SystemId => 5,
+            // 18 bytes = 29 data symbols in six groups of at most five and a check: short
+            // groups, like the system identification code's, to read out over the phone.
+            Kind::DeactivationCode => 5,
             // Nine data symbols and a check: ten-character groups keep a typical
             // authorization code (12-character product, one feature, 30 days) near 210
             // characters.

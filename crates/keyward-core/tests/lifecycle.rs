@@ -289,3 +289,117 @@ fn error_messages_say_what_to_do() {
     let e = Artifact::parse_expecting(&sys, Kind::AuthorizationCode, Some(&trusted)).unwrap_err();
     assert_eq!(e.to_string(), "this is a system identification code, not an authorization code: paste it where a system identification code is asked for");
 }
+
+/// A certificate answering a request made on this machine keeps the request's secret, so
+/// removing the license yields a deactivation code that verifies against the certificate;
+/// the state round-trips through its bytes (version 2) with the secret and pending requests.
+#[test]
+fn deactivation_secret_survives_install_and_state_bytes() {
+    let env = Env::new();
+    let ctx = env.ctx("2026-11-10");
+    let mut st = LicenseState::default();
+    let id = terms(None).license_id;
+    let secret = *b"0123456789";
+    let nonce = st.remember_request(id, secret);
+    assert_eq!(nonce, DeactivationCode::commitment(&secret));
+    // Pending secrets are kept in the bytes (version 2).
+    let bytes = st.to_bytes();
+    assert_eq!(bytes[4], 2);
+    assert_eq!(LicenseState::from_bytes(&bytes).unwrap(), st);
+
+    let sys = SystemIdCode::compute("acme", &env.facts);
+    let cert = ActivationCertificate::issue(
+        &key(),
+        terms(None),
+        Binding::system(sys, None).unwrap(),
+        nonce,
+        t("2026-11-01"),
+    )
+    .unwrap();
+    st.install(Credential::Certificate(cert.clone()), &ctx)
+        .unwrap();
+    assert!(st.pending.is_empty(), "the pending secret moved to the entry");
+    assert_eq!(st.entries[0].secret, Some(secret));
+    let st = LicenseState::from_bytes(&st.to_bytes()).unwrap();
+    // Installing the same certificate again keeps the secret.
+    let mut again = st.clone();
+    again
+        .install(Credential::Certificate(cert.clone()), &ctx)
+        .unwrap();
+    assert_eq!(again.entries[0].secret, Some(secret));
+
+    let mut st = st;
+    let entry = st.take(id).expect("installed");
+    let code = entry.deactivation_code().expect("a code");
+    assert!(code.verifies(&cert));
+    assert_eq!(DeactivationCode::decode(&code.encode()).unwrap(), code);
+    assert!(st.entries.is_empty());
+    assert!(st.take(id).is_none());
+    // Nothing left that needs version 2: the bytes are version 1 again.
+    assert_eq!(st.to_bytes()[4], 1);
+}
+
+/// A certificate for a request this machine did not make (server-chosen nonce) has no
+/// secret, and no deactivation code.
+#[test]
+fn certificate_without_a_request_here_has_no_deactivation_code() {
+    let env = Env::new();
+    let ctx = env.ctx("2026-11-10");
+    let mut st = LicenseState::default();
+    st.remember_request(LicenseId([9; 8]), [5; 10]);
+    st.install(
+        Credential::Certificate(cert_for(&env.facts, None, None)),
+        &ctx,
+    )
+    .unwrap();
+    assert_eq!(st.entries[0].secret, None);
+    assert_eq!(st.pending.len(), 1, "kept: its certificate may still come");
+    assert!(st.take(LicenseId([9; 8])).unwrap().deactivation_code().is_none());
+    assert!(st.pending.is_empty());
+}
+
+/// At most MAX_PENDING unanswered requests are remembered; a version 2 body without any
+/// secret, and unknown flag bits, are refused (one state, one encoding).
+#[test]
+fn pending_requests_are_bounded_and_encoding_is_canonical() {
+    let mut st = LicenseState::default();
+    for i in 0..(MAX_PENDING as u8 + 3) {
+        st.remember_request(LicenseId([i; 8]), [i; 10]);
+    }
+    assert_eq!(st.pending.len(), MAX_PENDING);
+    assert_eq!(st.pending[0].license_id, LicenseId([3; 8]));
+    assert_eq!(LicenseState::from_bytes(&st.to_bytes()).unwrap(), st);
+
+    // Seals a body with the state's checksum (the first 8 bytes of its SHA-512).
+    let seal = |mut body: Vec<u8>| {
+        use sha2::{Digest, Sha512};
+        let sum = Sha512::digest(&body);
+        body.extend_from_slice(&sum[..8]);
+        body
+    };
+    let empty = LicenseState::default().to_bytes();
+    let body = empty[..empty.len() - 8].to_vec();
+    assert_eq!(seal(body.clone()), empty);
+    // Version 2 with an empty pending list and no secrets.
+    let mut v2 = body.clone();
+    v2[4] = 2;
+    v2.push(0);
+    let err = LicenseState::from_bytes(&seal(v2)).unwrap_err();
+    assert_eq!(err.code(), "corrupt_state");
+    // An entry flag bit no version defines.
+    let env = Env::new();
+    let mut one = LicenseState::default();
+    one.install(
+        Credential::Certificate(cert_for(&env.facts, None, None)),
+        &env.ctx("2026-11-10"),
+    )
+    .unwrap();
+    let good = one.to_bytes();
+    let mut body = good[..good.len() - 8].to_vec();
+    // Layout: ... flags, renewal flag 0; the flags byte is the one before the last.
+    let at = body.len() - 2;
+    assert_eq!(body[at], 0);
+    body[at] = 0x80;
+    let err = LicenseState::from_bytes(&seal(body)).unwrap_err();
+    assert_eq!(err.code(), "corrupt_state");
+}

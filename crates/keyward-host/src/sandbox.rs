@@ -5,7 +5,6 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -323,8 +322,10 @@ fn cache_file(engine: &Engine, wasm: &[u8], dir: &Path) -> PathBuf {
 /// Compiles the component, or loads it precompiled from `cache_dir`.
 ///
 /// A cache file holds a magic line, the SHA-256 of the compiled bytes, and the compiled
-/// bytes. Only a file whose contents match its digest is deserialized; anything else
-/// (truncated, damaged, half-written) is compiled again and replaced.
+/// bytes. It is read only from a directory this user owns and no one else can write, only
+/// when the file is this user's too and writable by no one else, and only when its contents
+/// match its digest; anything else (planted by another user, truncated, damaged,
+/// half-written) is compiled again. A directory others can write is not written to either.
 pub(crate) fn load_component(
     engine: &Engine,
     wasm: &[u8],
@@ -334,28 +335,38 @@ pub(crate) fn load_component(
         return Ok((compile(engine, wasm)?, CacheUse::Compiled));
     };
     let file = cache_file(engine, wasm, dir);
-    if let Ok(bytes) = fs::read(&file) {
-        if let Some(compiled) = checked_payload(&bytes) {
-            // SAFETY: `Component::deserialize` runs the machine code in `compiled` as is, so
-            // those bytes must be what `Component::serialize` produced for a compatible
-            // engine. They are: this crate writes this file only with such output
-            // (`store_cache` below), under a name that hashes the engine's compatibility
-            // settings and the plugin, and `checked_payload` has just verified that the
-            // bytes read are exactly the bytes written (SHA-256 over the whole payload), so
-            // a truncated, damaged or half-written file never gets here. wasmtime itself
-            // then rejects an artifact from another version or configuration. What this
-            // does not defend against is someone who can write the cache directory and
-            // forge a matching digest; the cache lives in the merchant program's own data
-            // directory, and anyone who can write there can equally replace the program.
-            #[allow(unsafe_code)]
-            let loaded = unsafe { Component::deserialize(engine, compiled) };
-            if let Ok(component) = loaded {
-                return Ok((component, CacheUse::Loaded));
+    // A cache this user cannot be sure it wrote is neither read nor written: compiling
+    // costs tens of milliseconds, running someone else's machine code costs everything.
+    let trusted = own_private_dir(dir);
+    if trusted && own_private_file(&file) {
+        if let Ok(bytes) = fs::read(&file) {
+            if let Some(compiled) = checked_payload(&bytes) {
+                // SAFETY: `Component::deserialize` runs the machine code in `compiled` as is,
+                // so those bytes must be what `Component::serialize` produced for a
+                // compatible engine. They are:
+                // - only this user can have written them: the directory and the file are
+                //   owned by this process's effective user and writable by no one else
+                //   (`own_private_dir`, `own_private_file`; the file is not a symlink), so
+                //   another local user cannot plant a file or swap one in;
+                // - this crate writes such files only with `Component::serialize` output
+                //   (`store_cache`), under a name that hashes the engine's compatibility
+                //   settings and the plugin;
+                // - `checked_payload` has just verified that the bytes read are exactly the
+                //   bytes written (SHA-256 over the whole payload), so a truncated, damaged
+                //   or half-written file never gets here; wasmtime itself then rejects an
+                //   artifact from another version or configuration.
+                // Whoever runs as this user can replace the merchant's program itself, so
+                // trusting what this user wrote adds no new way in.
+                #[allow(unsafe_code)]
+                let loaded = unsafe { Component::deserialize(engine, compiled) };
+                if let Ok(component) = loaded {
+                    return Ok((component, CacheUse::Loaded));
+                }
             }
         }
     }
     let component = compile(engine, wasm)?;
-    let stored = store_cache(&component, dir, &file).is_ok();
+    let stored = (trusted || !dir.exists()) && store_cache(&component, dir, &file).is_ok();
     Ok((
         component,
         if stored {
@@ -364,6 +375,45 @@ pub(crate) fn load_component(
             CacheUse::Compiled
         },
     ))
+}
+
+/// Whether `path` (not followed if a symlink) is owned by this process's effective user
+/// and writable by nobody else.
+#[cfg(unix)]
+fn owned_and_private(path: &Path, dir: bool) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = fs::symlink_metadata(path) else {
+        return false;
+    };
+    let kind_ok = if dir {
+        meta.is_dir()
+    } else {
+        meta.is_file()
+    };
+    kind_ok && meta.uid() == rustix::process::geteuid().as_raw() && meta.mode() & 0o022 == 0
+}
+
+/// The cache directory is this user's own and no one else can write it.
+#[cfg(unix)]
+fn own_private_dir(dir: &Path) -> bool {
+    owned_and_private(dir, true)
+}
+
+/// The cache file is this user's own, a regular file, and no one else can write it.
+#[cfg(unix)]
+fn own_private_file(file: &Path) -> bool {
+    owned_and_private(file, false)
+}
+
+// Elsewhere ownership is not checked here, so nothing is trusted: the plugin is compiled
+// at every start (tens of milliseconds).
+#[cfg(not(unix))]
+fn own_private_dir(_: &Path) -> bool {
+    false
+}
+#[cfg(not(unix))]
+fn own_private_file(_: &Path) -> bool {
+    false
 }
 
 fn compile(engine: &Engine, wasm: &[u8]) -> Result<Component, Error> {
@@ -386,22 +436,18 @@ fn store_cache(component: &Component, dir: &Path, file: &Path) -> std::io::Resul
     let compiled = component
         .serialize()
         .map_err(|e| std::io::Error::other(format!("{e:#}")))?;
-    fs::create_dir_all(dir)?;
+    keyward_files::create_private_dir(dir)?;
+    if !own_private_dir(dir) {
+        return Err(std::io::Error::other(
+            "the cache directory is not this user's own, or others can write it",
+        ));
+    }
     let mut bytes = Vec::with_capacity(CACHE_MAGIC.len() + 32 + compiled.len());
     bytes.extend_from_slice(CACHE_MAGIC);
     bytes.extend_from_slice(&Sha256::digest(&compiled));
     bytes.extend_from_slice(&compiled);
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let tmp = dir.join(format!(
-        ".{CACHE_PREFIX}{}-{}.tmp",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    fs::write(&tmp, &bytes)?;
-    if let Err(e) = fs::rename(&tmp, file) {
-        let _ = fs::remove_file(&tmp);
-        return Err(e);
-    }
+    // Readable and writable by this user only (see `load_component`).
+    keyward_files::write_atomic(file, &bytes, 0o600)?;
     trim_cache(dir);
     Ok(())
 }

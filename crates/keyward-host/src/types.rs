@@ -19,6 +19,8 @@ pub enum Kind {
     ActivationCertificate,
     /// `KN1-…` signed update (续费/冻结/释放通知).
     SignedUpdate,
+    /// `KD1-…` deactivation code (停用码).
+    DeactivationCode,
 }
 
 impl Kind {
@@ -29,6 +31,7 @@ impl Kind {
             Kind::ActivationRequest => wit::Kind::ActivationRequest,
             Kind::ActivationCertificate => wit::Kind::ActivationCertificate,
             Kind::SignedUpdate => wit::Kind::SignedUpdate,
+            Kind::DeactivationCode => wit::Kind::DeactivationCode,
         }
     }
 
@@ -40,6 +43,7 @@ impl Kind {
             Kind::ActivationRequest => "activation_request",
             Kind::ActivationCertificate => "activation_certificate",
             Kind::SignedUpdate => "signed_update",
+            Kind::DeactivationCode => "deactivation_code",
         }
     }
 }
@@ -76,7 +80,7 @@ impl From<wit::Verdict> for Verdict {
     fn from(v: wit::Verdict) -> Self {
         Verdict {
             kind: v.kind,
-            code: v.code,
+            code: verdict_code(v.code),
             message: v.message,
             suggestion: v.suggestion,
             typos: v
@@ -175,6 +179,33 @@ impl fmt::Display for Status {
     }
 }
 
+/// A WIT `status-code` as keyward's stable snake_case code.
+pub(crate) fn status_code(c: wit::StatusCode) -> &'static str {
+    use wit::StatusCode as C;
+    match c {
+        C::Active => "active",
+        C::InGrace => "in_grace",
+        C::NotYetValid => "not_yet_valid",
+        C::Expired => "expired",
+        C::Frozen => "frozen",
+        C::Released => "released",
+        C::MachineMismatch => "machine_mismatch",
+        C::ClockRolledBack => "clock_rolled_back",
+        C::NoLicense => "no_license",
+    }
+}
+
+/// A WIT `verdict-code` as keyward's one stable snake_case string: `valid`, the status
+/// code, or the error code.
+pub(crate) fn verdict_code(c: wit::VerdictCode) -> String {
+    match c {
+        wit::VerdictCode::Valid => "valid",
+        wit::VerdictCode::Status(s) => status_code(s),
+        wit::VerdictCode::Error(e) => crate::code(e),
+    }
+    .into()
+}
+
 pub(crate) fn time(secs: u64) -> SystemTime {
     UNIX_EPOCH
         .checked_add(Duration::from_secs(secs))
@@ -184,7 +215,7 @@ pub(crate) fn time(secs: u64) -> SystemTime {
 impl From<wit::Status> for Status {
     fn from(s: wit::Status) -> Self {
         Status {
-            state: s.state,
+            state: status_code(s.state).into(),
             usable: s.usable,
             message: s.message,
             license: s.license.map(|l| LicenseSummary {

@@ -383,6 +383,74 @@ fn precompiled_cache_is_used_checked_and_rebuilt() {
     assert_eq!(l.cache_use(), CacheUse::Compiled);
 }
 
+/// `Component::deserialize` runs the cached bytes as machine code: an entry this user cannot
+/// tell it wrote (in a directory others can write, writable by others, owned by someone
+/// else, a symlink) is never loaded; the plugin is compiled instead.
+#[cfg(unix)]
+#[test]
+fn cache_entries_others_could_have_written_are_not_loaded() {
+    use std::os::unix::fs::PermissionsExt;
+    let clock = TestClock::new(vectors_now());
+    let dir = tempfile::tempdir().expect("dir");
+    let plugin = dir.path().join("small.wasm");
+    std::fs::write(&plugin, runaway_component()).expect("write");
+    let cache = dir.path().join("cache");
+    let build = || {
+        builder(dir.path(), this_machine(), &clock)
+            .plugin_path(&plugin)
+            .cache_dir(&cache)
+            .build()
+            .expect("license")
+            .cache_use()
+    };
+    let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+    let chmod = |p: &Path, m: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).expect("chmod")
+    };
+    assert_eq!(build(), CacheUse::CompiledAndStored);
+    // Made private: the directory 0700, the entry 0600.
+    assert_eq!(mode(&cache), 0o700);
+    let file = std::fs::read_dir(&cache)
+        .expect("cache")
+        .map(|e| e.expect("entry").path())
+        .next()
+        .expect("an entry");
+    assert_eq!(mode(&file), 0o600);
+    assert_eq!(build(), CacheUse::Loaded);
+
+    // A directory the group can write: not read, not written.
+    chmod(&cache, 0o770);
+    assert_eq!(build(), CacheUse::Compiled);
+    chmod(&cache, 0o700);
+    assert_eq!(build(), CacheUse::Loaded);
+
+    // An entry others can write: compiled again, and replaced by a private one.
+    chmod(&file, 0o666);
+    assert_eq!(build(), CacheUse::CompiledAndStored);
+    assert_eq!(mode(&file), 0o600);
+    assert_eq!(build(), CacheUse::Loaded);
+
+    // A symlink in its place (to a perfectly good entry): not followed.
+    let elsewhere = dir.path().join("elsewhere.cwasm");
+    std::fs::rename(&file, &elsewhere).expect("move");
+    std::os::unix::fs::symlink(&elsewhere, &file).expect("symlink");
+    assert_eq!(build(), CacheUse::CompiledAndStored);
+    assert!(!std::fs::symlink_metadata(&file)
+        .expect("meta")
+        .file_type()
+        .is_symlink());
+    assert_eq!(build(), CacheUse::Loaded);
+
+    // Owned by another user (only root can give a file away).
+    if rustix::process::geteuid().is_root() {
+        std::os::unix::fs::chown(&file, Some(4242), Some(4242)).expect("chown");
+        assert_eq!(build(), CacheUse::CompiledAndStored);
+        assert_eq!(build(), CacheUse::Loaded);
+        std::os::unix::fs::chown(&cache, Some(4242), Some(4242)).expect("chown");
+        assert_eq!(build(), CacheUse::Compiled);
+    }
+}
+
 #[test]
 fn bad_configuration_is_an_error() {
     let dir = tempfile::tempdir().expect("dir");

@@ -16,6 +16,7 @@ fn kind(code: &str) -> Kind {
         "activation_request" => Kind::ActivationRequest,
         "activation_certificate" => Kind::ActivationCertificate,
         "signed_update" => Kind::SignedUpdate,
+        "deactivation_code" => Kind::DeactivationCode,
         other => panic!("unknown kind {other}"),
     }
 }
@@ -34,6 +35,7 @@ fn license_at(high_water: u64) -> (tempfile::TempDir, License) {
     let seeded = LicenseState {
         high_water: Timestamp(high_water),
         entries: Vec::new(),
+        ..Default::default()
     };
     std::fs::write(dir.path().join(STATE_FILE), seeded.to_bytes()).expect("seed state");
     let clock = TestClock::new(vectors_now());

@@ -98,12 +98,12 @@ mod component {
         }
     }
 
-    /// A refusal for WIT, its stable code as the `error-code` case. Every code the plugin
-    /// produces has its case (checked by `every_refusal_has_its_own_case` below); `malformed`
-    /// stands in should a future keyward-core add a code before the WIT does.
-    pub(crate) fn error(f: Failure) -> wit::Error {
+    /// A stable code as its `error-code` case. Every code the plugin refuses with has its
+    /// case (checked by `every_refusal_has_its_own_case` below); `malformed` stands in
+    /// should a future keyward-core add a code before the WIT does.
+    fn error_code(code: &str) -> wit::ErrorCode {
         use wit::ErrorCode as C;
-        let code = match f.code {
+        match code {
             "empty" => C::Empty,
             "not_a_keyward_code" => C::NotAKeywardCode,
             "unsupported_version" => C::UnsupportedVersion,
@@ -125,18 +125,57 @@ mod component {
             "state_not_saved" => C::StateNotSaved,
             "no_randomness" => C::NoRandomness,
             _ => C::Malformed,
-        };
+        }
+    }
+
+    /// A refusal for WIT, its stable code as the `error-code` case.
+    pub(crate) fn error(f: Failure) -> wit::Error {
         wit::Error {
-            code,
+            code: error_code(f.code),
             message: f.message,
             suggestion: f.suggestion,
         }
     }
 
+    /// A status's `status-code` case, from the status itself.
+    pub(crate) fn status_code(s: &Status) -> wit::StatusCode {
+        use wit::StatusCode as C;
+        match s {
+            Status::Active { .. } => C::Active,
+            Status::InGrace { .. } => C::InGrace,
+            Status::NotYetValid { .. } => C::NotYetValid,
+            Status::Expired { .. } => C::Expired,
+            Status::Frozen { .. } => C::Frozen,
+            Status::Released { .. } => C::Released,
+            Status::MachineMismatch { .. } => C::MachineMismatch,
+            Status::ClockRolledBack { .. } => C::ClockRolledBack,
+            Status::NoLicense => C::NoLicense,
+        }
+    }
+
+    /// A verdict's code (keyward-core gives it as its stable string) as `verdict-code`.
+    pub(crate) fn verdict_code(code: &str) -> wit::VerdictCode {
+        use wit::StatusCode as S;
+        let status = match code {
+            "valid" => return wit::VerdictCode::Valid,
+            "active" => S::Active,
+            "in_grace" => S::InGrace,
+            "not_yet_valid" => S::NotYetValid,
+            "expired" => S::Expired,
+            "frozen" => S::Frozen,
+            "released" => S::Released,
+            "machine_mismatch" => S::MachineMismatch,
+            "clock_rolled_back" => S::ClockRolledBack,
+            "no_license" => S::NoLicense,
+            _ => return wit::VerdictCode::Error(error_code(code)),
+        };
+        wit::VerdictCode::Status(status)
+    }
+
     fn status(s: Status) -> wit::Status {
         let secs = |t: Timestamp| t.0;
         let message = s.describe();
-        let state = s.code().into();
+        let state = status_code(&s);
         let usable = s.is_usable();
         let (grace_ends, mismatch, clock) = match &s {
             Status::InGrace { grace_ends, .. } => (Some(grace_ends.0), None, None),
@@ -193,6 +232,7 @@ mod component {
             wit::Kind::ActivationRequest => Kind::ActivationRequest,
             wit::Kind::ActivationCertificate => Kind::ActivationCertificate,
             wit::Kind::SignedUpdate => Kind::SignedUpdate,
+            wit::Kind::DeactivationCode => Kind::DeactivationCode,
         }
     }
 
@@ -214,7 +254,7 @@ mod component {
             let i = PLUGIN.with(|p| p.inspect(&Imports, &text, expected.map(kind)));
             wit::Verdict {
                 kind: i.verdict.kind.map(String::from),
-                code: i.verdict.code.into(),
+                code: verdict_code(i.verdict.code),
                 message: i.verdict.message,
                 suggestion: i.verdict.suggestion,
                 typos: i
@@ -291,9 +331,99 @@ mod tests {
 
     use keyward_core::{ClockRollback, CodeError, Error, KeyId, Kind, Status, Timestamp};
 
-    use crate::bindings::keyward::plugin::types::ErrorCode as C;
-    use crate::component::error;
+    use crate::bindings::keyward::plugin::types::{ErrorCode as C, VerdictCode};
+    use crate::component::{error, status_code, verdict_code};
     use crate::plugin::Failure;
+
+    /// The Rust name of a WIT case is its code in CamelCase.
+    fn camel(code: &str) -> String {
+        code.split('_')
+            .map(|w| {
+                let mut c = w.chars();
+                c.next()
+                    .map(|f| f.to_ascii_uppercase())
+                    .into_iter()
+                    .chain(c)
+                    .collect::<String>()
+            })
+            .collect()
+    }
+
+    /// Every status has its `status-code` case, and a verdict's code crosses as `valid`,
+    /// that status, or an error: never a stand-in.
+    #[test]
+    fn statuses_and_verdicts_have_their_cases() {
+        use keyward_core::{LicenseSummary, Mismatch};
+        let license = LicenseSummary {
+            license_id: keyward_core::LicenseId([1; 8]),
+            product: String::new(),
+            sku: String::new(),
+            seats: 1,
+            features: Vec::new(),
+            not_before: Timestamp(0),
+            expires: None,
+            days_left: None,
+            trial: false,
+            bound: false,
+        };
+        let statuses = [
+            Status::Active {
+                license: license.clone(),
+            },
+            Status::InGrace {
+                license: license.clone(),
+                grace_ends: Timestamp(1),
+            },
+            Status::NotYetValid {
+                license: license.clone(),
+            },
+            Status::Expired {
+                license: license.clone(),
+            },
+            Status::Frozen {
+                license: license.clone(),
+            },
+            Status::Released {
+                license: license.clone(),
+            },
+            Status::MachineMismatch {
+                license: license.clone(),
+                mismatch: Mismatch {
+                    differing: Vec::new(),
+                    matched: 0,
+                    required: 1,
+                },
+            },
+            Status::from(ClockRollback {
+                now: Timestamp(1),
+                high_water: Timestamp(2),
+            }),
+            Status::NoLicense,
+        ];
+        let mut seen = Vec::new();
+        for s in &statuses {
+            let case = status_code(s);
+            assert_eq!(
+                alloc::format!("{case:?}"),
+                alloc::format!("StatusCode::{}", camel(s.code()))
+            );
+            assert!(
+                matches!(verdict_code(s.code()), VerdictCode::Status(c) if c == case),
+                "{}",
+                s.code()
+            );
+            seen.push(case as u8);
+        }
+        seen.sort_unstable();
+        seen.dedup();
+        assert_eq!(seen.len(), 9);
+        assert!(matches!(verdict_code("valid"), VerdictCode::Valid));
+        assert!(matches!(
+            verdict_code("bad_signature"),
+            VerdictCode::Error(C::BadSignature)
+        ));
+        assert!(matches!(verdict_code("typo"), VerdictCode::Error(C::Typo)));
+    }
 
     /// Every stable code a refusal can carry gets its own WIT case: keyward-core's errors,
     /// the statuses that stop an action, and the plugin's own.

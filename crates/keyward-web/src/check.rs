@@ -475,7 +475,9 @@ fn key_id(a: &Artifact) -> Option<String> {
         Artifact::ActivationCertificate(c) => c.key_id(),
         Artifact::SignedUpdate(u) => u.key_id(),
         Artifact::ActivationRequest(r) => r.code.key_id(),
-        Artifact::SystemId(_) | Artifact::HardwareId(_) => return None,
+        Artifact::SystemId(_) | Artifact::HardwareId(_) | Artifact::DeactivationCode(_) => {
+            return None
+        }
     };
     Some(id.to_string())
 }
@@ -615,6 +617,9 @@ impl Report {
                 d.key_id = Some(u.key_id().to_string());
                 d.issued = Some(u.issued());
             }
+            // Only the certificate of the seat can tell whether it is right: the page sends
+            // it to the merchant's service (web/online.js).
+            Artifact::DeactivationCode(_) => {}
         }
         self.details = Some(d);
     }

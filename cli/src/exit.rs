@@ -57,6 +57,7 @@ pub const TABLE: &[(&str, Exit)] = &[
     ("counter_full", Exit::Other),
     ("no_page", Exit::Other),
     ("internal", Exit::Other),
+    ("unreachable", Exit::Other),
     // The command line.
     ("usage", Exit::Usage),
     ("output_is_input", Exit::Usage),

@@ -77,6 +77,10 @@ enum Command {
     Status(cmd::status::StatusArgs),
     /// Serve the buyer activation page on 127.0.0.1.
     Web(cmd::web::WebArgs),
+    /// Run the merchant service: seat ledger, online activation, updates, admin API.
+    Serve(cmd::serve::ServeArgs),
+    /// Manage a running merchant service: issue, list, show, renew, freeze, revoke, export.
+    Admin(cmd::admin::AdminArgs),
 }
 
 fn run(cli: Cli) -> exit::CmdResult {
@@ -94,6 +98,8 @@ fn run(cli: Cli) -> exit::CmdResult {
         Command::Apply(a) => cmd::update::apply(&env, a),
         Command::Status(a) => cmd::status::run(&env, a),
         Command::Web(a) => cmd::web::run(&env, a),
+        Command::Serve(a) => cmd::serve::run(&env, a),
+        Command::Admin(a) => cmd::admin::run(&env, a),
     }
 }
 

@@ -233,6 +233,20 @@ fn lint() -> Result<(), String> {
 fn bench(_args: &[String]) -> Result<(), String> {
     ensure_wasm_target()?;
     run(cargo().args(["bench", "-p", "keyward-core", "--bench", "core"]))?;
+    // The merchant service under load, on SQLite and on a throw-away PostgreSQL.
+    let pg = postgres::TempPostgres::start()?;
+    run(cargo()
+        .args([
+            "bench",
+            "-p",
+            "keyward-server",
+            "--bench",
+            "load",
+            "--profile",
+            "server-bench",
+        ])
+        .env("KEYWARD_TEST_POSTGRES", &pg.url))?;
+    drop(pg);
     plugin::bench()?;
     web::bench()?;
     Ok(())

@@ -26,7 +26,10 @@ fn find_bin() -> Option<PathBuf> {
         .output()
         .is_ok_and(|o| o.status.success());
     if on_path {
-        if let Ok(o) = Command::new("sh").args(["-c", "command -v pg_ctl"]).output() {
+        if let Ok(o) = Command::new("sh")
+            .args(["-c", "command -v pg_ctl"])
+            .output()
+        {
             let p = PathBuf::from(String::from_utf8_lossy(&o.stdout).trim());
             if let Ok(real) = std::fs::canonicalize(&p) {
                 return real.parent().map(Path::to_path_buf);
@@ -65,7 +68,8 @@ impl TempPostgres {
         };
         let dir = std::env::temp_dir().join(format!("keyward-postgres-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let as_postgres = is_root();
         if as_postgres {
             run(Command::new("chown").arg("postgres").arg(&dir))?;
@@ -81,32 +85,38 @@ impl TempPostgres {
             as_postgres,
         };
         let data = pg.dir.join("data");
-        run(&mut pg.tool("initdb", &[
-            "-D",
-            &data.display().to_string(),
-            "-U",
-            "postgres",
-            "-A",
-            "trust",
-            "-E",
-            "UTF8",
-            "--locale=C",
-            "--no-sync",
-        ]))?;
+        run(&mut pg.tool(
+            "initdb",
+            &[
+                "-D",
+                &data.display().to_string(),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ],
+        ))?;
         let options = format!(
             "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=300",
             pg.dir.display()
         );
-        run(&mut pg.tool("pg_ctl", &[
-            "-D",
-            &data.display().to_string(),
-            "-l",
-            &pg.dir.join("log").display().to_string(),
-            "-o",
-            &options,
-            "-w",
-            "start",
-        ]))?;
+        run(&mut pg.tool(
+            "pg_ctl",
+            &[
+                "-D",
+                &data.display().to_string(),
+                "-l",
+                &pg.dir.join("log").display().to_string(),
+                "-o",
+                &options,
+                "-w",
+                "start",
+            ],
+        ))?;
         eprintln!("xtask: PostgreSQL for the tests at {}", pg.url);
         Ok(pg)
     }

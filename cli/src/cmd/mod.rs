@@ -1,10 +1,12 @@
 //! One module per command group.
 
 pub mod activation;
+pub mod admin;
 pub mod inspect;
 pub mod issue;
 pub mod keys;
 pub mod machine;
+pub mod serve;
 pub mod status;
 pub mod update;
 pub mod web;

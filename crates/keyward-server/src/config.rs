@@ -65,6 +65,9 @@ pub struct Settings {
     pub support: Option<String>,
     /// The marketplace's production interface (`[marketplace]`; the file only).
     pub marketplace: Option<crate::marketplace::MarketplaceSettings>,
+    /// The names buyers reach the service by (besides its listening address), for the
+    /// buyer page's Host check (DNS rebinding protection).
+    pub host_names: Option<Vec<String>>,
 }
 
 macro_rules! overlay {
@@ -94,7 +97,8 @@ impl Settings {
             merchant_name,
             product_name,
             support,
-            marketplace
+            marketplace,
+            host_names
         )
     }
 
@@ -171,6 +175,13 @@ impl Settings {
             product_name: var("KEYWARD_PRODUCT_NAME"),
             support: var("KEYWARD_SUPPORT"),
             marketplace: None,
+            host_names: var("KEYWARD_HOST_NAMES").map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            }),
         })
     }
 }
@@ -225,6 +236,8 @@ pub struct Config {
     pub support: Option<String>,
     /// The marketplace's production interface, when `[marketplace]` is configured.
     pub marketplace: Option<crate::marketplace::Marketplace>,
+    /// Names the buyer page answers to besides the listening address.
+    pub host_names: Vec<String>,
 }
 
 /// The default data folder: the OS data directory + `keyward-server`.
@@ -285,6 +298,7 @@ impl Config {
             product_name: s.product_name,
             support: s.support,
             marketplace: s.marketplace.map(crate::marketplace::Marketplace::resolve).transpose()?,
+            host_names: s.host_names.unwrap_or_default(),
             data_dir,
         })
     }

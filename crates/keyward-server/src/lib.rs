@@ -135,7 +135,8 @@ impl Server {
                 }
             });
         }
-        let app = api::router(state, config.body_limit);
+        let trusted_pems: Vec<String> = state.trusted.keys().iter().map(|k| k.to_pem()).collect();
+        let api = api::router(state, config.body_limit);
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|e| {
@@ -145,6 +146,21 @@ impl Server {
                 ))
             })?;
         let local_addr = listener.local_addr().map_err(ServeError::Io)?;
+        // The buyer page at `/`, online: it posts to /api/v1 on the same origin. Its
+        // routes refuse a foreign Host (DNS rebinding); the API's clients (machines,
+        // proxies) may use any name.
+        let page = keyward_page::router(keyward_page::PageConfig {
+            public_keys: trusted_pems,
+            merchant_name: config.merchant_name.clone(),
+            product_name: config.product_name.clone(),
+            support_contact: config.support.clone(),
+            online: true,
+        });
+        let mut allowed = keyward_page::AllowedHosts::new(local_addr);
+        for name in &config.host_names {
+            allowed = allowed.with_name(name);
+        }
+        let app = api.merge(keyward_page::guard_hosts(page, allowed));
         Ok(Server {
             listener,
             local_addr,

@@ -795,6 +795,25 @@ async fn health_and_metrics() {
         .text()
         .await
         .unwrap();
+    // The buyer page, online, with the merchant's key; a foreign Host is refused there.
+    let (s, config) = h.get("/config.json").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(config["online"], true);
+    assert_eq!(config["public_keys"][0], key().public().to_pem());
+    let page = h.client.get(format!("{}/", h.base)).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let foreign = h
+        .client
+        .get(format!("{}/config.json", h.base))
+        .header("host", "attacker.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(foreign.status().is_client_error(), "{}", foreign.status());
     for needle in [
         "keyward_http_requests_total{route=\"/api/v1/activations\",result=\"ok\"} 1",
         "keyward_http_requests_total{route=\"/api/v1/activations\",result=\"no_seat_left\"} 1",

@@ -22,6 +22,11 @@ pub(crate) struct ActivationBody {
     code: Option<String>,
     system_id: Option<String>,
     hardware_id: Option<String>,
+    /// The marketplace's `PL…` code (the page's field for it; `code` takes it too).
+    marketplace_code: Option<String>,
+    /// A system or hardware identification code, told apart by its form (the page's
+    /// machine field).
+    machine: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -158,6 +163,31 @@ async fn activate_inner(
     mut body: ActivationBody,
 ) -> Result<ActivationAnswer, ApiError> {
     check_rate(s, ip)?;
+    if let Some(pl) = body.marketplace_code.take() {
+        if body.code.is_some() {
+            return Err(ApiError::bad_request(
+                "give the marketplace's code as \"marketplace_code\" or \"code\", not both",
+            ));
+        }
+        if crate::marketplace::bridge::marketplace_code(&pl).is_none() {
+            return Err(ApiError::bad_request(
+                "marketplace_code: a marketplace code starts with PL and has at most 64 letters and digits",
+            ));
+        }
+        body.code = Some(pl);
+    }
+    if let Some(machine) = body.machine.take() {
+        if body.system_id.is_some() || body.hardware_id.is_some() {
+            return Err(ApiError::bad_request(
+                "give the machine as \"machine\", \"system_id\" or \"hardware_id\": one of them",
+            ));
+        }
+        if keyward_core::sniff_kind(&machine) == Some(Kind::SystemId) {
+            body.system_id = Some(machine);
+        } else {
+            body.hardware_id = Some(machine);
+        }
+    }
     // The marketplace's own `PL…` code: bridged to keyward's authorization code first.
     if let Some(pl) = body
         .code

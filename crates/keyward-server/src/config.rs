@@ -63,6 +63,8 @@ pub struct Settings {
     pub product_name: Option<String>,
     /// Where buyers get help (an e-mail address or URL), shown on the buyer page.
     pub support: Option<String>,
+    /// The marketplace's production interface (`[marketplace]`; the file only).
+    pub marketplace: Option<crate::marketplace::MarketplaceSettings>,
     /// The names buyers reach the service by (besides its listening address), for the
     /// buyer page's Host check (DNS rebinding protection).
     pub host_names: Option<Vec<String>>,
@@ -95,6 +97,7 @@ impl Settings {
             merchant_name,
             product_name,
             support,
+            marketplace,
             host_names
         )
     }
@@ -171,6 +174,7 @@ impl Settings {
             merchant_name: var("KEYWARD_MERCHANT_NAME"),
             product_name: var("KEYWARD_PRODUCT_NAME"),
             support: var("KEYWARD_SUPPORT"),
+            marketplace: None,
             host_names: var("KEYWARD_HOST_NAMES").map(|v| {
                 v.split(',')
                     .map(str::trim)
@@ -230,6 +234,8 @@ pub struct Config {
     pub product_name: Option<String>,
     /// Shown on the buyer page.
     pub support: Option<String>,
+    /// The marketplace's production interface, when `[marketplace]` is configured.
+    pub marketplace: Option<crate::marketplace::Marketplace>,
     /// Names the buyer page answers to besides the listening address.
     pub host_names: Vec<String>,
 }
@@ -291,6 +297,7 @@ impl Config {
             merchant_name: s.merchant_name,
             product_name: s.product_name,
             support: s.support,
+            marketplace: s.marketplace.map(crate::marketplace::Marketplace::resolve).transpose()?,
             host_names: s.host_names.unwrap_or_default(),
             data_dir,
         })

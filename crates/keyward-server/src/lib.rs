@@ -33,6 +33,7 @@ pub mod api;
 pub mod config;
 pub mod error;
 pub mod ledger;
+pub mod marketplace;
 pub mod metrics;
 
 pub use api::Clock;
@@ -113,7 +114,16 @@ impl Server {
             config.rate_limit_per_minute,
             clock,
             config.request_timeout,
+            config.marketplace.clone().map(Arc::new),
         );
+        if let Some(interval) = config
+            .marketplace
+            .as_ref()
+            .and_then(|m| m.client.as_ref().and(m.reconcile_interval))
+        {
+            let instance = format!("{}-{}", std::process::id(), clock.now().secs());
+            tokio::spawn(marketplace::reconcile::every(state.clone(), interval, instance));
+        }
         if state.limiter.is_some() {
             let s = state.clone();
             // Forget idle clients once a minute, so the limiter's memory stays bounded.

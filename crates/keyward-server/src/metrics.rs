@@ -32,6 +32,15 @@ pub struct OutcomeLabels {
     pub outcome: String,
 }
 
+/// Labels of a marketplace call.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct MarketplaceLabels {
+    /// `refreshLicenseCode`, `getLicense`, … (`unauthenticated`, `invalid` before the body is read).
+    pub activity: String,
+    /// The result code answered.
+    pub result: String,
+}
+
 /// The service's metrics.
 pub struct Metrics {
     registry: Registry,
@@ -45,6 +54,8 @@ pub struct Metrics {
     pub deactivations: Counter,
     /// Live seats across all licenses (refreshed at each scrape).
     pub seats_in_use: Gauge,
+    /// Marketplace calls by activity and result code.
+    pub marketplace_calls: Family<MarketplaceLabels, Counter>,
     // Encoding takes the registry by shared reference; the lock keeps scrapes apart.
     scrape: Mutex<()>,
 }
@@ -92,8 +103,15 @@ impl Metrics {
             "Live activations across all licenses",
             seats_in_use.clone(),
         );
+        let marketplace_calls = Family::<MarketplaceLabels, Counter>::default();
+        registry.register(
+            "marketplace_calls",
+            "Marketplace callbacks and License 1.0 calls by activity and result code",
+            marketplace_calls.clone(),
+        );
         Metrics {
             registry,
+            marketplace_calls,
             requests,
             latency,
             activations,

@@ -41,6 +41,14 @@ pub(crate) fn router(state: Shared) -> Router<Shared> {
         .route("/licenses/{license_id}/release", post(release))
         .route("/licenses/{license_id}/revoke", post(revoke))
         .route("/export", get(export))
+        .route(
+            "/licenses/{license_id}/marketplace-events",
+            get(crate::marketplace::admin_events),
+        )
+        .route(
+            "/marketplace/reconcile",
+            post(crate::marketplace::admin_reconcile),
+        )
         .route_layer(middleware::from_fn_with_state(state, authorize))
 }
 

@@ -24,6 +24,11 @@ pub(crate) struct ActivationBody {
     code: Option<String>,
     system_id: Option<String>,
     hardware_id: Option<String>,
+    /// The marketplace's `PL…` code (the page's field for it; `code` takes it too).
+    marketplace_code: Option<String>,
+    /// A system or hardware identification code, told apart by its form (the page's
+    /// machine field).
+    machine: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -157,9 +162,42 @@ pub(crate) async fn activate(
 async fn activate_inner(
     s: &Shared,
     ip: Option<std::net::IpAddr>,
-    body: ActivationBody,
+    mut body: ActivationBody,
 ) -> Result<ActivationAnswer, ApiError> {
     check_rate(s, ip)?;
+    if let Some(pl) = body.marketplace_code.take() {
+        if body.code.is_some() {
+            return Err(ApiError::bad_request(
+                "give the marketplace's code as \"marketplace_code\" or \"code\", not both",
+            ));
+        }
+        if crate::marketplace::bridge::marketplace_code(&pl).is_none() {
+            return Err(ApiError::bad_request(
+                "marketplace_code: a marketplace code starts with PL and has at most 64 letters and digits",
+            ));
+        }
+        body.code = Some(pl);
+    }
+    if let Some(machine) = body.machine.take() {
+        if body.system_id.is_some() || body.hardware_id.is_some() {
+            return Err(ApiError::bad_request(
+                "give the machine as \"machine\", \"system_id\" or \"hardware_id\": one of them",
+            ));
+        }
+        if keyward_core::sniff_kind(&machine) == Some(Kind::SystemId) {
+            body.system_id = Some(machine);
+        } else {
+            body.hardware_id = Some(machine);
+        }
+    }
+    // The marketplace's own `PL…` code: bridged to keyward's authorization code first.
+    if let Some(pl) = body
+        .code
+        .as_deref()
+        .and_then(crate::marketplace::bridge::marketplace_code)
+    {
+        body.code = Some(crate::marketplace::bridge::resolve(s, &pl).await?);
+    }
     let (code, machine, nonce) = read_body(s, body)?;
     let binding = binding_for(&code, &machine)?;
     let machine_text = match &machine {

@@ -42,6 +42,8 @@ pub struct AppState {
     pub clock: Clock,
     /// Longest a request may take.
     pub request_timeout: Duration,
+    /// The marketplace's production interface, when configured.
+    pub marketplace: Option<Arc<crate::marketplace::Marketplace>>,
 }
 
 /// Where the service reads the time.
@@ -77,7 +79,13 @@ pub(crate) type Shared = Arc<AppState>;
 /// The API's router (without the buyer page).
 pub fn router(state: Shared, body_limit: usize) -> Router {
     let admin = admin::router(state.clone());
-    Router::new()
+    let mut app = Router::new();
+    if let Some(m) = state.marketplace.as_ref() {
+        app = app
+            .route(&m.callback_path, post(crate::marketplace::callbacks::handle))
+            .route(&m.license_v1_path, get(crate::marketplace::v1::handle));
+    }
+    app
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/api/v1/activations", post(buyer::activate))
@@ -258,6 +266,7 @@ pub fn state(
     rate_limit_per_minute: u32,
     clock: Clock,
     request_timeout: Duration,
+    marketplace: Option<Arc<crate::marketplace::Marketplace>>,
 ) -> Shared {
     Arc::new(AppState {
         ledger,
@@ -268,5 +277,6 @@ pub fn state(
         limiter: limiter(rate_limit_per_minute),
         clock,
         request_timeout,
+        marketplace,
     })
 }

@@ -14,10 +14,12 @@ use futures_util::future::BoxFuture;
 use keyward_core::{LicenseId, LicenseTerms, Timestamp};
 use serde::Serialize;
 
+pub mod market;
 mod ops;
 mod postgres;
 mod sqlite;
 
+pub use market::{Bridge, BridgedLicense, MarketOutcome, MarketRef, MarketplaceLedger};
 pub use postgres::PostgresLedger;
 pub use sqlite::{SqliteLedger, SqliteSync};
 
@@ -438,7 +440,7 @@ pub fn short_machine(machine: &str) -> String {
 }
 
 /// The seat ledger's operations. Every method is one transaction.
-pub trait Ledger: Send + Sync {
+pub trait Ledger: MarketplaceLedger + Send + Sync {
     /// Which database: `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 

@@ -232,6 +232,72 @@ macro_rules! impl_ledger {
             Ok(to_u32(n))
         }
 
+        /// Applies a change to a license locked by the caller's writing transaction and
+        /// stores its signed update under the next sequence number (a release also frees
+        /// every seat).
+        async fn apply_change(
+            tx: &mut Conn,
+            license: &LicenseRecord,
+            change: Change,
+            sign: SignUpdate,
+            now: Timestamp,
+            actor: &Actor,
+        ) -> Result<UpdateRecord, LedgerError> {
+            let at = to_i64(now.secs());
+            let license_id = &license.license_id;
+            let last: i64 = sqlx::query_scalar::<$db, i64>(ops::MAX_SEQUENCE)
+                .bind(license_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            let sequence = to_u32(last).saturating_add(1);
+            let text = sign(sequence)?;
+            let (status, detail) = match change {
+                Change::Renew(expires) => {
+                    sqlx::query::<$db>(ops::SET_EXPIRES)
+                        .bind(to_i64(expires))
+                        .bind(at)
+                        .bind(license_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    (None, format!("sequence {sequence}, expires {}", Timestamp(expires).to_rfc3339()))
+                }
+                Change::Freeze => (Some(LicenseStatus::Frozen), format!("sequence {sequence}")),
+                Change::Unfreeze => (Some(LicenseStatus::Active), format!("sequence {sequence}")),
+                Change::Release => (Some(LicenseStatus::Released), format!("sequence {sequence}")),
+            };
+            if let Some(s) = status {
+                sqlx::query::<$db>(ops::SET_STATUS)
+                    .bind(s.as_str())
+                    .bind(at)
+                    .bind(license_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            if change == Change::Release {
+                sqlx::query::<$db>(ops::END_ALL)
+                    .bind(at)
+                    .bind(actor.kind())
+                    .bind(license_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query::<$db>(ops::INSERT_UPDATE)
+                .bind(license_id)
+                .bind(i64::from(sequence))
+                .bind(change.as_str())
+                .bind(&text)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+            audit(&mut *tx, now.secs(), actor, change.as_str(), Some(license_id.as_str()), &detail).await?;
+            Ok(UpdateRecord {
+                sequence,
+                action: change.as_str().to_string(),
+                update: text,
+                issued: now.secs(),
+            })
+        }
+
         /// Refuses licenses that may not take a seat now.
         fn usable(l: &LicenseRecord, now: Timestamp) -> Result<(), LedgerError> {
             match l.status {
@@ -418,65 +484,15 @@ macro_rules! impl_ledger {
                 actor: Actor,
             ) -> BoxFuture<'_, Result<UpdateRecord, LedgerError>> {
                 Box::pin(async move {
-                    let at = to_i64(now.secs());
                     let mut tx = self.begin().await?;
                     let license = locked_license(&mut tx, &license_id).await?;
                     if license.status == LicenseStatus::Released {
                         tx.rollback().await?;
                         return Err(LedgerError::Released);
                     }
-                    let last: i64 = sqlx::query_scalar::<$db, i64>(ops::MAX_SEQUENCE)
-                        .bind(&license_id)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    let sequence = to_u32(last).saturating_add(1);
-                    let text = sign(sequence)?;
-                    let (status, detail) = match change {
-                        Change::Renew(expires) => {
-                            sqlx::query::<$db>(ops::SET_EXPIRES)
-                                .bind(to_i64(expires))
-                                .bind(at)
-                                .bind(&license_id)
-                                .execute(&mut *tx)
-                                .await?;
-                            (None, format!("sequence {sequence}, expires {}", Timestamp(expires).to_rfc3339()))
-                        }
-                        Change::Freeze => (Some(LicenseStatus::Frozen), format!("sequence {sequence}")),
-                        Change::Unfreeze => (Some(LicenseStatus::Active), format!("sequence {sequence}")),
-                        Change::Release => (Some(LicenseStatus::Released), format!("sequence {sequence}")),
-                    };
-                    if let Some(s) = status {
-                        sqlx::query::<$db>(ops::SET_STATUS)
-                            .bind(s.as_str())
-                            .bind(at)
-                            .bind(&license_id)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                    if change == Change::Release {
-                        sqlx::query::<$db>(ops::END_ALL)
-                            .bind(at)
-                            .bind(actor.kind())
-                            .bind(&license_id)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                    sqlx::query::<$db>(ops::INSERT_UPDATE)
-                        .bind(&license_id)
-                        .bind(i64::from(sequence))
-                        .bind(change.as_str())
-                        .bind(&text)
-                        .bind(at)
-                        .execute(&mut *tx)
-                        .await?;
-                    audit(&mut tx, now.secs(), &actor, change.as_str(), Some(&license_id), &detail).await?;
+                    let update = apply_change(&mut tx, &license, change, sign, now, &actor).await?;
                     tx.commit().await?;
-                    Ok(UpdateRecord {
-                        sequence,
-                        action: change.as_str().to_string(),
-                        update: text,
-                        issued: now.secs(),
-                    })
+                    Ok(update)
                 })
             }
 

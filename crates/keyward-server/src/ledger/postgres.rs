@@ -15,11 +15,16 @@ use sqlx::{Pool, Postgres, SqlStr, Transaction};
 
 use crate::ledger::ops::impl_ledger;
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1,
     "ledger",
-    include_str!("../../migrations/postgres/0001_ledger.sql"),
-)];
+    include_str!("../../migrations/postgres/0001_ledger.sql"),),
+    (
+        2,
+        "marketplace",
+        include_str!("../../migrations/postgres/0002_marketplace.sql"),
+    ),
+];
 
 /// The PostgreSQL ledger.
 pub struct PostgresLedger {
@@ -68,3 +73,4 @@ impl PostgresLedger {
 }
 
 impl_ledger!(PostgresLedger, Postgres, "postgres", " FOR UPDATE");
+crate::ledger::market::impl_marketplace_ledger!(PostgresLedger, Postgres);

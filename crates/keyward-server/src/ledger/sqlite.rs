@@ -48,11 +48,16 @@ impl FromStr for SqliteSync {
     }
 }
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1,
     "ledger",
-    include_str!("../../migrations/sqlite/0001_ledger.sql"),
-)];
+    include_str!("../../migrations/sqlite/0001_ledger.sql"),),
+    (
+        2,
+        "marketplace",
+        include_str!("../../migrations/sqlite/0002_marketplace.sql"),
+    ),
+];
 
 fn migrator(migrations: &[(i64, &'static str, &'static str)]) -> Migrator {
     Migrator::with_migrations(
@@ -142,3 +147,4 @@ impl SqliteLedger {
 }
 
 impl_ledger!(SqliteLedger, Sqlite, "sqlite", "");
+crate::ledger::market::impl_marketplace_ledger!(SqliteLedger, Sqlite);

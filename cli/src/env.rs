@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use keyward_core::{
-    check_clock, ClockRollback, Context, HardwareId, LicenseState, MachineFacts, MerchantKey,
+    eval::check_clock, ClockRollback, Context, HardwareId, LicenseState, MachineFacts, MerchantKey,
     Policy, PublicKey, Timestamp, TrustedKeys,
 };
 

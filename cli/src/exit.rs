@@ -162,7 +162,7 @@ impl Error {
         };
         Error {
             code: err.code().to_string(),
-            exit: Exit::of(err.code()),
+            exit: Exit::of(err.code().as_str()),
             message,
             suggestion: err.suggestion().map(str::to_string),
         }
@@ -177,8 +177,8 @@ impl Error {
     /// From a license status that is not usable.
     pub fn status(status: &keyward_core::Status, extra: &str) -> Error {
         Error::new(
-            status.code(),
-            Exit::of(status.code()),
+            status.code().as_str(),
+            Exit::of(status.code().as_str()),
             format!("{}{extra}", status.describe()),
         )
     }

@@ -2,6 +2,7 @@
 //! directory, whose protocol is keyward-files' `StateDir`). Trusted keys are never kept
 //! there: the buyer can write it.
 
+use std::fs;
 use std::fs::File;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};

@@ -398,9 +398,25 @@ fn state_seeds(v: &Value, cases: &[(String, String)]) -> Result<Vec<StateSeed>, 
     // remove license 0, push an entry with a secret.
     let ops = vec![6, 0, 1, 0, 0, 1, 2, 2, 4, 4, 7, 1, 3, 0, 5, 14];
     Ok(vec![
-        ("empty".into(), empty.to_bytes(), ops.clone()),
-        ("code".into(), with_code.to_bytes(), Vec::new()),
-        ("renewed".into(), renewed.to_bytes(), vec![4, 230]),
-        ("code_and_certificate".into(), both.to_bytes(), ops),
+        (
+            "empty".into(),
+            empty.to_bytes().map_err(|e| e.to_string())?,
+            ops.clone(),
+        ),
+        (
+            "code".into(),
+            with_code.to_bytes().map_err(|e| e.to_string())?,
+            Vec::new(),
+        ),
+        (
+            "renewed".into(),
+            renewed.to_bytes().map_err(|e| e.to_string())?,
+            vec![4, 230],
+        ),
+        (
+            "code_and_certificate".into(),
+            both.to_bytes().map_err(|e| e.to_string())?,
+            ops,
+        ),
     ])
 }

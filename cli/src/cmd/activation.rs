@@ -162,10 +162,10 @@ pub fn request(env: &Env, a: RequestArgs) -> CmdResult {
     let store = env.store()?;
     let secret = random_bytes::<SECRET_LEN>()?;
     let nonce = {
-        let _lock = store.lock()?;
-        let mut state = store.load()?.state;
+        let lock = store.lock()?;
+        let mut state = store.load(&lock)?.state;
         let nonce = state.remember_request(code.terms().license_id, secret);
-        store.save(&state)?;
+        store.save(&lock, &state)?;
         nonce
     };
     let req = ActivationRequest::new(code, machine, nonce, env.now());
@@ -398,10 +398,7 @@ fn install_credential(
     let lock = store.lock()?;
     let mut state = store.load(&lock)?.state;
     if let Err(rb) = env.observe(&mut state, &ctx) {
-        return Err(Error::status(
-            &Status::from(rb),
-            "; nothing was installed",
-        ));
+        return Err(Error::status(&Status::from(rb), "; nothing was installed"));
     }
     let before = state.clone();
     let credential_kind = match &credential {

@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
 use crate::env::Env;
-use crate::exit::{CliError, CmdResult, Exit};
+use crate::exit::{CmdResult, Error, Exit};
 use crate::output::print_json;
 
 /// `keyward admin …`
@@ -141,13 +141,13 @@ struct Client {
 }
 
 impl Client {
-    fn new(a: &AdminArgs) -> Result<Client, CliError> {
+    fn new(a: &AdminArgs) -> Result<Client, Error> {
         let base = a
             .server
             .clone()
             .or_else(|| std::env::var("KEYWARD_SERVER").ok())
             .ok_or_else(|| {
-                CliError::new(
+                Error::new(
                     "usage",
                     Exit::Usage,
                     "give the service's address with --server URL (or KEYWARD_SERVER)",
@@ -155,9 +155,9 @@ impl Client {
             })?;
         let token = match &a.token_file {
             Some(p) => std::fs::read_to_string(p)
-                .map_err(|e| CliError::io("read the admin token", p, &e))?,
+                .map_err(|e| Error::io("read the admin token", p, &e))?,
             None => std::env::var("KEYWARD_ADMIN_TOKEN").map_err(|_| {
-                CliError::new(
+                Error::new(
                     "usage",
                     Exit::Usage,
                     "give the admin token with --token-file FILE (the service's admin-token file) or KEYWARD_ADMIN_TOKEN",
@@ -183,16 +183,16 @@ impl Client {
     fn answer(
         &self,
         r: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
-    ) -> Result<String, CliError> {
+    ) -> Result<String, Error> {
         let mut r = r.map_err(|e| {
-            CliError::other(
+            Error::other(
                 "unreachable",
                 format!("cannot reach the service at {}: {e}", self.base),
             )
         })?;
         let status = r.status();
         let body = r.body_mut().read_to_string().map_err(|e| {
-            CliError::other(
+            Error::other(
                 "unreachable",
                 format!("the service's answer could not be read: {e}"),
             )
@@ -207,9 +207,9 @@ impl Client {
                 if let Some(s) = v["suggestion"].as_str() {
                     message.push_str(&format!(" (suggestion: {s})"));
                 }
-                Err(CliError::new(code, Exit::of(code), message))
+                Err(Error::new(code, Exit::of(code), message))
             }
-            _ => Err(CliError::other(
+            _ => Err(Error::other(
                 "unreachable",
                 format!(
                     "the service answered HTTP {status} without an error body: is {} a keyward service?",
@@ -219,7 +219,7 @@ impl Client {
         }
     }
 
-    fn get(&self, path: &str) -> Result<String, CliError> {
+    fn get(&self, path: &str) -> Result<String, Error> {
         self.answer(
             self.agent
                 .get(&self.url(path))
@@ -228,7 +228,7 @@ impl Client {
         )
     }
 
-    fn post(&self, path: &str, body: &Value) -> Result<Value, CliError> {
+    fn post(&self, path: &str, body: &Value) -> Result<Value, Error> {
         let text = self.answer(
             self.agent
                 .post(&self.url(path))
@@ -239,9 +239,9 @@ impl Client {
     }
 }
 
-fn parse(text: &str) -> Result<Value, CliError> {
+fn parse(text: &str) -> Result<Value, Error> {
     serde_json::from_str(text).map_err(|e| {
-        CliError::other(
+        Error::other(
             "unreachable",
             format!("the service's answer is not JSON: {e}"),
         )
@@ -261,12 +261,12 @@ fn query_value(s: &str) -> String {
     out
 }
 
-fn hex_id(id: &str) -> Result<String, CliError> {
+fn hex_id(id: &str) -> Result<String, Error> {
     let id = id.trim();
     if id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
         Ok(id.to_ascii_lowercase())
     } else {
-        Err(CliError::new(
+        Err(Error::new(
             "invalid_input",
             Exit::Malformed,
             format!("{id:?} is not a license id: a license id is 16 hexadecimal digits"),
@@ -274,7 +274,7 @@ fn hex_id(id: &str) -> Result<String, CliError> {
     }
 }
 
-fn print_update(env: &Env, id: &str, v: &Value) -> Result<(), CliError> {
+fn print_update(env: &Env, id: &str, v: &Value) -> Result<(), Error> {
     if env.json {
         print_json(v);
     } else {
@@ -413,7 +413,7 @@ pub fn run(env: &Env, a: AdminArgs) -> CmdResult {
             let body = c.get(&format!("/export?format={format}"))?;
             match out {
                 Some(p) => keyward_files::write_atomic(&p, body.as_bytes(), 0o600)
-                    .map_err(|e| CliError::io("write", &p, &e))?,
+                    .map_err(|e| Error::io("write", &p, &e))?,
                 None => out!("{body}")?,
             }
         }

@@ -67,8 +67,8 @@ fn deactivate(env: &Env, a: &DeactivateArgs) -> CmdResult {
         None => None,
     };
     let (entry, left) = {
-        let _lock = store.lock()?;
-        let mut state = store.load()?.state;
+        let lock = store.lock()?;
+        let mut state = store.load(&lock)?.state;
         let id = match wanted {
             Some(id) => id,
             None => match state.entries.as_slice() {
@@ -112,7 +112,7 @@ fn deactivate(env: &Env, a: &DeactivateArgs) -> CmdResult {
         };
         // The removal is on disk before the code is shown: a code is never shown for a
         // license that is still installed.
-        store.save(&state)?;
+        store.save(&lock, &state)?;
         (entry, state.entries.len())
     };
     let id = entry.credential.license_id();

@@ -3,8 +3,9 @@
 
 use clap::Args;
 use keyward_core::{
-    check_clock, evaluate_terms, verdict, Artifact, Credential, Kind, LicenseFlags, MachineRef,
-    Status, Timestamp, TrustedKeys, UpdateAction, Verdict,
+    eval::{check_clock, evaluate_terms},
+    verdict, Artifact, Credential, Kind, LicenseFlags, MachineRef, Status, Timestamp, TrustedKeys,
+    UpdateAction, Verdict,
 };
 use serde_json::{json, Value};
 
@@ -258,7 +259,7 @@ pub fn run(env: &Env, a: InspectArgs) -> CmdResult {
                 structural,
                 Ok(Artifact::SystemId(_)) | Ok(Artifact::HardwareId(_))
             );
-            let signature = match v.code {
+            let signature = match v.code.as_str() {
                 "bad_signature" => "bad",
                 "unknown_key" => "unknown_key",
                 _ if structural.is_err() => "not_checked",
@@ -283,7 +284,11 @@ pub fn run(env: &Env, a: InspectArgs) -> CmdResult {
                 let signed = !matches!(art, Artifact::SystemId(_) | Artifact::HardwareId(_));
                 let v = Verdict {
                     kind: Some(art.kind_code()),
-                    code: if signed { "unverified" } else { "valid" },
+                    code: if signed {
+                        keyward_core::VerdictCode::Unverified
+                    } else {
+                        keyward_core::VerdictCode::Valid
+                    },
                     message: if signed {
                         format!(
                             "a well-formed {}; its signature was not checked: give --public-key to check it",
@@ -294,6 +299,8 @@ pub fn run(env: &Env, a: InspectArgs) -> CmdResult {
                     },
                     suggestion: None,
                     typos: Vec::new(),
+                    error: None,
+                    status: None,
                 };
                 let status = match art {
                     Artifact::AuthorizationCode(c) => Some(evaluate_terms(
@@ -315,10 +322,12 @@ pub fn run(env: &Env, a: InspectArgs) -> CmdResult {
             Err(e) => (
                 Verdict {
                     kind: sniff(&text),
-                    code: e.code(),
+                    code: keyward_core::VerdictCode::Error(e.code()),
                     message: e.to_string(),
                     suggestion: e.suggestion().map(str::to_string),
                     typos: e.typos().to_vec(),
+                    error: Some(e.clone()),
+                    status: None,
                 },
                 "not_checked",
                 None,
@@ -340,13 +349,13 @@ pub fn run(env: &Env, a: InspectArgs) -> CmdResult {
             })
         })
         .collect();
-    let exit = Exit::of(v.code);
+    let exit = Exit::of(v.code.as_str());
     let mut message = v.message;
     if exit != Exit::Ok && v.code == "machine_mismatch" {
         message.push_str(&format!(" (compared with {})", facts.source));
     }
     let error = (exit != Exit::Ok).then(|| {
-        let mut e = Error::new(v.code, exit, message.clone());
+        let mut e = Error::new(v.code.as_str(), exit, message.clone());
         e.suggestion = v.suggestion.clone();
         e
     });
@@ -375,7 +384,7 @@ pub fn run(env: &Env, a: InspectArgs) -> CmdResult {
         outln!(
             "{}: {}",
             sentence(kind_name(v.kind)),
-            v.code.replace('_', " ")
+            v.code.as_str().replace('_', " ")
         )?;
         if exit == Exit::Ok {
             outln!("  {}", sentence(&message))?;

@@ -1,8 +1,8 @@
 //! One module per command group.
 
 pub mod activation;
-pub mod deactivate;
 pub mod admin;
+pub mod deactivate;
 pub mod inspect;
 pub mod issue;
 pub mod keys;

@@ -8,7 +8,7 @@ use clap::Args;
 use keyward_server::{Config, Server, Settings};
 
 use crate::env::Env;
-use crate::exit::{CliError, CmdResult, Exit};
+use crate::exit::{CmdResult, Error, Exit};
 
 /// `keyward serve …`
 #[derive(Args)]
@@ -40,8 +40,8 @@ pub struct ServeArgs {
     log_format: Option<String>,
 }
 
-fn settings(a: ServeArgs) -> Result<Settings, CliError> {
-    let config_err = |e: keyward_server::ConfigError| CliError::new("usage", Exit::Usage, e.0);
+fn settings(a: ServeArgs) -> Result<Settings, Error> {
+    let config_err = |e: keyward_server::ConfigError| Error::new("usage", Exit::Usage, e.0);
     let file = a
         .config
         .or_else(|| std::env::var_os("KEYWARD_CONFIG").map(PathBuf::from));
@@ -69,12 +69,12 @@ fn settings(a: ServeArgs) -> Result<Settings, CliError> {
 /// Runs `keyward serve` until SIGTERM or SIGINT.
 pub fn run(_env: &Env, a: ServeArgs) -> CmdResult {
     let config =
-        Config::resolve(settings(a)?).map_err(|e| CliError::new("usage", Exit::Usage, e.0))?;
+        Config::resolve(settings(a)?).map_err(|e| Error::new("usage", Exit::Usage, e.0))?;
     keyward_server::init_logging(config.log_format);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| CliError::other("internal", format!("cannot start the service: {e}")))?;
+        .map_err(|e| Error::other("internal", format!("cannot start the service: {e}")))?;
     runtime
         .block_on(async {
             let server = Server::start(&config).await?;
@@ -91,7 +91,7 @@ pub fn run(_env: &Env, a: ServeArgs) -> CmdResult {
             errln!("keyward serve: listening on http://{}", server.local_addr());
             server.run(keyward_server::shutdown_signal()).await
         })
-        .map_err(|e| CliError::other("io", format!("keyward serve: {e}")))?;
+        .map_err(|e| Error::other("io", format!("keyward serve: {e}")))?;
     Ok(Exit::Ok)
 }
 

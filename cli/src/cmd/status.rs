@@ -113,8 +113,8 @@ pub fn run(env: &Env, a: StatusArgs) -> CmdResult {
         .iter()
         .map(|(e, r)| {
             let (code, message) = match r {
-                Ok(s) => (s.code(), s.describe()),
-                Err(err) => (err.code(), err.to_string()),
+                Ok(s) => (s.code().as_str(), s.describe()),
+                Err(err) => (err.code().as_str(), err.to_string()),
             };
             let kind = match &e.credential {
                 Credential::Code(_) => Kind::AuthorizationCode,
@@ -149,7 +149,7 @@ pub fn run(env: &Env, a: StatusArgs) -> CmdResult {
             (ce.code.clone(), ce.exit, Some(ce))
         }
         None => {
-            let exit = Exit::of(status.code());
+            let exit = Exit::of(status.code().as_str());
             let error = (exit != Exit::Ok).then(|| {
                 let extra = match &status {
                     Status::NoLicense => format!(

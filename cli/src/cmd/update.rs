@@ -381,8 +381,8 @@ fn apply_online(env: &Env, store: &Store, trusted: &TrustedKeys, a: &ApplyArgs) 
     };
     let facts = env.facts()?;
     let ctx = context(trusted, &facts.facts, env.now(), env.policy());
-    let _lock = store.lock()?;
-    let mut state = store.load()?.state;
+    let lock = store.lock()?;
+    let mut state = store.load(&lock)?.state;
     if let Err(rb) = state.observe(&ctx) {
         return Err(Error::status(&Status::from(rb), "; no update was applied"));
     }
@@ -453,7 +453,7 @@ fn apply_online(env: &Env, store: &Store, trusted: &TrustedKeys, a: &ApplyArgs) 
         }
     }
     // What was applied before a failure is kept (each update stands on its own).
-    store.save(&state)?;
+    store.save(&lock, &state)?;
     if env.json {
         emit_json(&json!({
             "server": client.server(),

@@ -48,7 +48,7 @@ impl MachineFacts {
             .filter_map(|m| normalize_mac(m))
             .filter(|m| !is_placeholder_mac(m))
             .collect();
-        crate::text::sort_dedup(&mut macs);
+        crate::util::sort_dedup(&mut macs);
         MachineFacts {
             machine_id: clean_id(self.machine_id.as_deref()),
             product_uuid: clean_id(self.product_uuid.as_deref()),
@@ -129,7 +129,7 @@ pub fn clean_text(value: Option<&str>) -> Option<String> {
         .split(|c: char| c.is_whitespace() || c == '\0')
         .filter(|w| !w.is_empty())
         .collect();
-    let cleaned = crate::text::join(words.iter().copied(), " ");
+    let cleaned = crate::util::join(words.iter().copied(), " ");
     if is_placeholder(&cleaned) {
         None
     } else {

@@ -222,8 +222,6 @@ pub(crate) fn clean_text(value: Option<String>) -> Option<String> {
 }
 
 #[cfg(test)]
-use keyward_core::is_placeholder;
-
 #[cfg(test)]
 mod tests {
     use super::*;

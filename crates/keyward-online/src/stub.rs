@@ -152,13 +152,13 @@ fn refuse(status: StatusCode, code: &str, message: String, suggestion: Option<St
 }
 
 fn core_refusal(e: &Error) -> Response {
-    let status = match e.code() {
+    let status = match e.code().as_str() {
         "bad_signature" | "unknown_key" => StatusCode::UNPROCESSABLE_ENTITY,
         _ => StatusCode::BAD_REQUEST,
     };
     refuse(
         status,
-        e.code(),
+        e.code().as_str(),
         e.to_string(),
         e.suggestion().map(String::from),
     )

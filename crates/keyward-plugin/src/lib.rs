@@ -131,7 +131,7 @@ mod component {
     /// A refusal for WIT, its stable code as the `error-code` case.
     pub(crate) fn error(f: Failure) -> wit::Error {
         wit::Error {
-            code: error_code(f.code),
+            code: error_code(f.code.as_str()),
             message: f.message,
             suggestion: f.suggestion,
         }
@@ -254,7 +254,7 @@ mod component {
             let i = PLUGIN.with(|p| p.inspect(&Imports, &text, expected.map(kind)));
             wit::Verdict {
                 kind: i.verdict.kind.map(String::from),
-                code: verdict_code(i.verdict.code),
+                code: verdict_code(i.verdict.code.as_str()),
                 message: i.verdict.message,
                 suggestion: i.verdict.suggestion,
                 typos: i
@@ -405,10 +405,10 @@ mod tests {
             let case = status_code(s);
             assert_eq!(
                 alloc::format!("{case:?}"),
-                alloc::format!("StatusCode::{}", camel(s.code()))
+                alloc::format!("StatusCode::{}", camel(s.code().as_str()))
             );
             assert!(
-                matches!(verdict_code(s.code()), VerdictCode::Status(c) if c == case),
+                matches!(verdict_code(s.code().as_str()), VerdictCode::Status(c) if c == case),
                 "{}",
                 s.code()
             );
@@ -466,7 +466,7 @@ mod tests {
             },
             Error::MarketplaceCode,
             Error::CorruptState { reason: "test" },
-            Error::BadArmor { reason: "test" },
+            Error::BadArmour(keyward_core::ArmourError::EndMissing),
         ];
         let mut failures: Vec<Failure> = core.into_iter().map(Failure::from).collect();
         let rollback = Status::from(ClockRollback {
@@ -484,14 +484,14 @@ mod tests {
             "no_randomness",
         ] {
             failures.push(Failure {
-                code,
+                code: code.parse().unwrap(),
                 message: String::from("m"),
                 suggestion: None,
             });
         }
         let mut seen = Vec::new();
         for f in failures {
-            let code = f.code;
+            let code = f.code.as_str();
             let case = error(f);
             assert_eq!(
                 matches!(case.code, C::Malformed),

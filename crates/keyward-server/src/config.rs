@@ -297,7 +297,10 @@ impl Config {
             merchant_name: s.merchant_name,
             product_name: s.product_name,
             support: s.support,
-            marketplace: s.marketplace.map(crate::marketplace::Marketplace::resolve).transpose()?,
+            marketplace: s
+                .marketplace
+                .map(crate::marketplace::Marketplace::resolve)
+                .transpose()?,
             host_names: s.host_names.unwrap_or_default(),
             data_dir,
         })

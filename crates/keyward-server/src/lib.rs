@@ -122,7 +122,11 @@ impl Server {
             .and_then(|m| m.client.as_ref().and(m.reconcile_interval))
         {
             let instance = format!("{}-{}", std::process::id(), clock.now().secs());
-            tokio::spawn(marketplace::reconcile::every(state.clone(), interval, instance));
+            tokio::spawn(marketplace::reconcile::every(
+                state.clone(),
+                interval,
+                instance,
+            ));
         }
         if state.limiter.is_some() {
             let s = state.clone();

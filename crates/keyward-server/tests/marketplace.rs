@@ -97,7 +97,9 @@ impl Harness {
             admin_token: TOKEN.into(),
             notes: vec![],
         };
-        let server = Server::start_with(&config, secrets, Clock::System).await.unwrap();
+        let server = Server::start_with(&config, secrets, Clock::System)
+            .await
+            .unwrap();
         let base = format!("http://{}", server.local_addr());
         let ledger = server.ledger();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -146,14 +148,19 @@ impl Harness {
 
     async fn callback(&self, body: &Value) -> String {
         let nonce = format!("n-{}", rand_hex());
-        let a = self.callback_signed(CALLBACK_KEY, body, now_ms(), &nonce).await;
+        let a = self
+            .callback_signed(CALLBACK_KEY, body, now_ms(), &nonce)
+            .await;
         a["resultCode"].as_str().unwrap().to_owned()
     }
 
     async fn updates(&self, license_id: &str) -> Vec<(u32, UpdateAction)> {
         let v: Value = self
             .http
-            .get(format!("{}/api/v1/licenses/{license_id}/updates", self.base))
+            .get(format!(
+                "{}/api/v1/licenses/{license_id}/updates",
+                self.base
+            ))
             .send()
             .await
             .unwrap()
@@ -213,7 +220,7 @@ fn system_id(seed: &str) -> String {
         machine_id: Some(format!("machine-{seed}")),
         ..MachineFacts::default()
     };
-    SystemIdCode::compute(&facts, "acme-invoice").unwrap().to_string()
+    SystemIdCode::compute("acme-invoice", &facts).to_string()
 }
 
 fn delivered(product: &str) -> MarketLicense {
@@ -244,7 +251,11 @@ async fn license_v1_lifecycle() {
             ]
         };
         let first = h.v1(&get("BIZ-1")).await;
-        assert!(first.body_sign_ok, "Body-Sign must verify: {:?}", first.body);
+        assert!(
+            first.body_sign_ok,
+            "Body-Sign must verify: {:?}",
+            first.body
+        );
         assert_eq!(first.body["resultCode"], "000000", "{:?}", first.body);
         assert_eq!(first.body["instanceId"], "BIZ-1");
         let code = first.body["license"].as_str().unwrap().to_owned();
@@ -264,45 +275,110 @@ async fn license_v1_lifecycle() {
         assert_eq!(status, 200);
         // Renewal, expiry (a freeze), release: each a signed update, in order.
         let renew = h
-            .v1(&[("activity", "refreshLicense"), ("orderId", "ORDER-2"), ("instanceId", "BIZ-1"), ("expireTime", "20311130000000")])
+            .v1(&[
+                ("activity", "refreshLicense"),
+                ("orderId", "ORDER-2"),
+                ("instanceId", "BIZ-1"),
+                ("expireTime", "20311130000000"),
+            ])
             .await;
         assert_eq!(renew.body["resultCode"], "000000");
         assert!(renew.body_sign_ok);
         let expire_call = [("activity", "expireLicense"), ("instanceId", "BIZ-1")];
         assert_eq!(h.v1(&expire_call).await.body["resultCode"], "000000");
-        assert_eq!(h.v1(&expire_call).await.body["resultCode"], "000000", "a retry");
-        let release = [("activity", "releaseLicense"), ("orderId", "ORDER-3"), ("instanceId", "BIZ-1")];
+        assert_eq!(
+            h.v1(&expire_call).await.body["resultCode"],
+            "000000",
+            "a retry"
+        );
+        let release = [
+            ("activity", "releaseLicense"),
+            ("orderId", "ORDER-3"),
+            ("instanceId", "BIZ-1"),
+        ];
         assert_eq!(h.v1(&release).await.body["resultCode"], "000000");
         let updates = h.updates(&id).await;
         assert_eq!(
             updates,
             vec![
-                (1, UpdateAction::Renew { expires: Timestamp::parse("2031-11-30").unwrap() }),
+                (
+                    1,
+                    UpdateAction::Renew {
+                        expires: Timestamp::parse("2031-11-30").unwrap()
+                    }
+                ),
                 (2, UpdateAction::Freeze),
                 (3, UpdateAction::Release),
             ]
         );
-        let detail = h.admin(reqwest::Method::GET, &format!("/licenses/{id}")).await;
+        let detail = h
+            .admin(reqwest::Method::GET, &format!("/licenses/{id}"))
+            .await;
         assert_eq!(detail["license"]["status"], "released");
         assert_eq!(detail["seats_used"], 0, "a release frees the seats");
-        let events = h.admin(reqwest::Method::GET, &format!("/licenses/{id}/marketplace-events")).await;
-        let activities: Vec<&str> = events["events"].as_array().unwrap().iter().map(|e| e["activity"].as_str().unwrap()).collect();
-        assert_eq!(activities, ["getLicense", "refreshLicense", "expireLicense", "releaseLicense"]);
-        assert!(!events.to_string().contains("authToken"), "no secrets in the events");
+        let events = h
+            .admin(
+                reqwest::Method::GET,
+                &format!("/licenses/{id}/marketplace-events"),
+            )
+            .await;
+        let activities: Vec<&str> = events["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["activity"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            activities,
+            [
+                "getLicense",
+                "refreshLicense",
+                "expireLicense",
+                "releaseLicense"
+            ]
+        );
+        assert!(
+            !events.to_string().contains("authToken"),
+            "no secrets in the events"
+        );
         // Refusals: an unknown instance, an unmapped product, a wrong token.
-        let unknown = h.v1(&[("activity", "expireLicense"), ("instanceId", "NOPE")]).await;
+        let unknown = h
+            .v1(&[("activity", "expireLicense"), ("instanceId", "NOPE")])
+            .await;
         assert_eq!(unknown.body["resultCode"], "000003");
         let unmapped = h
-            .v1(&[("activity", "getLicense"), ("customerId", "C"), ("businessId", "B"), ("orderId", "O9"), ("productId", "OTHER")])
+            .v1(&[
+                ("activity", "getLicense"),
+                ("customerId", "C"),
+                ("businessId", "B"),
+                ("orderId", "O9"),
+                ("productId", "OTHER"),
+            ])
             .await;
         assert_eq!(unmapped.body["resultCode"], "000002");
-        assert!(unmapped.body["resultMsg"].as_str().unwrap().contains("not mapped"));
+        assert!(unmapped.body["resultMsg"]
+            .as_str()
+            .unwrap()
+            .contains("not mapped"));
         let url = format!("{}/marketplace/license-v1", h.base);
-        let forged = stand_in::send_v1(&url, &AccessKey::new("wrong"), &expire_call, now()).await.unwrap();
+        let forged = stand_in::send_v1(&url, &AccessKey::new("wrong"), &expire_call, now())
+            .await
+            .unwrap();
         assert_eq!(forged.body["resultCode"], "000001");
-        let stale = stand_in::send_v1(&url, &AccessKey::new(V1_KEY), &expire_call, now().add_secs(3600)).await.unwrap();
+        let stale = stand_in::send_v1(
+            &url,
+            &AccessKey::new(V1_KEY),
+            &expire_call,
+            now().add_secs(3600),
+        )
+        .await
+        .unwrap();
         assert_eq!(stale.body["resultCode"], "000001");
-        assert_eq!(h.updates(&id).await.len(), 3, "refused calls change nothing");
+        assert_eq!(
+            h.updates(&id).await.len(),
+            3,
+            "refused calls change nothing"
+        );
         h.stop().await;
     }
 }
@@ -325,58 +401,146 @@ async fn callbacks_authentication_probes_duplicates_and_order() {
         let url = format!("{}/marketplace/license", h.base);
         let t = now_ms();
         let wrong_key = h.callback_signed("not-the-key", &renew, t, "a1").await;
-        let stale = h.callback_signed(CALLBACK_KEY, &renew, t - 61_000, "a2").await;
-        let future = h.callback_signed(CALLBACK_KEY, &renew, t + 61_000, "a3").await;
-        let seconds_ok = h.callback_signed(CALLBACK_KEY, &json!({"activity": "releaseLicenseCode", "testFlag": "1"}), t / 1000, "a4").await;
+        let stale = h
+            .callback_signed(CALLBACK_KEY, &renew, t - 61_000, "a2")
+            .await;
+        let future = h
+            .callback_signed(CALLBACK_KEY, &renew, t + 61_000, "a3")
+            .await;
+        let seconds_ok = h
+            .callback_signed(
+                CALLBACK_KEY,
+                &json!({"activity": "releaseLicenseCode", "testFlag": "1"}),
+                t / 1000,
+                "a4",
+            )
+            .await;
         for a in [&wrong_key, &stale, &future] {
             assert_eq!(a["resultCode"], "000001", "{a}");
         }
-        assert_eq!(seconds_ok["resultCode"], "000000", "timestamps in seconds are accepted");
+        assert_eq!(
+            seconds_ok["resultCode"], "000000",
+            "timestamps in seconds are accepted"
+        );
         // Altered body, missing parameters.
-        let mut call = stand_in::sign_callback(&url, &AccessKey::new(CALLBACK_KEY), &renew, t, "a5");
+        let mut call =
+            stand_in::sign_callback(&url, &AccessKey::new(CALLBACK_KEY), &renew, t, "a5");
         call.body = br#"{"activity":"releaseLicenseCode","license":"PL0000000001"}"#.to_vec();
-        assert_eq!(stand_in::send_callback(&call).await.unwrap().body["resultCode"], "000001");
-        let bare = stand_in::SignedCallback { url: url.clone(), body: renew.to_string().into_bytes() };
-        assert_eq!(stand_in::send_callback(&bare).await.unwrap().body["resultCode"], "000001");
+        assert_eq!(
+            stand_in::send_callback(&call).await.unwrap().body["resultCode"],
+            "000001"
+        );
+        let bare = stand_in::SignedCallback {
+            url: url.clone(),
+            body: renew.to_string().into_bytes(),
+        };
+        assert_eq!(
+            stand_in::send_callback(&bare).await.unwrap().body["resultCode"],
+            "000001"
+        );
         // A replayed nonce.
-        let first = h.callback_signed(CALLBACK_KEY, &json!({"activity": "refreshLicenseCode", "testFlag": 1}), t, "same-nonce").await;
+        let first = h
+            .callback_signed(
+                CALLBACK_KEY,
+                &json!({"activity": "refreshLicenseCode", "testFlag": 1}),
+                t,
+                "same-nonce",
+            )
+            .await;
         assert_eq!(first["resultCode"], "000000");
-        let replay = h.callback_signed(CALLBACK_KEY, &json!({"activity": "refreshLicenseCode", "testFlag": 1}), t, "same-nonce").await;
+        let replay = h
+            .callback_signed(
+                CALLBACK_KEY,
+                &json!({"activity": "refreshLicenseCode", "testFlag": 1}),
+                t,
+                "same-nonce",
+            )
+            .await;
         assert_eq!(replay["resultCode"], "000001");
-        assert!(h.updates(&id).await.is_empty(), "refusals and probes change nothing");
+        assert!(
+            h.updates(&id).await.is_empty(),
+            "refusals and probes change nothing"
+        );
         // Probes: 000000, nothing changed.
-        for activity in ["refreshLicenseCode", "updateLicenseCodeStatus", "releaseLicenseCode"] {
+        for activity in [
+            "refreshLicenseCode",
+            "updateLicenseCodeStatus",
+            "releaseLicenseCode",
+        ] {
             let probe = json!({"activity": activity, "license": "PLTEST", "testFlag": "1"});
             assert_eq!(h.callback(&probe).await, "000000");
         }
         assert!(h.updates(&id).await.is_empty());
         // Bad parameters, unknown codes.
-        assert_eq!(h.callback(&json!({"activity": "nonsense", "license": "PL0000000001"})).await, "000002");
-        assert_eq!(h.callback(&json!({"activity": "releaseLicenseCode", "license": "PL9999"})).await, "000003");
+        assert_eq!(
+            h.callback(&json!({"activity": "nonsense", "license": "PL0000000001"}))
+                .await,
+            "000002"
+        );
+        assert_eq!(
+            h.callback(&json!({"activity": "releaseLicenseCode", "license": "PL9999"}))
+                .await,
+            "000003"
+        );
         // The same renewal delivered 60 times: one effect, the same answer every time.
         for _ in 0..60 {
             assert_eq!(h.callback(&renew).await, "000000");
         }
         let after_renewals = h.updates(&id).await;
-        assert_eq!(after_renewals, vec![(1, UpdateAction::Renew { expires: Timestamp::parse("2032-11-30").unwrap() })]);
+        assert_eq!(
+            after_renewals,
+            vec![(
+                1,
+                UpdateAction::Renew {
+                    expires: Timestamp::parse("2032-11-30").unwrap()
+                }
+            )]
+        );
         // The previous key still works during a rotation.
         let shorten = json!({"activity": "refreshLicenseCode", "scene": "UNSUBSCRIBE_RENEWAL_PERIOD", "orderId": "R2",
             "license": "PL0000000001", "expireTime": "20311130000000"});
-        let rotated = h.callback_signed(OLD_CALLBACK_KEY, &shorten, now_ms(), "rot-1").await;
+        let rotated = h
+            .callback_signed(OLD_CALLBACK_KEY, &shorten, now_ms(), "rot-1")
+            .await;
         assert_eq!(rotated["resultCode"], "000000");
         // FREEZE then UNFREEZE, delivered out of order: the later one (UNFREEZE) wins.
         let freeze = json!({"activity": "updateLicenseCodeStatus", "license": "PL0000000001", "status": "FREEZE"});
         let unfreeze = json!({"activity": "updateLicenseCodeStatus", "license": "PL0000000001", "status": "UNFREEZE"});
         let t = now_ms();
-        assert_eq!(h.callback_signed(CALLBACK_KEY, &unfreeze, t, "o-2").await["resultCode"], "000000");
-        assert_eq!(h.callback_signed(CALLBACK_KEY, &freeze, t - 5_000, "o-1").await["resultCode"], "000000");
-        let detail = h.admin(reqwest::Method::GET, &format!("/licenses/{id}")).await;
-        assert_eq!(detail["license"]["status"], "active", "the late FREEZE is superseded");
+        assert_eq!(
+            h.callback_signed(CALLBACK_KEY, &unfreeze, t, "o-2").await["resultCode"],
+            "000000"
+        );
+        assert_eq!(
+            h.callback_signed(CALLBACK_KEY, &freeze, t - 5_000, "o-1")
+                .await["resultCode"],
+            "000000"
+        );
+        let detail = h
+            .admin(reqwest::Method::GET, &format!("/licenses/{id}"))
+            .await;
+        assert_eq!(
+            detail["license"]["status"], "active",
+            "the late FREEZE is superseded"
+        );
         // In order: frozen, then active again.
-        assert_eq!(h.callback_signed(CALLBACK_KEY, &freeze, t + 1_000, "o-3").await["resultCode"], "000000");
-        assert_eq!(h.admin(reqwest::Method::GET, &format!("/licenses/{id}")).await["license"]["status"], "frozen");
-        assert_eq!(h.callback_signed(CALLBACK_KEY, &unfreeze, t + 2_000, "o-4").await["resultCode"], "000000");
-        let release = json!({"activity": "releaseLicenseCode", "license": "PL0000000001", "orderId": "R3"});
+        assert_eq!(
+            h.callback_signed(CALLBACK_KEY, &freeze, t + 1_000, "o-3")
+                .await["resultCode"],
+            "000000"
+        );
+        assert_eq!(
+            h.admin(reqwest::Method::GET, &format!("/licenses/{id}"))
+                .await["license"]["status"],
+            "frozen"
+        );
+        assert_eq!(
+            h.callback_signed(CALLBACK_KEY, &unfreeze, t + 2_000, "o-4")
+                .await["resultCode"],
+            "000000"
+        );
+        let release =
+            json!({"activity": "releaseLicenseCode", "license": "PL0000000001", "orderId": "R3"});
         for _ in 0..3 {
             assert_eq!(h.callback(&release).await, "000000");
         }
@@ -384,16 +548,30 @@ async fn callbacks_authentication_probes_duplicates_and_order() {
         assert_eq!(
             actions,
             vec![
-                UpdateAction::Renew { expires: Timestamp::parse("2032-11-30").unwrap() },
-                UpdateAction::Renew { expires: Timestamp::parse("2031-11-30").unwrap() },
+                UpdateAction::Renew {
+                    expires: Timestamp::parse("2032-11-30").unwrap()
+                },
+                UpdateAction::Renew {
+                    expires: Timestamp::parse("2031-11-30").unwrap()
+                },
                 UpdateAction::Freeze,
                 UpdateAction::Unfreeze,
                 UpdateAction::Release,
             ]
         );
-        let detail = h.admin(reqwest::Method::GET, &format!("/licenses/{id}")).await;
+        let detail = h
+            .admin(reqwest::Method::GET, &format!("/licenses/{id}"))
+            .await;
         assert_eq!(detail["seats_used"], 0);
-        let metrics = h.http.get(format!("{}/metrics", h.base)).send().await.unwrap().text().await.unwrap();
+        let metrics = h
+            .http
+            .get(format!("{}/metrics", h.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         assert!(metrics.contains("keyward_marketplace_calls_total{activity=\"refreshLicenseCode\",result=\"000000\"}"), "{metrics}");
         assert!(metrics.contains("result=\"000001\""));
         h.stop().await;
@@ -405,7 +583,13 @@ async fn bridge_errors_retries_and_seats() {
     for h in Harness::each("bridge").await {
         let machine = system_id("b1");
         // Not yet received by the buyer, unknown: clear bilingual refusals, nothing recorded.
-        h.market.put("PLNOTYET", MarketLicense { delivered: false, ..delivered("OFFER-1") });
+        h.market.put(
+            "PLNOTYET",
+            MarketLicense {
+                delivered: false,
+                ..delivered("OFFER-1")
+            },
+        );
         let (status, v) = h.activate("PLNOTYET", &machine).await;
         assert_eq!(status, 409);
         assert_eq!(v["code"], "marketplace_not_delivered");
@@ -421,7 +605,10 @@ async fn bridge_errors_retries_and_seats() {
         assert_eq!(v["code"], "marketplace_unavailable");
         let (status, first) = h.activate("PL0000000002", &machine).await;
         assert_eq!(status, 200, "{first}");
-        assert!(first["certificate"].as_str().unwrap().contains("KC1"), "{first}");
+        assert!(
+            first["certificate"].as_str().unwrap().contains("KC1"),
+            "{first}"
+        );
         // Same code, same machine: the same seat. Another machine: no seat left (1 seat).
         let (_, again) = h.activate("PL0000000002", &machine).await;
         assert_eq!(again["license_id"], first["license_id"]);
@@ -430,8 +617,16 @@ async fn bridge_errors_retries_and_seats() {
         assert_eq!(status, 409);
         assert_eq!(other["code"], "no_seat_left");
         // The marketplace was asked to activate it once only (the retry after 503 aside).
-        let activations = h.market.received().iter().filter(|r| r.path.ends_with("/activate") && r.licenses == ["PL0000000002"]).count();
-        assert_eq!(activations, 3, "two failed attempts, then one that succeeded");
+        let activations = h
+            .market
+            .received()
+            .iter()
+            .filter(|r| r.path.ends_with("/activate") && r.licenses == ["PL0000000002"])
+            .count();
+        assert_eq!(
+            activations, 3,
+            "two failed attempts, then one that succeeded"
+        );
         h.stop().await;
     }
 }
@@ -445,22 +640,43 @@ async fn reconciliation_turns_marketplace_states_into_updates() {
         let unchanged = bridge(&h, "PL00000000U1", &system_id("r4")).await;
         let past = now().add_secs(0).floor_minute();
         let past = Timestamp(past.secs() - 86_400);
-        h.market.set_status("PL00000000E1", MarketStatus::Expired, Some(past));
-        h.market.set_status("PL00000000R1", MarketStatus::Released, None);
+        h.market
+            .set_status("PL00000000E1", MarketStatus::Expired, Some(past));
+        h.market
+            .set_status("PL00000000R1", MarketStatus::Released, None);
         let later = Timestamp::parse("2035-01-01").unwrap();
-        h.market.set_status("PL00000000N1", MarketStatus::Alive, Some(later));
-        let report = h.admin(reqwest::Method::POST, "/marketplace/reconcile").await;
+        h.market
+            .set_status("PL00000000N1", MarketStatus::Alive, Some(later));
+        let report = h
+            .admin(reqwest::Method::POST, "/marketplace/reconcile")
+            .await;
         assert_eq!(report["published"], 3, "{report}");
-        assert_eq!(h.updates(&expired).await, vec![(1, UpdateAction::Renew { expires: past })]);
+        assert_eq!(
+            h.updates(&expired).await,
+            vec![(1, UpdateAction::Renew { expires: past })]
+        );
         assert_eq!(h.updates(&released).await, vec![(1, UpdateAction::Release)]);
-        assert_eq!(h.updates(&renewed).await, vec![(1, UpdateAction::Renew { expires: later })]);
+        assert_eq!(
+            h.updates(&renewed).await,
+            vec![(1, UpdateAction::Renew { expires: later })]
+        );
         assert!(h.updates(&unchanged).await.is_empty());
         // Once more: nothing new (the ledger already matches the marketplace).
-        let again = h.admin(reqwest::Method::POST, "/marketplace/reconcile").await;
+        let again = h
+            .admin(reqwest::Method::POST, "/marketplace/reconcile")
+            .await;
         assert_eq!(again["published"], 0, "{again}");
         // A run's batches are claimed once: a second instance skips them.
-        let claimed = h.ledger.claim_batch("run-x".into(), 0, "a".into(), 1).await.unwrap();
-        let second = h.ledger.claim_batch("run-x".into(), 0, "b".into(), 1).await.unwrap();
+        let claimed = h
+            .ledger
+            .claim_batch("run-x".into(), 0, "a".into(), 1)
+            .await
+            .unwrap();
+        let second = h
+            .ledger
+            .claim_batch("run-x".into(), 0, "b".into(), 1)
+            .await
+            .unwrap();
         assert!(claimed && !second);
         h.stop().await;
     }

@@ -114,7 +114,7 @@ impl Page {
                 keyward_core::Error::InvalidKey { reason } if !reason.is_empty() => {
                     message.push_str(&reason)
                 }
-                e => message.push_str(e.code()),
+                e => message.push_str(e.code().as_str()),
             }
             error(&message)
         });

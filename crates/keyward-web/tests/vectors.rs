@@ -96,7 +96,7 @@ fn every_vector_reaches_the_same_verdict() {
             case["verdict"].as_str().expect("verdict"),
             case["suggestion"].as_str(),
         );
-        let got = (r.kind, r.verdict.as_str(), r.suggestion.as_deref());
+        let got = (r.kind, r.verdict, r.suggestion.as_deref());
         if got != want {
             failures.push(format!("{}: got {got:?}, want {want:?}", case["name"]));
         }
@@ -160,7 +160,7 @@ fn errors_carry_what_the_page_words_them_with() {
 
     let r = c.check(case(&v, "code_invalid_character"), code_field, &env);
     assert_eq!(
-        (r.verdict.as_str(), r.reason),
+        (r.verdict, r.reason),
         ("malformed", Some("invalid_character"))
     );
     assert_eq!(r.args.character, Some('#'));
@@ -190,7 +190,7 @@ fn errors_carry_what_the_page_words_them_with() {
 
     let r = c.check("mac:00:1a:2b:3c:4d:5e", code_field, &env);
     assert_eq!(
-        (r.verdict.as_str(), r.reason, r.args.found),
+        (r.verdict, r.reason, r.args.found),
         (
             "invalid_input",
             Some("hardware_id_here"),
@@ -202,18 +202,12 @@ fn errors_carry_what_the_page_words_them_with() {
     assert_eq!(r.reason, Some("armor_end_missing"));
 
     let r = c.check(case(&v, "code_character_missing"), code_field, &env);
-    assert_eq!(
-        (r.verdict.as_str(), r.reason),
-        ("typo", Some("missing_or_extra"))
-    );
+    assert_eq!((r.verdict, r.reason), ("typo", Some("missing_or_extra")));
     assert!(!r.typos.is_empty());
 
     // A lone check symbol and nothing else: far too short to say where.
     let r = c.check("KA1-7", code_field, &env);
-    assert_eq!(
-        (r.verdict.as_str(), r.reason),
-        ("malformed", Some("bad_length"))
-    );
+    assert_eq!((r.verdict, r.reason), ("malformed", Some("bad_length")));
     assert_eq!(r.args.symbols, Some(1));
 }
 
@@ -288,7 +282,7 @@ fn activation_request_round_trips() {
     assert_eq!(r.nonce, [1, 2, 3, 4, 5, 6, 7, 8]);
     let seen = c.check(&text, Field::Any, &page_env(&v));
     assert_eq!(
-        (seen.kind, seen.verdict.as_str()),
+        (seen.kind, seen.verdict),
         (Some("activation_request"), "valid")
     );
 

@@ -82,11 +82,13 @@ pub fn router(state: Shared, body_limit: usize) -> Router {
     let mut app = Router::new();
     if let Some(m) = state.marketplace.as_ref() {
         app = app
-            .route(&m.callback_path, post(crate::marketplace::callbacks::handle))
+            .route(
+                &m.callback_path,
+                post(crate::marketplace::callbacks::handle),
+            )
             .route(&m.license_v1_path, get(crate::marketplace::v1::handle));
     }
-    app
-        .route("/healthz", get(healthz))
+    app.route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/api/v1/activations", post(buyer::activate))
         .route("/api/v1/deactivations", post(buyer::deactivate))

@@ -6,7 +6,9 @@
 use futures_util::future::BoxFuture;
 use keyward_core::Timestamp;
 
-use super::{Change, LedgerError, LicenseRecord, LicenseStatus, MarketplaceEvent, SignUpdate, UpdateRecord};
+use super::{
+    Change, LedgerError, LicenseRecord, LicenseStatus, MarketplaceEvent, SignUpdate, UpdateRecord,
+};
 
 /// How the marketplace names a license.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,8 +129,7 @@ pub(crate) const INSERT_NONCE: &str =
     "INSERT INTO marketplace_nonces (nonce, expires) VALUES ($1, $2) ON CONFLICT (nonce) DO NOTHING";
 pub(crate) const EVENT_RESULT: &str =
     "SELECT result_code FROM marketplace_events WHERE idempotency_key = $1";
-pub(crate) const STATUS_TIME: &str =
-    "SELECT status_changed_ms FROM licenses WHERE license_id = $1";
+pub(crate) const STATUS_TIME: &str = "SELECT status_changed_ms FROM licenses WHERE license_id = $1";
 pub(crate) const SET_STATUS_TIME: &str =
     "UPDATE licenses SET status_changed_ms = $1 WHERE license_id = $2";
 pub(crate) const ORDER_LICENSE: &str =
@@ -183,17 +184,31 @@ macro_rules! impl_marketplace_ledger {
             Ok(done.rows_affected() == 1)
         }
 
-        async fn license_by_id(c: &mut Conn, id: Option<String>) -> Result<Option<LicenseRecord>, LedgerError> {
+        async fn license_by_id(
+            c: &mut Conn,
+            id: Option<String>,
+        ) -> Result<Option<LicenseRecord>, LedgerError> {
             let Some(id) = id else { return Ok(None) };
-            let row = sqlx::query::<$db>(SELECT_LICENSE).bind(&id).fetch_optional(&mut *c).await?;
+            let row = sqlx::query::<$db>(SELECT_LICENSE)
+                .bind(&id)
+                .fetch_optional(&mut *c)
+                .await?;
             row.as_ref().map(license_from_row).transpose()
         }
 
         impl MarketplaceLedger for $ty {
-            fn claim_nonce(&self, nonce: String, now: u64, expires: u64) -> BoxFuture<'_, Result<bool, LedgerError>> {
+            fn claim_nonce(
+                &self,
+                nonce: String,
+                now: u64,
+                expires: u64,
+            ) -> BoxFuture<'_, Result<bool, LedgerError>> {
                 Box::pin(async move {
                     let mut tx = self.begin().await?;
-                    sqlx::query::<$db>(market::DELETE_OLD_NONCES).bind(to_i64(now)).execute(&mut *tx).await?;
+                    sqlx::query::<$db>(market::DELETE_OLD_NONCES)
+                        .bind(to_i64(now))
+                        .execute(&mut *tx)
+                        .await?;
                     let done = sqlx::query::<$db>(market::INSERT_NONCE)
                         .bind(&nonce)
                         .bind(to_i64(expires))
@@ -204,14 +219,20 @@ macro_rules! impl_marketplace_ledger {
                 })
             }
 
-            fn find_marketplace_license(&self, reference: MarketRef) -> BoxFuture<'_, Result<Option<LicenseRecord>, LedgerError>> {
+            fn find_marketplace_license(
+                &self,
+                reference: MarketRef,
+            ) -> BoxFuture<'_, Result<Option<LicenseRecord>, LedgerError>> {
                 Box::pin(async move {
                     let mut c = self.reader().acquire().await?;
                     let (sql, key) = match &reference {
                         MarketRef::LicenseCode(k) => (market::LICENSE_BY_CODE, k),
                         MarketRef::Instance(k) => (market::LICENSE_BY_INSTANCE, k),
                     };
-                    let id: Option<String> = sqlx::query_scalar::<$db, String>(sql).bind(key).fetch_optional(&mut *c).await?;
+                    let id: Option<String> = sqlx::query_scalar::<$db, String>(sql)
+                        .bind(key)
+                        .fetch_optional(&mut *c)
+                        .await?;
                     license_by_id(&mut c, id).await
                 })
             }
@@ -228,10 +249,11 @@ macro_rules! impl_marketplace_ledger {
                 Box::pin(async move {
                     let mut tx = self.begin().await?;
                     if !insert_event(&mut tx, &event).await? {
-                        let code: Option<String> = sqlx::query_scalar::<$db, String>(market::EVENT_RESULT)
-                            .bind(&event.idempotency_key)
-                            .fetch_optional(&mut *tx)
-                            .await?;
+                        let code: Option<String> =
+                            sqlx::query_scalar::<$db, String>(market::EVENT_RESULT)
+                                .bind(&event.idempotency_key)
+                                .fetch_optional(&mut *tx)
+                                .await?;
                         tx.rollback().await?;
                         return Ok(MarketOutcome::Duplicate(code.unwrap_or_default()));
                     }
@@ -239,10 +261,11 @@ macro_rules! impl_marketplace_ledger {
                     let outcome = if license.status == LicenseStatus::Released {
                         MarketOutcome::Applied(None)
                     } else if let Some(t) = status_time_ms {
-                        let last: Option<i64> = sqlx::query_scalar::<$db, Option<i64>>(market::STATUS_TIME)
-                            .bind(&license_id)
-                            .fetch_one(&mut *tx)
-                            .await?;
+                        let last: Option<i64> =
+                            sqlx::query_scalar::<$db, Option<i64>>(market::STATUS_TIME)
+                                .bind(&license_id)
+                                .fetch_one(&mut *tx)
+                                .await?;
                         if last.is_some_and(|l| to_u64(l) > t) {
                             MarketOutcome::Superseded
                         } else {
@@ -255,7 +278,15 @@ macro_rules! impl_marketplace_ledger {
                                 MarketOutcome::Applied(None)
                             } else {
                                 MarketOutcome::Applied(Some(
-                                    apply_change(&mut tx, &license, change, sign, now, &Actor::Marketplace).await?,
+                                    apply_change(
+                                        &mut tx,
+                                        &license,
+                                        change,
+                                        sign,
+                                        now,
+                                        &Actor::Marketplace,
+                                    )
+                                    .await?,
                                 ))
                             }
                         }
@@ -263,10 +294,19 @@ macro_rules! impl_marketplace_ledger {
                         MarketOutcome::Applied(None)
                     } else {
                         MarketOutcome::Applied(Some(
-                            apply_change(&mut tx, &license, change, sign, now, &Actor::Marketplace).await?,
+                            apply_change(&mut tx, &license, change, sign, now, &Actor::Marketplace)
+                                .await?,
                         ))
                     };
-                    audit(&mut tx, event.at, &Actor::Marketplace, &event.activity, Some(&license_id), &event.result_code).await?;
+                    audit(
+                        &mut tx,
+                        event.at,
+                        &Actor::Marketplace,
+                        &event.activity,
+                        Some(&license_id),
+                        &event.result_code,
+                    )
+                    .await?;
                     tx.commit().await?;
                     Ok(outcome)
                 })
@@ -280,10 +320,11 @@ macro_rules! impl_marketplace_ledger {
             ) -> BoxFuture<'_, Result<LicenseRecord, LedgerError>> {
                 Box::pin(async move {
                     let mut tx = self.begin().await?;
-                    let known: Option<String> = sqlx::query_scalar::<$db, String>(market::ORDER_LICENSE)
-                        .bind(&order_id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
+                    let known: Option<String> =
+                        sqlx::query_scalar::<$db, String>(market::ORDER_LICENSE)
+                            .bind(&order_id)
+                            .fetch_optional(&mut *tx)
+                            .await?;
                     if let Some(existing) = license_by_id(&mut tx, known).await? {
                         // A retry: the first answer again. The event is kept once.
                         insert_event(&mut tx, &event).await?;
@@ -292,7 +333,10 @@ macro_rules! impl_marketplace_ledger {
                     }
                     if !insert_license(&mut tx, &license).await? {
                         tx.rollback().await?;
-                        return Err(LedgerError::Conflict(format!("license {}", license.license_id)));
+                        return Err(LedgerError::Conflict(format!(
+                            "license {}",
+                            license.license_id
+                        )));
                     }
                     let instance = license.instance_id.clone().unwrap_or_default();
                     sqlx::query::<$db>(market::INSERT_ORDER)
@@ -302,18 +346,40 @@ macro_rules! impl_marketplace_ledger {
                         .execute(&mut *tx)
                         .await?;
                     insert_event(&mut tx, &event).await?;
-                    let detail = format!("order {order_id}, instance {instance}, seats {}", license.seats);
-                    audit(&mut tx, license.created, &Actor::Marketplace, "issue", Some(&license.license_id), &detail).await?;
+                    let detail = format!(
+                        "order {order_id}, instance {instance}, seats {}",
+                        license.seats
+                    );
+                    audit(
+                        &mut tx,
+                        license.created,
+                        &Actor::Marketplace,
+                        "issue",
+                        Some(&license.license_id),
+                        &detail,
+                    )
+                    .await?;
                     tx.commit().await?;
                     Ok(license)
                 })
             }
 
-            fn begin_bridge(&self, code: String, now: u64) -> BoxFuture<'_, Result<Bridge, LedgerError>> {
+            fn begin_bridge(
+                &self,
+                code: String,
+                now: u64,
+            ) -> BoxFuture<'_, Result<Bridge, LedgerError>> {
                 Box::pin(async move {
                     let mut tx = self.begin().await?;
-                    sqlx::query::<$db>(market::INSERT_BRIDGE).bind(&code).bind(to_i64(now)).execute(&mut *tx).await?;
-                    let row = sqlx::query::<$db>(market::BRIDGE_STATE).bind(&code).fetch_one(&mut *tx).await?;
+                    sqlx::query::<$db>(market::INSERT_BRIDGE)
+                        .bind(&code)
+                        .bind(to_i64(now))
+                        .execute(&mut *tx)
+                        .await?;
+                    let row = sqlx::query::<$db>(market::BRIDGE_STATE)
+                        .bind(&code)
+                        .fetch_one(&mut *tx)
+                        .await?;
                     let state: String = row.try_get(0)?;
                     let id: Option<String> = row.try_get(1)?;
                     let bridge = match (state.as_str(), license_by_id(&mut tx, id).await?) {
@@ -333,19 +399,32 @@ macro_rules! impl_marketplace_ledger {
             ) -> BoxFuture<'_, Result<LicenseRecord, LedgerError>> {
                 Box::pin(async move {
                     let mut tx = self.begin().await?;
-                    let known: Option<String> = sqlx::query_scalar::<$db, String>(market::LICENSE_BY_CODE)
-                        .bind(&code)
-                        .fetch_optional(&mut *tx)
-                        .await?;
+                    let known: Option<String> =
+                        sqlx::query_scalar::<$db, String>(market::LICENSE_BY_CODE)
+                            .bind(&code)
+                            .fetch_optional(&mut *tx)
+                            .await?;
                     let license = match license_by_id(&mut tx, known).await? {
                         Some(existing) => existing,
                         None => {
                             if !insert_license(&mut tx, &license).await? {
                                 tx.rollback().await?;
-                                return Err(LedgerError::Conflict(format!("license {}", license.license_id)));
+                                return Err(LedgerError::Conflict(format!(
+                                    "license {}",
+                                    license.license_id
+                                )));
                             }
-                            let detail = format!("marketplace code bridged, seats {}", license.seats);
-                            audit(&mut tx, now, &Actor::Marketplace, "bridge", Some(&license.license_id), &detail).await?;
+                            let detail =
+                                format!("marketplace code bridged, seats {}", license.seats);
+                            audit(
+                                &mut tx,
+                                now,
+                                &Actor::Marketplace,
+                                "bridge",
+                                Some(&license.license_id),
+                                &detail,
+                            )
+                            .await?;
                             license
                         }
                     };
@@ -372,15 +451,22 @@ macro_rules! impl_marketplace_ledger {
                                 marketplace_license: r.try_get(0)?,
                                 license_id: r.try_get(1)?,
                                 expires: r.try_get::<Option<i64>, _>(2)?.map(to_u64),
-                                status: LicenseStatus::parse(&status)
-                                    .ok_or_else(|| LedgerError::Corrupt(format!("license status {status:?}")))?,
+                                status: LicenseStatus::parse(&status).ok_or_else(|| {
+                                    LedgerError::Corrupt(format!("license status {status:?}"))
+                                })?,
                             })
                         })
                         .collect()
                 })
             }
 
-            fn claim_batch(&self, run: String, batch: u32, by: String, now: u64) -> BoxFuture<'_, Result<bool, LedgerError>> {
+            fn claim_batch(
+                &self,
+                run: String,
+                batch: u32,
+                by: String,
+                now: u64,
+            ) -> BoxFuture<'_, Result<bool, LedgerError>> {
                 Box::pin(async move {
                     let mut tx = self.begin().await?;
                     let done = sqlx::query::<$db>(market::INSERT_CLAIM)

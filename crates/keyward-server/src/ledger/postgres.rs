@@ -16,9 +16,11 @@ use sqlx::{Pool, Postgres, SqlStr, Transaction};
 use crate::ledger::ops::impl_ledger;
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1,
-    "ledger",
-    include_str!("../../migrations/postgres/0001_ledger.sql"),),
+    (
+        1,
+        "ledger",
+        include_str!("../../migrations/postgres/0001_ledger.sql"),
+    ),
     (
         2,
         "marketplace",

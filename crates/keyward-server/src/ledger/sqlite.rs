@@ -49,9 +49,11 @@ impl FromStr for SqliteSync {
 }
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1,
-    "ledger",
-    include_str!("../../migrations/sqlite/0001_ledger.sql"),),
+    (
+        1,
+        "ledger",
+        include_str!("../../migrations/sqlite/0001_ledger.sql"),
+    ),
     (
         2,
         "marketplace",

@@ -19,7 +19,8 @@ pub fn marketplace_code(text: &str) -> Option<String> {
     let ok = t.len() <= keyward_marketplace::callback::MAX_LICENSE_LEN
         && t.len() > 2
         && t.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("PL"))
-        && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && t.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     ok.then(|| t.to_owned())
 }
 
@@ -61,7 +62,9 @@ pub(crate) async fn resolve(s: &Shared, code: &str) -> Result<String, ApiError> 
             .query(code)
             .await
             .map_err(|e| from_open_api(&e))?
-            .ok_or_else(|| from_open_api(&OpenApiError::BadAnswer("no license_code_info".into())))?,
+            .ok_or_else(|| {
+                from_open_api(&OpenApiError::BadAnswer("no license_code_info".into()))
+            })?,
         Err(e) => {
             tracing::warn!(error = %e, "marketplace activate failed");
             return Err(from_open_api(&e));
@@ -69,14 +72,12 @@ pub(crate) async fn resolve(s: &Shared, code: &str) -> Result<String, ApiError> 
     };
     match info.status {
         MarketStatus::Alive => {}
-        MarketStatus::Expired => {
-            return Err(refusal(
-                StatusCode::CONFLICT,
-                "expired",
-                "The marketplace says this code has expired: renew it in KooGallery, then try again.",
-                "云商店显示此授权码已过期：请在云商店续费后重试。",
-            ))
-        }
+        MarketStatus::Expired => return Err(refusal(
+            StatusCode::CONFLICT,
+            "expired",
+            "The marketplace says this code has expired: renew it in KooGallery, then try again.",
+            "云商店显示此授权码已过期：请在云商店续费后重试。",
+        )),
         MarketStatus::Released | MarketStatus::Other(_) => {
             return Err(refusal(
                 StatusCode::CONFLICT,
@@ -88,7 +89,10 @@ pub(crate) async fn resolve(s: &Shared, code: &str) -> Result<String, ApiError> 
     }
     let product_id = info.product_id.clone().unwrap_or_default();
     let Some(mapping) = m.product(&product_id, None) else {
-        tracing::error!(product_id, "PL code for a product not mapped in [[marketplace.products]]");
+        tracing::error!(
+            product_id,
+            "PL code for a product not mapped in [[marketplace.products]]"
+        );
         return Err(refusal(
             StatusCode::SERVICE_UNAVAILABLE,
             "marketplace_not_configured",
@@ -102,11 +106,15 @@ pub(crate) async fn resolve(s: &Shared, code: &str) -> Result<String, ApiError> 
         license_id,
         product: mapping.product.clone(),
         sku: mapping.sku.clone(),
-        seats: mapping.seats.saturating_mul(info.amount.unwrap_or(1).max(1)),
+        seats: mapping
+            .seats
+            .saturating_mul(info.amount.unwrap_or(1).max(1)),
         not_before,
-        expires: info
-            .expire_time
-            .or_else(|| mapping.days.map(|d| not_before.add_secs(d.saturating_mul(DAY)))),
+        expires: info.expire_time.or_else(|| {
+            mapping
+                .days
+                .map(|d| not_before.add_secs(d.saturating_mul(DAY)))
+        }),
         features: mapping.features.clone(),
         trial: false,
         instance_id: None,

@@ -24,22 +24,33 @@ fn answer(s: &Shared, activity: &str, code: ResultCode, message: &str) -> Respon
             result: code.as_str().to_owned(),
         })
         .inc();
-    (
-        [("content-type", "application/json")],
-        code.answer(message),
-    )
-        .into_response()
+    ([("content-type", "application/json")], code.answer(message)).into_response()
 }
 
 /// `POST {callback_path}`.
-pub(crate) async fn handle(State(s): State<Shared>, RawQuery(query): RawQuery, body: Bytes) -> Response {
+pub(crate) async fn handle(
+    State(s): State<Shared>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
     let Some(m) = s.marketplace.clone() else {
-        return answer(&s, "unknown", ResultCode::InternalError, "marketplace interface not configured");
+        return answer(
+            &s,
+            "unknown",
+            ResultCode::InternalError,
+            "marketplace interface not configured",
+        );
     };
-    let params: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    let get = |n: &str| params.iter().find(|(k, _)| k == n).map_or("", |(_, v)| v.as_str());
+    let params: Vec<(String, String)> =
+        form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+    let get = |n: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == n)
+            .map_or("", |(_, v)| v.as_str())
+    };
     let auth = callback::Auth {
         signature: get("signature"),
         timestamp: get("timestamp"),
@@ -51,16 +62,30 @@ pub(crate) async fn handle(State(s): State<Shared>, RawQuery(query): RawQuery, b
         Ok(ok) => ok,
         Err(e) => {
             tracing::warn!(reason = %e, "marketplace callback refused: authentication");
-            return answer(&s, "unauthenticated", ResultCode::AuthenticationFailed, "authentication failed");
+            return answer(
+                &s,
+                "unauthenticated",
+                ResultCode::AuthenticationFailed,
+                "authentication failed",
+            );
         }
     };
     // Kept past the window on both sides, so a replay inside it is always caught.
     let keep = now.secs() + 2 * callback::MAX_SKEW_MS / 1000 + 60;
-    match s.ledger.claim_nonce(ok.nonce.clone(), now.secs(), keep).await {
+    match s
+        .ledger
+        .claim_nonce(ok.nonce.clone(), now.secs(), keep)
+        .await
+    {
         Ok(true) => {}
         Ok(false) => {
             tracing::warn!("marketplace callback refused: nonce seen before");
-            return answer(&s, "unauthenticated", ResultCode::AuthenticationFailed, "nonce already used");
+            return answer(
+                &s,
+                "unauthenticated",
+                ResultCode::AuthenticationFailed,
+                "nonce already used",
+            );
         }
         Err(e) => {
             tracing::error!(error = %e, "marketplace callback: nonce store failed");
@@ -77,8 +102,16 @@ pub(crate) async fn handle(State(s): State<Shared>, RawQuery(query): RawQuery, b
     let c = &request.callback;
     let activity = c.activity();
     if request.test {
-        tracing::info!(activity, "marketplace probe (testFlag=1): answered, nothing changed");
-        return answer(&s, activity, ResultCode::Success, "success (test call: nothing changed)");
+        tracing::info!(
+            activity,
+            "marketplace probe (testFlag=1): answered, nothing changed"
+        );
+        return answer(
+            &s,
+            activity,
+            ResultCode::Success,
+            "success (test call: nothing changed)",
+        );
     }
     let license = match s
         .ledger
@@ -88,7 +121,12 @@ pub(crate) async fn handle(State(s): State<Shared>, RawQuery(query): RawQuery, b
         Ok(Some(l)) => l,
         Ok(None) => {
             tracing::warn!(activity, "marketplace callback for an unknown license code");
-            return answer(&s, activity, ResultCode::LicenseNotFound, "authorization code not found");
+            return answer(
+                &s,
+                activity,
+                ResultCode::LicenseNotFound,
+                "authorization code not found",
+            );
         }
         Err(e) => {
             tracing::error!(error = %e, "marketplace callback: ledger failed");
@@ -97,8 +135,14 @@ pub(crate) async fn handle(State(s): State<Shared>, RawQuery(query): RawQuery, b
     };
     let (change, status_time) = match c {
         Callback::Refresh { expire_time, .. } => (Change::Renew(expire_time.secs()), None),
-        Callback::UpdateStatus { status: StatusChange::Freeze, .. } => (Change::Freeze, Some(ok.timestamp_ms)),
-        Callback::UpdateStatus { status: StatusChange::Unfreeze, .. } => (Change::Unfreeze, Some(ok.timestamp_ms)),
+        Callback::UpdateStatus {
+            status: StatusChange::Freeze,
+            ..
+        } => (Change::Freeze, Some(ok.timestamp_ms)),
+        Callback::UpdateStatus {
+            status: StatusChange::Unfreeze,
+            ..
+        } => (Change::Unfreeze, Some(ok.timestamp_ms)),
         Callback::Release { .. } => (Change::Release, None),
     };
     let order_id = match c {
@@ -127,7 +171,14 @@ pub(crate) async fn handle(State(s): State<Shared>, RawQuery(query): RawQuery, b
     let sign = super::update_signer(s.key.clone(), id, change, now);
     match s
         .ledger
-        .marketplace_change(license.license_id.clone(), change, status_time, event, sign, now)
+        .marketplace_change(
+            license.license_id.clone(),
+            change,
+            status_time,
+            event,
+            sign,
+            now,
+        )
         .await
     {
         Ok(outcome) => {
@@ -140,7 +191,12 @@ pub(crate) async fn handle(State(s): State<Shared>, RawQuery(query): RawQuery, b
             );
             answer(&s, activity, ResultCode::Success, "success")
         }
-        Err(LedgerError::NotFound(_)) => answer(&s, activity, ResultCode::LicenseNotFound, "authorization code not found"),
+        Err(LedgerError::NotFound(_)) => answer(
+            &s,
+            activity,
+            ResultCode::LicenseNotFound,
+            "authorization code not found",
+        ),
         Err(e) => {
             tracing::error!(error = %e, license = %license.license_id, "marketplace callback: ledger failed");
             answer(&s, activity, ResultCode::InternalError, "internal error")

@@ -125,7 +125,11 @@ impl Marketplace {
                 .collect()
         };
         let callback_path = path(s.callback_path, "/marketplace/license", "callback_path")?;
-        let license_v1_path = path(s.license_v1_path, "/marketplace/license-v1", "license_v1_path")?;
+        let license_v1_path = path(
+            s.license_v1_path,
+            "/marketplace/license-v1",
+            "license_v1_path",
+        )?;
         if callback_path == license_v1_path {
             return Err(ConfigError(
                 "marketplace callback_path and license_v1_path must differ".into(),
@@ -237,7 +241,11 @@ pub(crate) async fn admin_events(
 pub(crate) async fn admin_reconcile(
     axum::extract::State(s): axum::extract::State<crate::api::Shared>,
 ) -> Result<axum::Json<serde_json::Value>, crate::error::ApiError> {
-    if s.marketplace.as_ref().and_then(|m| m.client.as_ref()).is_none() {
+    if s.marketplace
+        .as_ref()
+        .and_then(|m| m.client.as_ref())
+        .is_none()
+    {
         return Err(crate::error::ApiError::new(
             axum::http::StatusCode::CONFLICT,
             "marketplace_not_configured",

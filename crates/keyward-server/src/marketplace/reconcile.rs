@@ -22,7 +22,12 @@ pub struct RunReport {
 }
 
 /// The change the marketplace's view asks of a license, if any.
-fn change_for(l: &BridgedLicense, status: &MarketStatus, expires: Option<u64>, now: u64) -> Option<Change> {
+fn change_for(
+    l: &BridgedLicense,
+    status: &MarketStatus,
+    expires: Option<u64>,
+    now: u64,
+) -> Option<Change> {
     match status {
         MarketStatus::Released => Some(Change::Release),
         MarketStatus::Expired => {
@@ -56,7 +61,10 @@ pub async fn run_once(s: &Shared, run: &str, instance: &str) -> Result<RunReport
             continue;
         }
         report.batches += 1;
-        let codes: Vec<String> = batch.iter().map(|b| b.marketplace_license.clone()).collect();
+        let codes: Vec<String> = batch
+            .iter()
+            .map(|b| b.marketplace_license.clone())
+            .collect();
         let infos = match client.query_batch(&codes).await {
             Ok(v) => v,
             Err(e) => {
@@ -113,7 +121,14 @@ pub async fn every(s: Shared, interval: std::time::Duration, instance: String) {
         let now = s.clock.now().secs();
         let run = format!("run-{}", now / secs);
         match run_once(&s, &run, &instance).await {
-            Ok(r) => tracing::info!(run, batches = r.batches, skipped = r.skipped, published = r.published, failed = r.failed, "reconciliation done"),
+            Ok(r) => tracing::info!(
+                run,
+                batches = r.batches,
+                skipped = r.skipped,
+                published = r.published,
+                failed = r.failed,
+                "reconciliation done"
+            ),
             Err(e) => tracing::error!(error = %e, run, "reconciliation failed"),
         }
         let wait = secs - (s.clock.now().secs() % secs);

@@ -4,8 +4,8 @@
 use alloc::string::{String, ToString};
 
 use keyward_core::{
-    evaluate_terms, Artifact, Binding, CodeError, Context, Error, LicenseFlags, LicenseTerms,
-    MachineRef, SignedUpdate, UpdateAction, DAY,
+    eval::evaluate_terms, ArmourError, Artifact, Binding, CodeError, Context, Error, LicenseFlags,
+    LicenseTerms, MachineRef, SignedUpdate, UpdateAction, DAY,
 };
 
 use super::report::{Details, Env, License, Machine, Report, Update};
@@ -69,23 +69,12 @@ impl Report {
                 a.version = Some(*version)
             }
             Error::Malformed { .. } => self.reason = Some("contents"),
-            Error::BadArmor { reason } => {
-                // A byte search: `str::contains` brings the standard library's large
-                // substring searcher into the wasm.
-                let has = |needle: &str| {
-                    reason
-                        .as_bytes()
-                        .windows(needle.len())
-                        .any(|w| w == needle.as_bytes())
-                };
-                self.reason = Some(if has("more than one BEGIN") {
-                    "armor_two_begins"
-                } else if has("without BEGIN") {
-                    "armor_end_without_begin"
-                } else if has("END line is missing") {
-                    "armor_end_missing"
-                } else {
-                    "armor"
+            Error::BadArmour(armour) => {
+                self.reason = Some(match armour {
+                    ArmourError::TwoBegins => "armor_two_begins",
+                    ArmourError::EndWithoutBegin => "armor_end_without_begin",
+                    ArmourError::EndMissing => "armor_end_missing",
+                    _ => "armor",
                 })
             }
             Error::WrongKind { expected, found } => {
@@ -157,7 +146,7 @@ impl Report {
                 // A browser knows nothing of the machine: judge the terms, and let the page
                 // check the binding against the pasted machine code.
                 let s = evaluate_terms(terms, None, &LicenseFlags::default(), ctx);
-                self.verdict = s.code();
+                self.verdict = s.code().as_str();
                 self.message = s.describe();
             }
         }

@@ -97,7 +97,7 @@ impl Checker {
         let v = verdict(text, expected, &ctx, env.high_water);
         let mut r = Report {
             kind: v.kind,
-            verdict: v.code,
+            verdict: v.code.as_str(),
             message: v.message,
             suggestion: v.suggestion,
             pasted_as: None,

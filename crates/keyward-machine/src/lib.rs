@@ -222,7 +222,6 @@ pub(crate) fn clean_text(value: Option<String>) -> Option<String> {
 }
 
 #[cfg(test)]
-#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -177,7 +177,7 @@ fn test(_args: &[String]) -> Result<(), String> {
     // The ledger tests run on PostgreSQL too: a throw-away server, required here.
     let pg = postgres::TempPostgres::start()?;
     run(cargo()
-        .args(["test", "--workspace", "--all-targets"])
+        .args(["test", "--workspace", "--all-targets", "--no-fail-fast"])
         .env("KEYWARD_TEST_POSTGRES", &pg.url)
         .env("KEYWARD_REQUIRE_POSTGRES", "1"))?;
     drop(pg);

@@ -176,24 +176,48 @@ fn test(_args: &[String]) -> Result<(), String> {
     web::build()?;
     // The ledger tests run on PostgreSQL too: a throw-away server, required here.
     let pg = postgres::TempPostgres::start()?;
-    run(cargo()
-        .args(["test", "--workspace", "--all-targets", "--no-fail-fast"])
-        .env("KEYWARD_TEST_POSTGRES", &pg.url)
-        .env("KEYWARD_REQUIRE_POSTGRES", "1"))?;
+    // Every step runs even when one before it failed, so one failure does not hide others;
+    // the run fails at the end, naming each step that failed.
+    let mut failed: Vec<String> = Vec::new();
+    let mut step = |name: &str, result: Result<(), String>| {
+        if let Err(e) = result {
+            failed.push(format!("{name}: {e}"));
+        }
+    };
+    step(
+        "Rust tests",
+        run(cargo()
+            .args(["test", "--workspace", "--all-targets", "--no-fail-fast"])
+            .env("KEYWARD_TEST_POSTGRES", &pg.url)
+            .env("KEYWARD_REQUIRE_POSTGRES", "1")),
+    );
     drop(pg);
-    run(cargo().args(["test", "--workspace", "--doc"]))?;
+    step(
+        "doc tests",
+        run(cargo().args(["test", "--workspace", "--doc"])),
+    );
     // Once more with keyward-web's own features, as in the page's wasm: in the workspace
     // run, the CLI's features (keyward-core's `messages`) are unified into it.
-    run(cargo().args(["test", "-p", "keyward-web"]))?;
+    step(
+        "keyward-web",
+        run(cargo().args(["test", "-p", "keyward-web"])),
+    );
     // Every saved fuzz input (seeds, local corpus, past findings) through the fuzz targets'
     // bodies, on stable and without cargo-fuzz.
-    fuzz::replay()?;
-    web::test()?;
-    node_host::test()?;
-    // The size budgets are gates: over one, the test fails (checked last, so that every
-    // other test has run and said its word too).
-    sizes::check(true)?;
-    Ok(())
+    step("fuzz replay", fuzz::replay());
+    step("browser tests", web::test());
+    step("Node host tests", node_host::test());
+    // The size budgets are gates: over one, the test fails.
+    step("size budgets", sizes::check(true));
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} step(s) failed:\n  {}",
+            failed.len(),
+            failed.join("\n  ")
+        ))
+    }
 }
 
 fn lint() -> Result<(), String> {

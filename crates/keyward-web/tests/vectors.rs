@@ -205,9 +205,9 @@ fn errors_carry_what_the_page_words_them_with() {
     assert_eq!((r.verdict, r.reason), ("typo", Some("missing_or_extra")));
     assert!(!r.typos.is_empty());
 
-    // A lone check symbol and nothing else: far too short to say where.
+    // A lone symbol after the prefix: a code still being typed ("incomplete, keep typing").
     let r = c.check("KA1-7", code_field, &env);
-    assert_eq!((r.verdict, r.reason), ("malformed", Some("bad_length")));
+    assert_eq!((r.verdict, r.reason), ("malformed", Some("incomplete")));
     assert_eq!(r.args.symbols, Some(1));
 }
 

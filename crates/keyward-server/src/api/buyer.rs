@@ -191,9 +191,12 @@ async fn activate_inner(
         }
     }
     // The marketplace's own `PL…` code: bridged to keyward's authorization code first.
+    // (Without a marketplace configured, the code is judged as any other: core says it is
+    // the marketplace's own code, which this service does not activate.)
     if let Some(pl) = body
         .code
         .as_deref()
+        .filter(|_| s.marketplace.is_some())
         .and_then(crate::marketplace::bridge::marketplace_code)
     {
         body.code = Some(crate::marketplace::bridge::resolve(s, &pl).await?);

@@ -112,6 +112,7 @@ export const MESSAGES = {
     action_freeze: '冻结',
     action_unfreeze: '解冻',
     action_release: '释放（终止）',
+    action_reset_clock: '重置时钟标记',
 
     where_code: '第 1 栏（授权码）',
     where_machine: '第 2 栏（系统识别码或硬件识别码）',
@@ -292,6 +293,7 @@ export const MESSAGES = {
     action_freeze: 'freeze',
     action_unfreeze: 'unfreeze',
     action_release: 'release (end)',
+    action_reset_clock: 'clock mark reset',
 
     where_code: 'field 1 (authorization code)',
     where_machine: 'field 2 (system or hardware identification code)',

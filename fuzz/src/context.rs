@@ -133,7 +133,7 @@ mod tests {
 
     #[test]
     fn the_state_checksum_is_the_one_written() {
-        let blob = LicenseState::default().to_bytes();
+        let blob = LicenseState::default().to_bytes().unwrap();
         let body = &blob[..blob.len() - 8];
         assert_eq!(crate::state::with_checksum(body), blob);
     }

@@ -129,7 +129,15 @@ pub fn with_checksum(body: &[u8]) -> Vec<u8> {
 
 /// Checks that `state` written and read back is equal.
 fn round_trip(state: &LicenseState, after: &str) {
-    let blob = state.to_bytes();
+    let Ok(blob) = state.to_bytes() else {
+        // Only a state over the entry limit may be refused by the encoder.
+        assert!(
+            state.entries.len() > keyward_core::MAX_ENTRIES,
+            "after {after}, a state of {} entries cannot be written",
+            state.entries.len()
+        );
+        return;
+    };
     let back = call("LicenseState::from_bytes", blob.len(), || {
         LicenseState::from_bytes(&blob)
     });
@@ -161,10 +169,10 @@ pub fn run(data: &[u8]) {
         });
         if let Ok(s) = read {
             assert!(
-                s.to_bytes() == blob,
+                s.to_bytes().ok().as_ref() == Some(&blob),
                 "a state blob that is not canonical was read ({} bytes; written back: {} bytes)",
                 blob.len(),
-                s.to_bytes().len()
+                s.to_bytes().map_or(0, |b| b.len())
             );
             state = s;
         }
@@ -174,7 +182,7 @@ pub fn run(data: &[u8]) {
     for pair in ops.chunks(2).take(MAX_OPS) {
         let (op, arg) = (pair[0], usize::from(pair.get(1).copied().unwrap_or(0)));
         let before = state.clone();
-        let size = before.to_bytes().len();
+        let size = before.to_bytes().map_or(0, |b| b.len());
         let ctx = context(NOW);
         let name = match op % 8 {
             0 | 1 => {

@@ -238,7 +238,11 @@ pub fn run(data: &[u8]) {
             assert!(v.suggestion.is_none() && v.typos.is_empty());
         }
         Err(e) => {
-            assert_eq!(v.code, e.code(), "verdict and Artifact::parse disagree");
+            assert_eq!(
+                v.code,
+                keyward_core::VerdictCode::Error(e.code()),
+                "verdict and Artifact::parse disagree"
+            );
             assert_eq!(v.suggestion.as_deref(), e.suggestion());
         }
     }

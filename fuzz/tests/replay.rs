@@ -17,10 +17,6 @@ use keyward_fuzz::TARGETS;
 /// Findings whose fix has not landed yet: (target, file in `regressions/<target>/`). Their
 /// replay must fail; once one passes, this test says so, and it comes off the list.
 const EXPECTED_FAILURES: &[(&str, &str)] = &[
-    ("text", "13.1-typo-search-64k-missing-character"),
-    ("text", "13.1-typo-search-64k-substitution"),
-    ("ids", "13.2-fingerprint-normal-form-too-long"),
-    ("state", "13.3-65-entries"),
     ("state", "new-take-leaves-a-duplicate-entry"),
     (
         "state",
@@ -30,7 +26,6 @@ const EXPECTED_FAILURES: &[(&str, &str)] = &[
     ("text", "13.4-armoured-request"),
     ("text", "13.4-any-armour-title"),
     ("text", "13.4-armour-titles-differ-found-by-fuzzing"),
-    ("pem", "13.6-4000-keys"),
 ];
 
 fn fuzz_dir() -> PathBuf {

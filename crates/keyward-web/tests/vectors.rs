@@ -208,7 +208,8 @@ fn errors_carry_what_the_page_words_them_with() {
     // A lone symbol after the prefix: a code still being typed ("incomplete, keep typing").
     let r = c.check("KA1-7", code_field, &env);
     assert_eq!((r.verdict, r.reason), ("malformed", Some("incomplete")));
-    assert_eq!(r.args.symbols, Some(1));
+    // The characters typed so far, prefix included.
+    assert_eq!(r.args.symbols, Some(4));
 }
 
 #[test]

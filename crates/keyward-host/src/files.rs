@@ -94,9 +94,11 @@ impl StateFiles {
     fn note(&self, notices: Vec<StateNotice>) {
         let mut inner = self.inner();
         for n in notices {
-            // The same event read twice (outside and then inside a change) is said once.
-            if !inner.notices.contains(&n) {
-                inner.notices.push(n);
+            // The same event read twice (outside and then inside a change) is said once: the
+            // later reading (under the lock, after the repair) says more, and replaces it.
+            match inner.notices.iter_mut().find(|m| m.kind == n.kind) {
+                Some(m) => *m = n,
+                None => inner.notices.push(n),
             }
         }
     }

@@ -2,7 +2,7 @@
 //! child process (this same binary, as `KEYWARD_BENCH_ROLE=server`), and a load generator
 //! here, on 127.0.0.1: activations per second and p50/p99 latency at 32 concurrent
 //! connections, each activation durable before it is answered (SQLite synchronous=NORMAL
-//! + WAL: kill -9 safe; PostgreSQL synchronous_commit=on), and the server's peak resident
+//! with WAL: kill -9 safe; PostgreSQL synchronous_commit=on), and the server's peak resident
 //! memory. Bounded: a few seconds and at most `MAX_REQUESTS` activations per database.
 //! PostgreSQL is measured when `KEYWARD_TEST_POSTGRES` names a server (xtask starts one).
 

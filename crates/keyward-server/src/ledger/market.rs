@@ -37,7 +37,7 @@ pub enum Bridge {
     /// Recorded; the marketplace has not (yet) confirmed the activation.
     Pending,
     /// Done: keyward's license for it.
-    Done(LicenseRecord),
+    Done(Box<LicenseRecord>),
 }
 
 /// A live bridged license, for the reconciliation.
@@ -383,7 +383,7 @@ macro_rules! impl_marketplace_ledger {
                     let state: String = row.try_get(0)?;
                     let id: Option<String> = row.try_get(1)?;
                     let bridge = match (state.as_str(), license_by_id(&mut tx, id).await?) {
-                        ("done", Some(l)) => Bridge::Done(l),
+                        ("done", Some(l)) => Bridge::Done(Box::new(l)),
                         _ => Bridge::Pending,
                     };
                     tx.commit().await?;

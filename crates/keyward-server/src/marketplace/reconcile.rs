@@ -97,16 +97,13 @@ pub async fn run_once(s: &Shared, run: &str, instance: &str) -> Result<RunReport
                 payload: serde_json::to_string(&info).unwrap_or_default(),
             };
             let sign = super::update_signer(s.key.clone(), id, change, now);
-            match s
+            if let MarketOutcome::Applied(Some(u)) = s
                 .ledger
                 .marketplace_change(l.license_id.clone(), change, None, event, sign, now)
                 .await?
             {
-                MarketOutcome::Applied(Some(u)) => {
-                    report.published += 1;
-                    tracing::info!(license = %l.license_id, action = change.as_str(), sequence = u.sequence, "reconciliation: update published");
-                }
-                _ => {}
+                report.published += 1;
+                tracing::info!(license = %l.license_id, action = change.as_str(), sequence = u.sequence, "reconciliation: update published");
             }
         }
     }

@@ -19,7 +19,7 @@ pub struct TempPostgres {
 }
 
 /// The folder holding `initdb` and `pg_ctl`: on the PATH, or Debian's
-/// /usr/lib/postgresql/<newest version>/bin.
+/// `/usr/lib/postgresql/<newest version>/bin`.
 fn find_bin() -> Option<PathBuf> {
     let on_path = Command::new("pg_ctl")
         .arg("--version")

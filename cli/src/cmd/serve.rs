@@ -23,7 +23,7 @@ pub struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:8080]; port 0 picks a free port.
     #[arg(long, value_name = "ADDR:PORT")]
     listen: Option<String>,
-    /// The merchant's private key (PKCS#8 PEM) [default: <data dir>/merchant.pem,
+    /// The merchant's private key (PKCS#8 PEM) [default: DATA_DIR/merchant.pem,
     /// generated on first start].
     #[arg(long, value_name = "FILE")]
     key: Option<PathBuf>,

@@ -43,7 +43,7 @@ pub struct Env {
     pub high_water: Timestamp,
     /// The machine's facts. The page has none (a browser cannot read them): a bound code is
     /// then judged on its terms alone and checked against the pasted machine code instead
-    /// ([`Checker::bound_matches`]). The test vectors give facts, and then the verdict is
+    /// ([`super::Checker::bound_matches`]). The test vectors give facts, and then the verdict is
     /// exactly the core's.
     pub facts: Option<MachineFacts>,
 }

@@ -9,8 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use keyward_core::{
-    AuthorizationCode, Binding, HardwareId, LicenseId, LicenseTerms, SignedUpdate, SystemIdCode,
-    Timestamp, UpdateAction, DAY,
+    AuthorizationCode, Binding, HardwareId, LicenseId, LicenseTerms, SystemIdCode, Timestamp, DAY,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha512};
@@ -20,8 +19,8 @@ use super::buyer::parse_license_id;
 use super::{ApiJson, Shared};
 use crate::error::ApiError;
 use crate::ledger::{
-    Actor, Change, LedgerError, LicenseDetail, LicenseListing, LicenseRecord, LicenseStatus,
-    ListQuery, Seats, SignUpdate, UpdateRecord,
+    Actor, Change, LicenseDetail, LicenseListing, LicenseRecord, LicenseStatus, ListQuery, Seats,
+    UpdateRecord,
 };
 
 /// Most licenses one issue call makes.
@@ -265,21 +264,8 @@ pub(crate) struct RenewBody {
 
 async fn change(s: &Shared, id: &str, change: Change) -> Result<Json<UpdateRecord>, ApiError> {
     let license_id = parse_license_id(id)?;
-    let action = match change {
-        Change::Renew(e) => UpdateAction::Renew {
-            expires: Timestamp(e),
-        },
-        Change::Freeze => UpdateAction::Freeze,
-        Change::Unfreeze => UpdateAction::Unfreeze,
-        Change::Release => UpdateAction::Release,
-    };
     let now = s.clock.now();
-    let key = s.key.clone();
-    let sign: SignUpdate = Box::new(move |sequence| {
-        SignedUpdate::issue(&key, license_id, sequence, action, now)
-            .map(|u| u.encode())
-            .map_err(LedgerError::Sign)
-    });
+    let sign = crate::marketplace::update_signer(s.key.clone(), license_id, change, now);
     let update = s
         .ledger
         .change(license_id.to_string(), change, sign, now, Actor::Admin)

@@ -103,21 +103,23 @@ fn damaged_or_truncated_state_falls_back_to_the_backup_and_says_so() {
                 "{}",
                 notices[0].message
             );
+        }
+        // Installing again brings license 2 back. Repairs happen in a change, under the
+        // directory's lock (keyward-files' recovery rule: a status outside one only reads).
+        l.activate(&unbound_code(2, clock.get(), None))
+            .expect("reinstall");
+        if damage != "deleted" {
             assert!(
                 dir.path().join("state.bin.damaged").exists(),
                 "{damage}: damaged copy kept"
             );
         }
-        // The file was restored from the backup, so a restart is clean.
+        // The file was written again, so a restart is clean.
         assert!(LicenseState::from_bytes(&fs::read(&path).expect("restored")).is_ok());
         drop(l);
         let again = license(dir.path(), this_machine(), &clock);
         assert_eq!(again.status().expect("status").state, "active");
         assert!(again.state_notices().is_empty(), "{damage}");
-        // Installing again brings license 2 back.
-        again
-            .activate(&unbound_code(2, clock.get(), None))
-            .expect("reinstall");
     }
 }
 
@@ -141,17 +143,22 @@ fn both_copies_damaged_is_reported_and_nothing_crashes() {
 }
 
 #[test]
-fn unreadable_state_is_left_alone() {
+fn a_directory_in_place_of_the_state_is_set_aside_not_lost() {
     let clock = TestClock::new(vectors_now());
     let dir = tempfile::tempdir().expect("dir");
-    // A directory where the file should be: exists, cannot be read as a file.
+    // A directory where the file should be: damage (keyward-files' recovery rule), set
+    // aside as `state.bin.damaged` by the next change, never deleted.
     fs::create_dir(dir.path().join(STATE_FILE)).expect("dir as file");
+    fs::write(dir.path().join(STATE_FILE).join("keep.txt"), b"mine").expect("content");
     let l = license(dir.path(), this_machine(), &clock);
     assert_eq!(l.status().expect("status").state, "no_license");
-    assert_eq!(l.state_notices()[0].kind, NoticeKind::Unreadable);
-    let e = l.activate(&unbound_code(1, clock.get(), None)).unwrap_err();
-    assert_eq!(e.code(), "state_not_saved");
-    assert!(dir.path().join(STATE_FILE).is_dir());
+    assert_eq!(l.state_notices()[0].kind, NoticeKind::Lost);
+    l.activate(&unbound_code(1, clock.get(), None))
+        .expect("a change sets the directory aside and saves");
+    assert!(dir.path().join(STATE_FILE).is_file());
+    let kept = dir.path().join("state.bin.damaged").join("keep.txt");
+    assert_eq!(fs::read(kept).expect("kept"), b"mine");
+    assert_eq!(l.status().expect("status").state, "active");
 }
 
 #[test]

@@ -175,7 +175,9 @@ const PLACEHOLDERS: &[&str] = &[
 /// all-F UUIDs, `XXXXXXXX`). Such a value identifies no machine: as a fact it counts as
 /// absent, and as a binding it would match many machines (callers warn).
 pub fn is_placeholder(value: &str) -> bool {
-    let lower = value.trim().to_lowercase();
+    // ASCII folding: every placeholder is ASCII, and `str::to_lowercase` would pull Unicode's
+    // case tables (about 17 KB) into both wasm builds.
+    let lower = value.trim().to_ascii_lowercase();
     if PLACEHOLDERS.contains(&lower.as_str()) {
         return true;
     }

@@ -82,6 +82,7 @@ fn quiet_replays() {
 }
 
 fn replay(target: &str) {
+    keyward_fuzz::limits::set_time_factor(keyward_fuzz::limits::REPLAY_TIME_FACTOR);
     let run = TARGETS
         .iter()
         .find(|(name, _)| *name == target)

@@ -146,17 +146,38 @@ pub fn cargo() -> Command {
 
 /// Makes sure the wasm target is installed (fresh machines only have the host target).
 pub fn ensure_wasm_target() -> Result<(), String> {
-    let out = Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output()
-        .map_err(|e| format!("cannot run rustup: {e}"))?;
-    if String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .any(|l| l.trim() == "wasm32-unknown-unknown")
-    {
-        return Ok(());
+    let installed = |what: &str, name: &str| -> Result<bool, String> {
+        let out = Command::new("rustup")
+            .args([what, "list", "--installed"])
+            .output()
+            .map_err(|e| format!("cannot run rustup: {e}"))?;
+        Ok(String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .any(|l| l.trim() == name))
+    };
+    if !installed("target", "wasm32-unknown-unknown")? {
+        run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
     }
-    run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
+    // The shipped wasm builds rebuild core and alloc from source (see `shipped_wasm`).
+    if !installed("component", "rust-src")? {
+        run(Command::new("rustup").args(["component", "add", "rust-src"]))?;
+    }
+    Ok(())
+}
+
+/// Rust flags of the shipped (release) wasm builds, added to their own: a panic is an
+/// immediate trap, with no message, location or formatting code compiled in.
+pub const IMMEDIATE_ABORT: [&str; 2] = ["-Zunstable-options", "-Cpanic=immediate-abort"];
+
+/// Makes `cmd` (a release `cargo build` for wasm) rebuild core and alloc with
+/// [`IMMEDIATE_ABORT`]: the precompiled standard library formats every panic message
+/// (bounds checks, `expect`), which costs the plugin and the page 4–8 KB each for text no
+/// one can read (a panic in either already traps: their panic handlers abort). Both flags
+/// are unstable: `RUSTC_BOOTSTRAP=1` enables them on the pinned stable toolchain, as for
+/// cargo-fuzz (`cargo xtask fuzz`); the behaviour is the same trap, only smaller.
+pub fn shipped_wasm(cmd: &mut Command) {
+    cmd.arg("-Zbuild-std=core,alloc")
+        .env("RUSTC_BOOTSTRAP", "1");
 }
 
 fn build(_args: &[String]) -> Result<(), String> {

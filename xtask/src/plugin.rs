@@ -84,15 +84,15 @@ fn build_variant(variant: &Variant, release: bool) -> Result<PathBuf, String> {
     };
     let mut cmd = cargo();
     cmd.args(["build", "-p", "keyward-plugin", "--lib", "--target", TARGET]);
+    let mut flags = variant.rustflags.to_vec();
     if release {
         cmd.arg("--release");
+        crate::shipped_wasm(&mut cmd);
+        flags.extend(crate::IMMEDIATE_ABORT);
     }
     cmd.arg("--target-dir").arg(&build_dir);
     // Applies to the wasm target only (with --target, never to build scripts).
-    cmd.env(
-        "CARGO_ENCODED_RUSTFLAGS",
-        crate::wasm_rustflags(variant.rustflags),
-    );
+    cmd.env("CARGO_ENCODED_RUSTFLAGS", crate::wasm_rustflags(&flags));
     run(&mut cmd)?;
     let module_path = build_dir
         .join(TARGET)

@@ -32,7 +32,9 @@ fn browser_tests_dir() -> PathBuf {
 /// producers sections itself. The result is the same size.
 pub fn build() -> Result<(), String> {
     ensure_wasm_target()?;
-    run(cargo()
+    let mut cmd = cargo();
+    crate::shipped_wasm(&mut cmd);
+    run(cmd
         .args([
             "build",
             "--release",
@@ -55,7 +57,12 @@ pub fn build() -> Result<(), String> {
         // Applies to the wasm target only.
         .env(
             "CARGO_ENCODED_RUSTFLAGS",
-            wasm_rustflags(&["--cfg", "curve25519_dalek_bits=\"64\""]),
+            wasm_rustflags(&[
+                "--cfg",
+                "curve25519_dalek_bits=\"64\"",
+                crate::IMMEDIATE_ABORT[0],
+                crate::IMMEDIATE_ABORT[1],
+            ]),
         ))?;
     let input = target_dir().join(TARGET).join("release/keyward_web.wasm");
     let out = root().join("web/pkg");

@@ -130,9 +130,19 @@ pub fn with_checksum(body: &[u8]) -> Vec<u8> {
 /// Checks that `state` written and read back is equal.
 fn round_trip(state: &LicenseState, after: &str) {
     let Ok(blob) = state.to_bytes() else {
-        // Only a state over the entry limit may be refused by the encoder.
+        // Only a state over the entry limit, or with a license recorded twice (pushed into
+        // the public `entries`), may be refused by the encoder.
+        let ids: Vec<_> = state
+            .entries
+            .iter()
+            .map(|e| e.credential.license_id())
+            .collect();
+        let twice = ids
+            .iter()
+            .enumerate()
+            .any(|(i, id)| ids[..i].contains(id));
         assert!(
-            state.entries.len() > keyward_core::MAX_ENTRIES,
+            state.entries.len() > keyward_core::MAX_ENTRIES || twice,
             "after {after}, a state of {} entries cannot be written",
             state.entries.len()
         );

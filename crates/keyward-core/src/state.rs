@@ -151,6 +151,18 @@ impl LicenseState {
         if self.entries.len() > MAX_ENTRIES {
             return Err(too_many_entries());
         }
+        for (i, e) in self.entries.iter().enumerate() {
+            let id = e.credential.license_id();
+            if self.entries[..i]
+                .iter()
+                .any(|o| o.credential.license_id() == id)
+            {
+                return Err(Error::InvalidInput {
+                    field: "state",
+                    reason: words!("license {id} is recorded twice: keep one entry per license"),
+                });
+            }
+        }
         let mut w = Writer::default();
         w.bytes(MAGIC);
         let secrets = !self.pending.is_empty() || self.entries.iter().any(|e| e.secret.is_some());
@@ -265,6 +277,15 @@ impl LicenseState {
             } else {
                 None
             };
+            // One entry per license, as `install` keeps it: a second one would survive
+            // `take` and `remove` of the first.
+            let id = credential.license_id();
+            if entries
+                .iter()
+                .any(|e: &Entry| e.credential.license_id() == id)
+            {
+                return Err(corrupt("a license recorded twice"));
+            }
             entries.push(Entry {
                 credential,
                 sequence,
@@ -437,13 +458,17 @@ impl LicenseState {
     /// Removes a license and returns its entry, whose
     /// [`deactivation_code`](Entry::deactivation_code) gives the seat back; `None` when it
     /// was not installed. Pending requests for it are forgotten too.
+    /// Every entry of the license goes, should `entries` (public) hold it twice; the first
+    /// is returned.
     pub fn take(&mut self, id: LicenseId) -> Option<Entry> {
         let i = self
             .entries
             .iter()
             .position(|e| e.credential.license_id() == id)?;
         self.pending.retain(|p| p.license_id != id);
-        Some(self.entries.remove(i))
+        let first = self.entries.remove(i);
+        self.entries.retain(|e| e.credential.license_id() != id);
+        Some(first)
     }
 
     /// Removes a license (deactivate). Returns whether it was installed.

@@ -400,9 +400,23 @@ fn state_blob_is_canonical() {
     // Entry count: the most that can be installed encodes and reads back; one more is
     // refused by the encoder, and a count that does not match the entries by the decoder.
     let entry = st.entries[0].clone();
+    let entries = |n: usize| -> Vec<Entry> {
+        (0..n)
+            .map(|i| {
+                let mut terms = terms(None);
+                terms.license_id = LicenseId([i as u8, 1, 2, 3, 4, 5, 6, 7]);
+                Entry {
+                    credential: Credential::Code(
+                        AuthorizationCode::issue(&key(), terms, None).unwrap(),
+                    ),
+                    ..entry.clone()
+                }
+            })
+            .collect()
+    };
     let full = LicenseState {
         high_water: t("2026-11-20"),
-        entries: vec![entry.clone(); MAX_ENTRIES],
+        entries: entries(MAX_ENTRIES),
         ..LicenseState::default()
     };
     let full_bytes = full.to_bytes().unwrap();
@@ -410,7 +424,7 @@ fn state_blob_is_canonical() {
     for n in [MAX_ENTRIES + 1, 256, 257] {
         let over = LicenseState {
             high_water: t("2026-11-20"),
-            entries: vec![entry.clone(); n],
+            entries: entries(n),
             ..LicenseState::default()
         };
         assert_eq!(over.to_bytes().unwrap_err().code(), "invalid_input", "{n}");
@@ -427,6 +441,35 @@ fn state_blob_is_canonical() {
             "count {count} with {MAX_ENTRIES} entries"
         );
     }
+
+    // One entry per license: two for the same license are refused on both sides (a second
+    // would survive the first's removal), and `take` clears every entry of the license if
+    // the public `entries` were given two.
+    let mut twice = LicenseState {
+        high_water: t("2026-11-20"),
+        entries: vec![entry.clone(), entry.clone()],
+        ..LicenseState::default()
+    };
+    assert_eq!(twice.to_bytes().unwrap_err().code(), "invalid_input");
+    let once = LicenseState {
+        entries: vec![entry.clone()],
+        ..twice.clone()
+    };
+    let once_body = once.to_bytes().unwrap();
+    let once_body = &once_body[..once_body.len() - 8];
+    // Duplicate the entry's bytes (everything after the count byte) and bump the count.
+    let count_at = 4 + 1 + 5;
+    let mut b = once_body[..=count_at].to_vec();
+    b[count_at] = 2;
+    b.extend_from_slice(&once_body[count_at + 1..]);
+    b.extend_from_slice(&once_body[count_at + 1..]);
+    match LicenseState::from_bytes(&reseal(&b)) {
+        Err(Error::CorruptState { reason }) => assert!(reason.contains("twice"), "{reason}"),
+        other => panic!("a license recorded twice was read as {other:?}"),
+    }
+    let id = entry.credential.license_id();
+    assert!(twice.take(id).is_some());
+    assert!(twice.entries.is_empty(), "a second entry survived take");
 }
 
 /// A certificate answering a request made on this machine keeps the request's secret, so

@@ -17,10 +17,6 @@ use keyward_fuzz::TARGETS;
 /// Findings whose fix has not landed yet: (target, file in `regressions/<target>/`). Their
 /// replay must fail; once one passes, this test says so, and it comes off the list.
 const EXPECTED_FAILURES: &[(&str, &str)] = &[
-    ("text", "13.4-armoured-system-id"),
-    ("text", "13.4-armoured-request"),
-    ("text", "13.4-any-armour-title"),
-    ("text", "13.4-armour-titles-differ-found-by-fuzzing"),
 ];
 
 fn fuzz_dir() -> PathBuf {

@@ -142,6 +142,16 @@ pub enum ArmourError {
     EndWithoutBegin,
     /// A BEGIN line without its END line: the text was cut off.
     EndMissing,
+    /// A BEGIN or END line whose title is not `KEYWARD ACTIVATION CERTIFICATE` (the only
+    /// armoured kind), or an END title that differs from the BEGIN title.
+    WrongTitle,
+    /// Text before the BEGIN line or after the END line: only the armour may be pasted.
+    TextOutside,
+    /// A `Name: value` line among the code's lines (header lines come first, right after
+    /// the BEGIN line).
+    HeaderInCode,
+    /// The armour holds a code of another kind than an activation certificate.
+    NotACertificate,
 }
 
 impl ArmourError {
@@ -151,6 +161,10 @@ impl ArmourError {
             ArmourError::TwoBegins => "two_begins",
             ArmourError::EndWithoutBegin => "end_without_begin",
             ArmourError::EndMissing => "end_missing",
+            ArmourError::WrongTitle => "wrong_title",
+            ArmourError::TextOutside => "text_outside",
+            ArmourError::HeaderInCode => "header_in_code",
+            ArmourError::NotACertificate => "not_a_certificate",
         }
     }
 }
@@ -327,6 +341,10 @@ impl fmt::Display for Error {
                 ArmourError::TwoBegins => "the text has more than one BEGIN line: paste one item at a time",
                 ArmourError::EndWithoutBegin => "the text has an END line without a BEGIN line: copy the whole text, from BEGIN to END",
                 ArmourError::EndMissing => "the -----END line is missing: copy the whole text, from BEGIN to END",
+                ArmourError::WrongTitle => "the BEGIN and END lines must read -----BEGIN KEYWARD ACTIVATION CERTIFICATE----- and -----END KEYWARD ACTIVATION CERTIFICATE-----: copy the certificate as it was sent",
+                ArmourError::TextOutside => "there is text before the BEGIN line or after the END line: paste only the certificate, from BEGIN to END",
+                ArmourError::HeaderInCode => "a 'Name: value' line is mixed into the code's lines: copy the certificate as it was sent",
+                ArmourError::NotACertificate => "only activation certificates come between BEGIN and END lines, and this holds another kind of code: paste that code alone",
             }),
             Error::CorruptState { reason } => write!(f, "the stored license state is damaged: {reason}"),
             Error::MarketplaceCode => f.write_str(

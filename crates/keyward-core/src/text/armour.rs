@@ -22,8 +22,19 @@ pub(crate) fn armour(title: &str, headers: &[(&str, String)], kind: Kind, bytes:
     s
 }
 
+/// The title of the one armoured kind, between `-----BEGIN ` / `-----END ` and `-----`.
+const TITLE: &str = "KEYWARD ACTIVATION CERTIFICATE";
+
 /// Replaces armour and header lines with spaces, so the code's characters keep their
 /// positions in the pasted text (typo positions then point into what the user pasted).
+///
+/// Text without `-----BEGIN` or `-----END` is returned as it is. Armour follows one rule,
+/// the same for every entry point (docs/FORMAT.md): exactly one
+/// `-----BEGIN KEYWARD ACTIVATION CERTIFICATE-----` line and its `-----END …-----` line
+/// with the same title; only blank lines before and after them; `Name: value` header lines
+/// (ignored) right after the BEGIN line and nowhere else; and inside, an activation
+/// certificate, the only kind that is armoured. Anything else is refused with the
+/// [`ArmourError`] that says what to fix, never silently dropped.
 pub(crate) fn strip_armour(input: &str) -> Result<String, Error> {
     if input.len() > MAX_TEXT_LEN {
         return Err(Error::Code(CodeError::TooLong {
@@ -31,31 +42,71 @@ pub(crate) fn strip_armour(input: &str) -> Result<String, Error> {
             max: MAX_TEXT_LEN,
         }));
     }
-    if find(input, "-----BEGIN").is_none() {
+    if find(input, "-----BEGIN").is_none() && find(input, "-----END").is_none() {
         return Ok(String::from(input));
     }
+    let bad = |e| Err(Error::BadArmour(e));
+    let titled = |t: &str, start: &str| {
+        t.strip_prefix(start)
+            .and_then(|r| r.strip_suffix("-----"))
+            .is_some_and(|title| title == TITLE)
+    };
+    #[derive(PartialEq)]
+    enum Part {
+        Before,
+        Headers,
+        Code,
+        After,
+    }
+    let mut part = Part::Before;
+    // Text before a BEGIN line is refused at the BEGIN line: without one, an END line
+    // says more (the BEGIN line was not copied).
+    let mut text_before = false;
     let mut out = String::with_capacity(input.len());
-    let mut inside = false;
-    let mut seen_begin = false;
-    let mut seen_end = false;
     for line in input.split_inclusive('\n') {
         let t = line.trim();
         let keep = if t.starts_with("-----BEGIN") {
-            if seen_begin {
-                return Err(Error::BadArmour(ArmourError::TwoBegins));
+            if part != Part::Before {
+                return bad(ArmourError::TwoBegins);
             }
-            seen_begin = true;
-            inside = true;
+            if !titled(t, "-----BEGIN ") {
+                return bad(ArmourError::WrongTitle);
+            }
+            if text_before {
+                return bad(ArmourError::TextOutside);
+            }
+            part = Part::Headers;
             false
         } else if t.starts_with("-----END") {
-            if !inside {
-                return Err(Error::BadArmour(ArmourError::EndWithoutBegin));
+            match part {
+                Part::Before => return bad(ArmourError::EndWithoutBegin),
+                Part::After => return bad(ArmourError::EndWithoutBegin),
+                _ => {}
             }
-            inside = false;
-            seen_end = true;
+            if !titled(t, "-----END ") {
+                return bad(ArmourError::WrongTitle);
+            }
+            part = Part::After;
+            false
+        } else if t.is_empty() {
+            if part == Part::Headers {
+                part = Part::Code;
+            }
             false
         } else {
-            inside && !t.contains(':')
+            match part {
+                Part::Before => {
+                    text_before = true;
+                    false
+                }
+                Part::After => return bad(ArmourError::TextOutside),
+                Part::Headers if t.contains(':') => false,
+                _ if t.contains(':') => return bad(ArmourError::HeaderInCode),
+                _ => {
+                    part = Part::Code;
+                    true
+                }
+            }
         };
         if keep {
             out.push_str(line);
@@ -63,8 +114,19 @@ pub(crate) fn strip_armour(input: &str) -> Result<String, Error> {
             out.extend(line.chars().map(|c| if c == '\n' { '\n' } else { ' ' }));
         }
     }
-    if !seen_end {
-        return Err(Error::BadArmour(ArmourError::EndMissing));
+    match part {
+        // `-----BEGIN`/`-----END` only inside lines: not armour (the decoder says what
+        // is wrong with the text).
+        Part::Before => return Ok(String::from(input)),
+        Part::Headers | Part::Code => return bad(ArmourError::EndMissing),
+        Part::After => {}
+    }
+    // The kind is read from the code's prefix alone; a code that cannot be read gets its
+    // own error from the caller, which reads it next.
+    if let Ok(sym) = super::normalize(&out) {
+        if sym.kind != Kind::ActivationCertificate {
+            return bad(ArmourError::NotACertificate);
+        }
     }
     Ok(out)
 }

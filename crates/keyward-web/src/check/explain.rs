@@ -74,6 +74,10 @@ impl Report {
                     ArmourError::TwoBegins => "armor_two_begins",
                     ArmourError::EndWithoutBegin => "armor_end_without_begin",
                     ArmourError::EndMissing => "armor_end_missing",
+                    ArmourError::WrongTitle => "armor_wrong_title",
+                    ArmourError::TextOutside => "armor_text_outside",
+                    ArmourError::HeaderInCode => "armor_header_in_code",
+                    ArmourError::NotACertificate => "armor_not_a_certificate",
                     _ => "armor",
                 })
             }

@@ -248,6 +248,7 @@ pub struct Report {
     /// A finer reason under the verdict code, for messages: `missing_or_extra` (a typo that
     /// is a dropped or doubled character), `invalid_character`, `bad_length`, `too_long`,
     /// `contents`, `armor_two_begins`, `armor_end_without_begin`, `armor_end_missing`,
+    /// `armor_wrong_title`, `armor_text_outside`, `armor_header_in_code`, `armor_not_a_certificate`,
     /// `armor`, `hardware_id_here`, `incomplete` (the beginning of a code, still being
     /// typed or cut off: every complete group checks; `args.symbols` counts its characters).
     pub reason: Option<&'static str>,

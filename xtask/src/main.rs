@@ -166,11 +166,19 @@ pub fn ensure_wasm_target() -> Result<(), String> {
 }
 
 /// Rust flags of the shipped (release) wasm builds, added to their own: a panic is an
-/// immediate trap, with no message, location or formatting code compiled in.
-pub const IMMEDIATE_ABORT: [&str; 2] = ["-Zunstable-options", "-Cpanic=immediate-abort"];
+/// immediate trap, with no message, location or formatting code compiled in; and LLVM
+/// inlines only where that makes the code smaller (inline threshold 0: plugin 3.6 KB and
+/// page 3.0 KB smaller; measured no slower on 2026-11-30, A/B in one session: verifying
+/// through the plugin 577 µs against 625 µs, the page's typo-correction search 2.25 and
+/// 2.27 ms against 2.41 and 2.26 ms).
+pub const SHIPPED_WASM_FLAGS: [&str; 3] = [
+    "-Zunstable-options",
+    "-Cpanic=immediate-abort",
+    "-Cllvm-args=-inline-threshold=0",
+];
 
 /// Makes `cmd` (a release `cargo build` for wasm) rebuild core and alloc with
-/// [`IMMEDIATE_ABORT`]: the precompiled standard library formats every panic message
+/// [`SHIPPED_WASM_FLAGS`]: the precompiled standard library formats every panic message
 /// (bounds checks, `expect`), which costs the plugin and the page 4–8 KB each for text no
 /// one can read (a panic in either already traps: their panic handlers abort). Both flags
 /// are unstable: `RUSTC_BOOTSTRAP=1` enables them on the pinned stable toolchain, as for

@@ -88,7 +88,7 @@ fn build_variant(variant: &Variant, release: bool) -> Result<PathBuf, String> {
     if release {
         cmd.arg("--release");
         crate::shipped_wasm(&mut cmd);
-        flags.extend(crate::IMMEDIATE_ABORT);
+        flags.extend(crate::SHIPPED_WASM_FLAGS);
     }
     cmd.arg("--target-dir").arg(&build_dir);
     // Applies to the wasm target only (with --target, never to build scripts).

@@ -60,8 +60,9 @@ pub fn build() -> Result<(), String> {
             wasm_rustflags(&[
                 "--cfg",
                 "curve25519_dalek_bits=\"64\"",
-                crate::IMMEDIATE_ABORT[0],
-                crate::IMMEDIATE_ABORT[1],
+                crate::SHIPPED_WASM_FLAGS[0],
+                crate::SHIPPED_WASM_FLAGS[1],
+                crate::SHIPPED_WASM_FLAGS[2],
             ]),
         ))?;
     let input = target_dir().join(TARGET).join("release/keyward_web.wasm");

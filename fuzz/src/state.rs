@@ -295,6 +295,8 @@ pub fn run(data: &[u8]) {
                         released: arg & 2 != 0,
                         renewed_expiry: (arg & 4 != 0).then_some(NOW),
                     },
+                    // An expiry without its signed renewal, as a buyer could write it.
+                    renewal: None,
                     secret: (arg & 8 != 0).then(|| secret(arg)),
                 });
                 "pushing an entry"

@@ -97,7 +97,12 @@ pub fn run(env: &Env, a: StatusArgs) -> CmdResult {
     } else {
         mine.entries
             .iter()
-            .map(|e| (e, e.credential.evaluate(&e.flags, &ctx)))
+            .map(|e| {
+                (
+                    e,
+                    e.credential.evaluate(&e.verified_flags(ctx.trusted), &ctx),
+                )
+            })
             .collect()
     };
     let others = state.entries.len() - mine.entries.len();
@@ -129,7 +134,7 @@ pub fn run(env: &Env, a: StatusArgs) -> CmdResult {
                 "sequence": e.sequence,
                 "frozen": e.flags.frozen,
                 "released": e.flags.released,
-                "renewed_expiry": time_json(e.flags.renewed_expiry),
+                "renewed_expiry": time_json(e.verified_flags(ctx.trusted).renewed_expiry),
             })
         })
         .collect();

@@ -302,10 +302,12 @@ pub fn apply(env: &Env, a: ApplyArgs) -> CmdResult {
             .iter()
             .find(|e| e.credential.license_id() == id)
             .and_then(|e| {
-                e.flags.renewed_expiry.or(match &e.credential {
-                    Credential::Code(c) => c.terms().expires,
-                    Credential::Certificate(c) => c.terms().expires,
-                })
+                e.verified_flags(ctx.trusted)
+                    .renewed_expiry
+                    .or(match &e.credential {
+                        Credential::Code(c) => c.terms().expires,
+                        Credential::Certificate(c) => c.terms().expires,
+                    })
             });
         warning = match current {
             _ if expires <= ctx.now => Some(format!(
@@ -329,7 +331,11 @@ pub fn apply(env: &Env, a: ApplyArgs) -> CmdResult {
         .entries
         .iter()
         .find(|e| e.credential.license_id() == id)
-        .and_then(|e| e.credential.evaluate(&e.flags, &ctx).ok());
+        .and_then(|e| {
+            e.credential
+                .evaluate(&e.verified_flags(ctx.trusted), &ctx)
+                .ok()
+        });
     let fresh = applied == Applied::Applied;
     if let Some(w) = warning.filter(|_| fresh) {
         errln!("keyward: warning: {w}");

@@ -13,6 +13,7 @@ use crate::cert::ActivationCertificate;
 use crate::deactivation::{DeactivationCode, SECRET_LEN};
 use crate::error::Error;
 use crate::eval::{check_clock, evaluate_terms, ClockRollback, Context, LicenseFlags, Status};
+use crate::keys::TrustedKeys;
 use crate::kind::Kind;
 use crate::time::Timestamp;
 use crate::update::{SignedUpdate, UpdateAction};
@@ -65,8 +66,13 @@ pub struct Entry {
     pub credential: Credential,
     /// Highest update sequence applied (0: none).
     pub sequence: u32,
-    /// Effect of the updates applied.
+    /// Effect of the updates applied. The buyer can edit the state file, so only what
+    /// restricts the license is taken from here as written; a renewed expiry counts only
+    /// with its signed `renewal` (see [`verified_flags`](Entry::verified_flags)).
     pub flags: LicenseFlags,
+    /// The renewal that set `flags.renewed_expiry`, kept with its signature so that the
+    /// longer validity is checked again at every evaluation, like the credential.
+    pub renewal: Option<SignedUpdate>,
     /// The secret whose commitment the certificate carries (see [`DeactivationCode`]):
     /// `None` for an authorization code, or a certificate answering a request this machine
     /// did not make (one made by the activation page or the merchant's service).
@@ -74,6 +80,25 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// The flags as they may be trusted: `renewed_expiry` only from a renewal for this
+    /// license that verifies against `trusted` (an edited or unsigned expiry is ignored,
+    /// so the credential's own expiry applies); freezing and releasing only restrict, and
+    /// are taken as written.
+    pub fn verified_flags(&self, trusted: &TrustedKeys) -> LicenseFlags {
+        let renewed_expiry = self.renewal.as_ref().and_then(|u| match u.action() {
+            UpdateAction::Renew { expires }
+                if u.license_id() == self.credential.license_id() && u.verify(trusted).is_ok() =>
+            {
+                Some(expires)
+            }
+            _ => None,
+        });
+        LicenseFlags {
+            renewed_expiry,
+            ..self.flags
+        }
+    }
+
     /// The deactivation code that gives this license's seat back, when this machine made
     /// the request its certificate answers (the secret hashes to the certificate's nonce).
     pub fn deactivation_code(&self) -> Option<DeactivationCode> {
@@ -193,12 +218,20 @@ impl LicenseState {
                 f |= F_SECRET;
             }
             w.u8(f);
-            match e.flags.renewed_expiry {
-                Some(t) => {
+            // 2: the signed renewal (its expiry is read from it); 1: an expiry without
+            // one (states written before renewals were kept; never trusted); 0: none.
+            match (&e.renewal, e.flags.renewed_expiry) {
+                (Some(u), _) => {
+                    let bytes = u.to_bytes();
+                    w.u8(2);
+                    w.varint(bytes.len() as u64);
+                    w.bytes(&bytes);
+                }
+                (None, Some(t)) => {
                     w.u8(1);
                     w.varint(t.0);
                 }
-                None => w.u8(0),
+                (None, None) => w.u8(0),
             }
             if let Some(secret) = &e.secret {
                 w.bytes(secret);
@@ -267,9 +300,21 @@ impl LicenseState {
             if f & !known_flags != 0 {
                 return Err(corrupt("unknown entry flags"));
             }
-            let renewed_expiry = match r.u8()? {
-                0 => None,
-                1 => Some(Timestamp(r.varint()?)),
+            let (renewed_expiry, renewal) = match r.u8()? {
+                0 => (None, None),
+                1 => (Some(Timestamp(r.varint()?)), None),
+                2 => {
+                    let len = r.varint_max(MAX_ITEM)? as usize;
+                    let u = SignedUpdate::from_bytes(r.take(len)?)?;
+                    match u.action() {
+                        UpdateAction::Renew { expires }
+                            if u.license_id() == credential.license_id() =>
+                        {
+                            (Some(expires), Some(u))
+                        }
+                        _ => return Err(corrupt("a renewal that is not this license's")),
+                    }
+                }
                 _ => return Err(corrupt("bad renewal flag")),
             };
             let secret = if f & F_SECRET != 0 {
@@ -294,6 +339,7 @@ impl LicenseState {
                     released: f & F_RELEASED != 0,
                     renewed_expiry,
                 },
+                renewal,
                 secret,
             });
         }
@@ -343,8 +389,9 @@ impl LicenseState {
         }
         let mut best = Status::NoLicense;
         for e in &self.entries {
-            // A credential that no longer verifies (key removed, state edited) is ignored.
-            if let Ok(s) = e.credential.evaluate(&e.flags, ctx) {
+            // A credential that no longer verifies (key removed, state edited) is ignored,
+            // and so is a renewal that does not.
+            if let Ok(s) = e.credential.evaluate(&e.verified_flags(ctx.trusted), ctx) {
                 if s.rank() > best.rank() {
                     best = s;
                 }
@@ -361,7 +408,9 @@ impl LicenseState {
             .entries
             .iter()
             .find(|e| e.credential.license_id() == id);
-        let flags = old.map(|e| (e.sequence, e.flags)).unwrap_or_default();
+        let flags = old
+            .map(|e| (e.sequence, e.verified_flags(ctx.trusted), e.renewal.clone()))
+            .unwrap_or_default();
         let status = credential.evaluate(&flags.1, ctx)?;
         // The secret of the request this certificate answers: a pending one, or the one
         // already kept when the same certificate is installed again.
@@ -391,6 +440,7 @@ impl LicenseState {
             credential,
             sequence: flags.0,
             flags: flags.1,
+            renewal: flags.2,
             secret,
         });
         Ok(status)
@@ -432,7 +482,10 @@ impl LicenseState {
         }
         entry.sequence = update.sequence();
         match update.action() {
-            UpdateAction::Renew { expires } => entry.flags.renewed_expiry = Some(expires),
+            UpdateAction::Renew { expires } => {
+                entry.flags.renewed_expiry = Some(expires);
+                entry.renewal = Some(update.clone());
+            }
             UpdateAction::Freeze => entry.flags.frozen = true,
             UpdateAction::Unfreeze => entry.flags.frozen = false,
             UpdateAction::Release => entry.flags.released = true,

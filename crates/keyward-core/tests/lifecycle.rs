@@ -146,6 +146,70 @@ fn updates_renew_freeze_release_and_refuse_replay() {
     assert_eq!(again, st);
 }
 
+/// The state file is the buyer's to edit: an expiry written into it (without a renewal the
+/// merchant signed, or with one for another license or signed by another key) never makes
+/// an expired license active again; a signed renewal does, also after the state's bytes
+/// are read back and after the certificate is installed again.
+#[test]
+fn an_edited_state_cannot_extend_a_license() {
+    let env = Env::new();
+    let cert = cert_for(&env.facts, Some("2026-12-01"), None);
+    let id = cert.terms().license_id;
+    let mut st = LicenseState::default();
+    st.install(
+        Credential::Certificate(cert.clone()),
+        &env.ctx("2026-11-20T00:00:00Z"),
+    )
+    .unwrap();
+    let ctx = env.ctx("2026-12-10T00:00:00Z");
+    assert_eq!(st.status(&ctx).code(), "expired");
+
+    // A buyer's edit: the expiry flag alone (what states before this change stored).
+    let mut edited = st.clone();
+    edited.entries[0].flags.renewed_expiry = Some(t("2099-01-01"));
+    assert_eq!(edited.clone().status(&ctx).code(), "expired");
+    let read_back = LicenseState::from_bytes(&edited.to_bytes().unwrap()).unwrap();
+    assert_eq!(read_back.clone().status(&ctx).code(), "expired");
+    let mut reinstalled = read_back;
+    let installed = reinstalled
+        .install(Credential::Certificate(cert.clone()), &ctx)
+        .unwrap();
+    assert_eq!(installed.code(), "expired");
+    assert_eq!(reinstalled.status(&ctx).code(), "expired");
+
+    // A renewal signed by another key, or for another license, pasted into the state.
+    let renew = |key: &MerchantKey, license| {
+        SignedUpdate::issue(
+            key,
+            license,
+            1,
+            UpdateAction::Renew {
+                expires: t("2099-01-01"),
+            },
+            t("2026-11-20"),
+        )
+        .unwrap()
+    };
+    for forged in [
+        renew(&MerchantKey::from_seed(&[1; 32]), id),
+        renew(&key(), LicenseId([0xee; 8])),
+    ] {
+        let mut e = st.clone();
+        e.entries[0].renewal = Some(forged);
+        e.entries[0].flags.renewed_expiry = Some(t("2099-01-01"));
+        assert_eq!(e.status(&ctx).code(), "expired");
+    }
+
+    // The merchant's renewal counts, kept through the bytes and a reinstall.
+    st.apply(&renew(&key(), id), &ctx).unwrap();
+    assert_eq!(st.status(&ctx).code(), "active");
+    let mut back = LicenseState::from_bytes(&st.to_bytes().unwrap()).unwrap();
+    assert_eq!(back, st);
+    assert_eq!(back.status(&ctx).code(), "active");
+    back.install(Credential::Certificate(cert), &ctx).unwrap();
+    assert_eq!(back.status(&ctx).code(), "active");
+}
+
 #[test]
 fn clock_rollback_is_reported_and_tolerated_within_limit() {
     let env = Env::new();

@@ -183,3 +183,27 @@ fn only_a_certificate_inside() {
         refused_everywhere(&armoured(&inside), ArmourError::NotACertificate);
     }
 }
+
+#[test]
+fn an_email_quoted_certificate_or_code_is_read() {
+    let c = certificate();
+    let t = trusted();
+    let quote = |text: &str, mark: &str| -> String {
+        text.lines().map(|l| format!("{mark}{l}\n")).collect()
+    };
+    for mark in ["> ", ">", "> > ", "  >\t"] {
+        let quoted = quote(&c.encode(), mark);
+        assert_eq!(
+            ActivationCertificate::decode(&quoted, &t).unwrap(),
+            c,
+            "{quoted}"
+        );
+        let code = AuthorizationCode::issue(&key(), terms(), None).unwrap();
+        let quoted = quote(&code.encode(), mark);
+        assert_eq!(AuthorizationCode::decode(&quoted, &t).unwrap(), code);
+    }
+    // Quoted lines mixed with unquoted text are not a quotation: the text around the
+    // armour is refused as before.
+    let mixed = format!("Here it is:\n{}", quote(&c.encode(), "> "));
+    assert!(ActivationCertificate::decode(&mixed, &t).is_err());
+}

@@ -28,7 +28,9 @@ const TITLE: &str = "KEYWARD ACTIVATION CERTIFICATE";
 /// Replaces armour and header lines with spaces, so the code's characters keep their
 /// positions in the pasted text (typo positions then point into what the user pasted).
 ///
-/// Text without `-----BEGIN` or `-----END` is returned as it is. Armour follows one rule,
+/// Text quoted as in an e-mail reply (every non-blank line begins with `>`, perhaps `> >`)
+/// is read without the quote marks. Text without `-----BEGIN` or `-----END` is then
+/// returned as it is. Armour follows one rule,
 /// the same for every entry point (docs/FORMAT.md): exactly one
 /// `-----BEGIN KEYWARD ACTIVATION CERTIFICATE-----` line and its `-----END …-----` line
 /// with the same title; only blank lines before and after them; `Name: value` header lines
@@ -42,8 +44,10 @@ pub(crate) fn strip_armour(input: &str) -> Result<String, Error> {
             max: MAX_TEXT_LEN,
         }));
     }
+    let unquoted = unquote(input);
+    let input = unquoted.as_str();
     if find(input, "-----BEGIN").is_none() && find(input, "-----END").is_none() {
-        return Ok(String::from(input));
+        return Ok(unquoted);
     }
     let bad = |e| Err(Error::BadArmour(e));
     let titled = |t: &str, start: &str| {
@@ -117,7 +121,7 @@ pub(crate) fn strip_armour(input: &str) -> Result<String, Error> {
     match part {
         // `-----BEGIN`/`-----END` only inside lines: not armour (the decoder says what
         // is wrong with the text).
-        Part::Before => return Ok(String::from(input)),
+        Part::Before => return Ok(unquoted),
         Part::Headers | Part::Code => return bad(ArmourError::EndMissing),
         Part::After => {}
     }
@@ -129,4 +133,24 @@ pub(crate) fn strip_armour(input: &str) -> Result<String, Error> {
         }
     }
     Ok(out)
+}
+
+/// `text` with the quote marks of an e-mail reply blanked: when every non-blank line starts
+/// (after spaces) with `>`, each leading run of `>` and spaces becomes spaces. Anything
+/// else is returned unchanged.
+fn unquote(text: &str) -> String {
+    let quoted = |line: &str| line.trim_start().starts_with('>');
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty()).peekable();
+    if lines.peek().is_none() || !lines.all(quoted) {
+        return String::from(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let marks = line
+            .find(|c: char| c != '>' && c != ' ' && c != '\t')
+            .unwrap_or(line.len());
+        out.extend(core::iter::repeat_n(' ', marks));
+        out.push_str(&line[marks..]);
+    }
+    out
 }

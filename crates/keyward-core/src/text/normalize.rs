@@ -8,12 +8,17 @@ use crate::error::CodeError;
 use crate::kind::Kind;
 
 /// Maps one pasted character to what it most likely means: full-width forms to ASCII, the
-/// many dash look-alikes to `-`, every kind of space to nothing special.
+/// many dash look-alikes to `-`, spaces and invisible characters to a space. The exact
+/// sets are listed in docs/FORMAT.md ("Which characters are read"), and a test enumerates
+/// every code point against that list (keyward-core `tests/characters.rs`).
 pub(crate) fn fold_char(c: char) -> char {
     match c {
         // Full-width ASCII block (Chinese input methods, chat apps).
         '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-        '\u{3000}' | '\u{00A0}' | '\u{2000}'..='\u{200B}' | '\u{202F}' | '\u{FEFF}' => ' ',
+        // Spaces that are not Unicode White_Space, and invisible characters that editors
+        // and chat apps insert: zero-width space, non-joiner and joiner, word joiner, BOM
+        // (zero-width no-break space), soft hyphen.
+        '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}' => ' ',
         '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{30FC}' | '\u{FF70}' | '\u{FE63}' => '-',
         _ => c,
     }
@@ -50,9 +55,12 @@ impl Symbols {
     }
 }
 
-/// Is this character one people put between groups or around codes?
+/// Is this (folded) character one people put between groups or around codes? Unicode
+/// White_Space (which includes U+3000, U+00A0, U+2000–U+200A, U+2028/2029, tabs, vertical
+/// tab, form feed and U+0085) and `-` `_` `.` `·`; ignored anywhere, the prefix included
+/// (`K A 1` reads as `KA1`).
 pub(super) fn is_separator(c: char) -> bool {
-    c.is_whitespace() || matches!(c, '-' | '_' | '.' | '·' | '—')
+    c.is_whitespace() || matches!(c, '-' | '_' | '.' | '·')
 }
 
 /// Splits the prefix off and maps every other character to its symbol value.

@@ -10,6 +10,57 @@ use std::os::unix::fs::PermissionsExt;
 use common::{license_id, Scratch, NOW, PRODUCT_FILE};
 use predicates::prelude::*;
 
+/// A hardware binding to what firmware reports when it has no serial would activate on
+/// every machine that reports the same: issuing warns, by part, whatever the spelling.
+#[test]
+fn binding_a_placeholder_serial_warns() {
+    let s = Scratch::with_key();
+    for id in [
+        "sn:To be filled by O.E.M.",
+        "sn:Default string",
+        "disk:0000000000",
+        "uuid:03000200-0400-0500-0006-000700080009",
+        "fp:04:7C:16:5E:E3:5D|S4EVNF0M712345X|To be filled by O.E.M.|BFEBFBFF00090672",
+    ] {
+        let (exit, v, err) = s.run_json(&[
+            "issue",
+            "--json",
+            "--key",
+            "k.pem",
+            "--product",
+            "p",
+            "--now",
+            NOW,
+            "--bind-hardware-id",
+            id,
+        ]);
+        assert_eq!(exit, 0, "{id}: {err}");
+        let warnings = v["warnings"].as_array().unwrap();
+        assert_eq!(warnings.len(), 1, "{id}: {v}");
+        assert!(
+            warnings[0].as_str().unwrap().contains("many machines"),
+            "{id}: {v}"
+        );
+    }
+    // Real identifiers: no warning.
+    for id in ["sn:CN7016351P00AF", "mac:04:7C:16:5E:E3:5D"] {
+        let (exit, v, _) = s.run_json(&[
+            "issue",
+            "--json",
+            "--key",
+            "k.pem",
+            "--product",
+            "p",
+            "--now",
+            NOW,
+            "--bind-hardware-id",
+            id,
+        ]);
+        assert_eq!(exit, 0);
+        assert_eq!(v["warnings"], serde_json::json!([]), "{id}");
+    }
+}
+
 #[test]
 fn issuing_a_code_already_expired_warns() {
     let s = Scratch::with_key();

@@ -178,7 +178,11 @@ pub fn is_placeholder(value: &str) -> bool {
     // ASCII folding: every placeholder is ASCII, and `str::to_lowercase` would pull Unicode's
     // case tables (about 17 KB) into both wasm builds.
     let lower = value.trim().to_ascii_lowercase();
-    if PLACEHOLDERS.contains(&lower.as_str()) {
+    // Compared letters and digits only, so a normal form (`sn:TOBEFILLEDBYO.E.M.`, spaces
+    // gone) or another spelling (`N.A.`, `Default_String`) is recognised too.
+    let squash = |s: &str| -> String { s.chars().filter(char::is_ascii_alphanumeric).collect() };
+    let squashed = squash(&lower);
+    if !squashed.is_empty() && PLACEHOLDERS.iter().any(|p| squash(p) == squashed) {
         return true;
     }
     let mut significant = lower
@@ -207,6 +211,9 @@ mod tests {
             "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF",
             "",
             "N/A",
+            "TOBEFILLEDBYO.E.M.",
+            "DEFAULTSTRING",
+            "Default_String",
         ] {
             assert!(is_placeholder(p), "{p:?}");
         }

@@ -231,6 +231,19 @@ fn test(_args: &[String]) -> Result<(), String> {
         "keyward-web",
         run(cargo().args(["test", "-p", "keyward-web"])),
     );
+    // keyward-host's optional online activation, against keyward-online's stub service.
+    step(
+        "keyward-host online",
+        run(cargo().args([
+            "test",
+            "-p",
+            "keyward-host",
+            "--features",
+            "online",
+            "--test",
+            "online",
+        ])),
+    );
     // Every saved fuzz input (seeds, local corpus, past findings) through the fuzz targets'
     // bodies, on stable and without cargo-fuzz.
     step("fuzz replay", fuzz::replay());
@@ -255,6 +268,9 @@ fn lint() -> Result<(), String> {
         "clippy",
         "--workspace",
         "--all-targets",
+        // keyward-host's optional online activation is linted too.
+        "--features",
+        "keyward-host/online",
         "--",
         "-D",
         "warnings",

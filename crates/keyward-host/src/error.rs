@@ -46,6 +46,18 @@ pub enum Error {
         /// Which setting, and why.
         message: String,
     },
+    /// The merchant service could not be reached, refused, or answered unlike one
+    /// (`activate_online`, `fetch_updates`; feature `online`). `code` is the service's
+    /// stable code for a refusal (`no_seat_left`, `not_found`, …), else `unreachable`,
+    /// `bad_server_url` or `bad_response`.
+    Online {
+        /// Stable code.
+        code: String,
+        /// What happened and what to do.
+        message: String,
+        /// The service's suggestion (a corrected code), if any.
+        suggestion: Option<String>,
+    },
     /// A file or directory could not be read or written.
     Io {
         /// Which one.
@@ -57,7 +69,8 @@ pub enum Error {
 
 impl Error {
     /// A stable code: the plugin's code for [`Error::Refused`], the sandbox's for
-    /// [`Error::Sandbox`], otherwise `no_plugin`, `plugin`, `invalid_key`, `config` or `io`.
+    /// [`Error::Sandbox`], the service's for [`Error::Online`], otherwise `no_plugin`,
+    /// `plugin`, `invalid_key`, `config` or `io`.
     pub fn code(&self) -> &str {
         match self {
             Error::Refused { code, .. } => code.as_str(),
@@ -66,6 +79,7 @@ impl Error {
             Error::Plugin { .. } => "plugin",
             Error::Keys { .. } => "invalid_key",
             Error::Config { .. } => "config",
+            Error::Online { code, .. } => code,
             Error::Io { .. } => "io",
         }
     }
@@ -73,7 +87,9 @@ impl Error {
     /// The offered correction, when the plugin found a typo with exactly one.
     pub fn suggestion(&self) -> Option<&str> {
         match self {
-            Error::Refused { suggestion, .. } => suggestion.as_deref(),
+            Error::Refused { suggestion, .. } | Error::Online { suggestion, .. } => {
+                suggestion.as_deref()
+            }
             _ => None,
         }
     }
@@ -90,6 +106,7 @@ impl fmt::Display for Error {
             Error::Plugin { message } => write!(f, "cannot load the license plugin: {message}"),
             Error::Keys { message } => write!(f, "invalid trusted keys: {message}"),
             Error::Config { message } => f.write_str(message),
+            Error::Online { message, .. } => f.write_str(message),
             Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
         }
     }

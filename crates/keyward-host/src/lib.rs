@@ -55,6 +55,8 @@
 
 mod error;
 mod files;
+#[cfg(feature = "online")]
+mod online;
 mod sandbox;
 mod ticker;
 mod types;

@@ -98,3 +98,41 @@ test('CLI merchant, Node host buyer: request, certificate, install, update', asy
     assert.throws(() => buyer.activate(other.code), (e) => e.code === verdict);
   });
 });
+
+// Finding 12.2: facts as a host collects them, unnormalised (MAC notation and case, padding,
+// firmware placeholders), give the same system identification code in the plugin (Node host)
+// as in the CLI, and as their normal form: the rules live in keyward-core, which both run.
+test('the same system identification code from raw facts, in the Node host and the CLI', async () => {
+  assert.ok(existsSync(CLI), `no keyward CLI at ${CLI}`);
+  const work = tempDir('raw-facts');
+  const key = join(work, 'merchant.pem');
+  keyward(['keys', 'generate', '--out', key]);
+  const f = vectors.facts;
+  const raw = {
+    machine_id: `  ${f.machine_id.toUpperCase()}\n`,
+    product_uuid: f.product_uuid.toUpperCase(),
+    board_serial: 'To be filled by O.E.M.',
+    disk_serial: ` ${f.disk_serial}\u0000`,
+    cpu: f.cpu.replace(/ /g, '   '),
+    macs: [...f.macs.map((m) => m.toUpperCase().replace(/:/g, '-')), '00:00:00:00:00:00'],
+  };
+  const clean = { ...f, board_serial: null };
+  const rawFile = join(work, 'raw.json');
+  const cleanFile = join(work, 'clean.json');
+  writeFileSync(rawFile, JSON.stringify(raw));
+  writeFileSync(cleanFile, JSON.stringify(clean));
+  const node = await License.open({
+    publicKeyPem: readFileSync(`${key}.pub`, 'utf8'),
+    stateDir: join(work, 'node-state'),
+    product: 'acme-invoice',
+    facts: {
+      machineId: raw.machine_id, productUuid: raw.product_uuid, boardSerial: raw.board_serial,
+      diskSerial: raw.disk_serial, cpu: raw.cpu, macs: raw.macs,
+    },
+    now: () => now,
+  });
+  const fromRaw = keyward(['--facts', rawFile, 'system-id', '--product', 'acme-invoice']).system_id;
+  const fromClean = keyward(['--facts', cleanFile, 'system-id', '--product', 'acme-invoice']).system_id;
+  assert.equal(node.systemId(), fromRaw);
+  assert.equal(fromRaw, fromClean);
+});

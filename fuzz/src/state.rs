@@ -137,10 +137,7 @@ fn round_trip(state: &LicenseState, after: &str) {
             .iter()
             .map(|e| e.credential.license_id())
             .collect();
-        let twice = ids
-            .iter()
-            .enumerate()
-            .any(|(i, id)| ids[..i].contains(id));
+        let twice = ids.iter().enumerate().any(|(i, id)| ids[..i].contains(id));
         assert!(
             state.entries.len() > keyward_core::MAX_ENTRIES || twice,
             "after {after}, a state of {} entries cannot be written",

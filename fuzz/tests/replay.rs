@@ -16,8 +16,7 @@ use keyward_fuzz::TARGETS;
 
 /// Findings whose fix has not landed yet: (target, file in `regressions/<target>/`). Their
 /// replay must fail; once one passes, this test says so, and it comes off the list.
-const EXPECTED_FAILURES: &[(&str, &str)] = &[
-];
+const EXPECTED_FAILURES: &[(&str, &str)] = &[];
 
 fn fuzz_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()

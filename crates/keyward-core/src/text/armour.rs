@@ -30,8 +30,8 @@ const TITLE: &str = "KEYWARD ACTIVATION CERTIFICATE";
 ///
 /// Text quoted as in an e-mail reply (every non-blank line begins with `>`, perhaps `> >`)
 /// is read without the quote marks. Text without `-----BEGIN` or `-----END` is then
-/// returned as it is. Armour follows one rule,
-/// the same for every entry point (docs/FORMAT.md): exactly one
+/// returned as it is. Armour follows one rule, the same for every entry point
+/// (docs/FORMAT.md): exactly one
 /// `-----BEGIN KEYWARD ACTIVATION CERTIFICATE-----` line and its `-----END …-----` line
 /// with the same title; only blank lines before and after them; `Name: value` header lines
 /// (ignored) right after the BEGIN line and nowhere else; and inside, an activation
@@ -82,10 +82,8 @@ pub(crate) fn strip_armour(input: &str) -> Result<String, Error> {
             part = Part::Headers;
             false
         } else if t.starts_with("-----END") {
-            match part {
-                Part::Before => return bad(ArmourError::EndWithoutBegin),
-                Part::After => return bad(ArmourError::EndWithoutBegin),
-                _ => {}
+            if matches!(part, Part::Before | Part::After) {
+                return bad(ArmourError::EndWithoutBegin);
             }
             if !titled(t, "-----END ") {
                 return bad(ArmourError::WrongTitle);

@@ -211,12 +211,14 @@ fn finish(facts: MachineFacts, strict: bool) -> Result<MachineFacts, FactsError>
 }
 
 /// All-zero and broadcast addresses never identify an interface.
+#[cfg(any(target_os = "linux", target_os = "android", test))]
 pub(crate) fn is_placeholder_mac(mac: &str) -> bool {
     mac == "00:00:00:00:00:00" || mac == "ff:ff:ff:ff:ff:ff"
 }
 
 /// Trims, collapses inner white space, and turns placeholders into `None`
 /// ([`keyward_core::clean_text`]).
+#[cfg(any(target_os = "linux", target_os = "android", test))]
 pub(crate) fn clean_text(value: Option<String>) -> Option<String> {
     keyward_core::clean_text(value.as_deref())
 }

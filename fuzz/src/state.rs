@@ -189,7 +189,12 @@ pub fn run(data: &[u8]) {
     for pair in ops.chunks(2).take(MAX_OPS) {
         let (op, arg) = (pair[0], usize::from(pair.get(1).copied().unwrap_or(0)));
         let before = state.clone();
-        let size = before.to_bytes().map_or(0, |b| b.len());
+        // The state's size, the input each call works on: its encoding, or, for a state the
+        // encoder refuses (over the entry limit, or a license pushed twice), what its entries
+        // would take.
+        let size = before
+            .to_bytes()
+            .map_or_else(|_| encoded_size(&before), |b| b.len());
         let ctx = context(NOW);
         let name = match op % 8 {
             0 | 1 => {
@@ -337,4 +342,21 @@ pub fn run(data: &[u8]) {
         };
         round_trip(&state, name);
     }
+}
+
+/// About what `state` would take encoded, for one the encoder refuses: each entry's
+/// credential and renewal, plus a little for the rest of it.
+fn encoded_size(state: &LicenseState) -> usize {
+    let entries: usize = state
+        .entries
+        .iter()
+        .map(|e| {
+            let credential = match &e.credential {
+                Credential::Code(c) => c.to_bytes().len(),
+                Credential::Certificate(c) => c.to_bytes().len(),
+            };
+            credential + e.renewal.as_ref().map_or(0, |u| u.to_bytes().len()) + 32
+        })
+        .sum();
+    entries + state.pending.len() * 18 + 32
 }

@@ -429,10 +429,16 @@ impl LicenseState {
                 }),
             Credential::Code(_) => None,
         };
-        self.entries.retain(|e| e.credential.license_id() != id);
-        if self.entries.len() >= MAX_ENTRIES {
+        // Refused before anything changes: a refused install leaves the state as it was.
+        let others = self
+            .entries
+            .iter()
+            .filter(|e| e.credential.license_id() != id)
+            .count();
+        if others >= MAX_ENTRIES {
             return Err(too_many_entries());
         }
+        self.entries.retain(|e| e.credential.license_id() != id);
         if secret.is_some() {
             self.pending.retain(|p| p.license_id != id);
         }

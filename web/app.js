@@ -172,6 +172,14 @@ function tone(r) {
   return 'bad';
 }
 
+/**
+ * Whether a mismatch is on the product alone: the system identification code was made
+ * without the license's product (or for another), so no fact can match.
+ */
+function wrongProduct(differing) {
+  return differing?.length === 1 && differing[0] === 'product';
+}
+
 /** The page's sentence for a report in `field`. */
 function sentence(r, field) {
   const a = r.args ?? {};
@@ -193,6 +201,7 @@ function sentence(r, field) {
     case 'expired':
       return t('v_expired', { expires: date(d.expires) });
     case 'machine_mismatch':
+      if (wrongProduct(a.differing)) return t('v_wrong_product', { product: d.product });
       return t('v_machine_mismatch', {
         required: a.required, matched: a.matched, differing: list((a.differing ?? []).map((f) => t(`fact_${f}`))),
       });
@@ -378,12 +387,14 @@ function renderField(field) {
 
   const shownStates = field === 'check' ? ['match', 'mismatch'] : ['match', 'mismatch', 'incomparable'];
   if (m && shownStates.includes(m.state)) {
-    const key = field === 'check' ? `m_cert_${m.state === 'match' ? 'match' : 'mismatch'}`
+    const key = wrongProduct(m.differing) ? 'm_wrong_product'
+      : field === 'check' ? `m_cert_${m.state === 'match' ? 'match' : 'mismatch'}`
       : m.state === 'incomparable' ? `m_incomparable_${m.bound}` : `m_${m.state}`;
     const matchLevel = { match: 'ok', mismatch: 'bad', incomparable: 'warn' }[m.state];
     status.dataset.match = m.state;
     status.append(el('p', { class: `lead match ${matchLevel}` }, t(key, {
       required: m.required, matched: m.matched, differing: list(m.differing.map((f) => t(`fact_${f}`))),
+      product: r.details?.product,
     })));
     if (matchLevel === 'bad' || (matchLevel === 'warn' && level === 'ok')) level = matchLevel;
   }

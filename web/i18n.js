@@ -104,6 +104,7 @@ export const MESSAGES = {
     fact_board: '主板',
     fact_disk: '系统盘',
     fact_cpu: 'CPU',
+    fact_product: '产品',
     fact_mac: '网卡',
     fact_uuid: 'UUID',
     fact_custom: '自定义标识',
@@ -127,6 +128,7 @@ export const MESSAGES = {
     v_expired: '此许可已于 {expires} 到期。请联系商家续费。',
     v_frozen: '此许可已被商家冻结（例如续费未付款）。请联系商家。',
     v_released: '此许可已被商家释放（终止）。',
+    v_wrong_product: '系统识别码不是为 {product} 生成的（生成时没有指定产品，或指定了其他产品），因此与任何机器上的 {product} 许可都不匹配。请在那台机器上运行 keyward system-id --product {product}（或使用软件里显示的识别码），改用这个识别码。',
     v_machine_mismatch: '此许可属于另一台机器：要求至少 {required} 项机器特征相符，实际 {matched} 项相符（不同的：{differing}）。',
     v_clock_rolled_back: '电脑时间（{now}）早于之前见到的时间（{high_water}），时钟可能被调回了。请把时间设置正确。',
     v_no_license: '没有安装许可。',
@@ -186,6 +188,7 @@ export const MESSAGES = {
 
     // The code against the machine in field 2.
     m_match: '此授权码绑定的正是这台机器。',
+    m_wrong_product: '这个系统识别码不是为 {product} 生成的（生成时没有指定产品，或指定了其他产品），任何 {product} 的许可都无法与它匹配。请在那台机器上运行 keyward system-id --product {product}，或使用软件里显示的系统识别码。',
     m_mismatch: '此授权码属于另一台机器：要求至少 {required} 项相符，实际 {matched} 项相符（不同的：{differing}）。',
     m_incomparable_system: '此授权码绑定的是系统识别码：请在第 2 栏填写系统识别码（KS1-…）来核对。',
     m_incomparable_hardware: '此授权码绑定的是硬件识别码：请在第 2 栏填写硬件识别码来核对。',
@@ -289,6 +292,7 @@ export const MESSAGES = {
     fact_board: 'mainboard',
     fact_disk: 'system disk',
     fact_cpu: 'CPU',
+    fact_product: 'product',
     fact_mac: 'network adapters',
     fact_uuid: 'UUID',
     fact_custom: 'custom identifier',
@@ -311,6 +315,7 @@ export const MESSAGES = {
     v_expired: 'This license expired on {expires}. Ask the merchant to renew it.',
     v_frozen: 'The merchant froze this license (for example, an unpaid renewal). Contact the merchant.',
     v_released: 'The merchant released (ended) this license.',
+    v_wrong_product: 'The system identification code was not made for {product} (it was made without a product, or for another one), so it matches no machine for a license of {product}. On that machine, run keyward system-id --product {product} (or use the code the software shows) and use that code instead.',
     v_machine_mismatch: 'This license is for another machine: at least {required} machine facts must match, {matched} do (different: {differing}).',
     v_clock_rolled_back: 'The computer\'s clock ({now}) is earlier than a time already seen ({high_water}): it may have been turned back. Set the clock correctly.',
     v_no_license: 'No license is installed.',
@@ -368,6 +373,7 @@ export const MESSAGES = {
 
 
     m_match: 'This authorization code is bound to this machine.',
+    m_wrong_product: 'This system identification code was not made for {product} (it was made without a product, or for another one), so no license of {product} can match it. On that machine, run keyward system-id --product {product}, or use the system identification code the software shows.',
     m_mismatch: 'This authorization code is for another machine: at least {required} must match, {matched} do (different: {differing}).',
     m_incomparable_system: 'This authorization code is bound to a system identification code: enter the system identification code (KS1-…) in field 2 to check it.',
     m_incomparable_hardware: 'This authorization code is bound to a hardware identification code: enter it in field 2 to check it.',

@@ -174,6 +174,7 @@ fn raw_facts_give_the_same_system_id_everywhere() {
             "AABB.CCDD.EEFF".into(),
             "00:00:00:00:00:00".into(),
         ],
+        ..Default::default()
     };
     let json = serde_json::json!({
         "machine_id": raw.machine_id,

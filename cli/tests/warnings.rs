@@ -289,3 +289,45 @@ fn certificate_validity_limits() {
     assert_eq!(exit, 0);
     assert_eq!(v["expires"], "2026-12-20T12:00:00Z");
 }
+
+/// A system identification code made without `--product`, or for another product, would
+/// bind a license no machine matches: issuing refuses it and says how to make the right one.
+#[test]
+fn a_system_id_made_for_another_product_is_refused_at_issue() {
+    let s = Scratch::with_key();
+    let neutral = s
+        .stdout(&["system-id", "--facts", "A.json"])
+        .trim()
+        .to_string();
+    let other = s.system_id_for("acme-crm", "A.json");
+    let right = s.system_id("A.json");
+    let issue = |sid: &str| {
+        s.run_json(&[
+            "issue",
+            "--json",
+            "--key",
+            "k.pem",
+            "--product",
+            common::PRODUCT,
+            "--now",
+            NOW,
+            "--bind-system-id",
+            sid,
+        ])
+    };
+    for (sid, words) in [
+        (&neutral, "made without a product"),
+        (&other, "another product than acme-invoice"),
+    ] {
+        let (exit, v, err) = issue(sid);
+        assert_ne!(exit, 0, "{sid}: {v}");
+        let said = format!("{v}{err}");
+        assert!(said.contains(words), "{sid}: {said}");
+        assert!(
+            said.contains("keyward system-id --product acme-invoice"),
+            "{sid}: {said}"
+        );
+    }
+    let (exit, _, err) = issue(&right);
+    assert_eq!(exit, 0, "{err}");
+}

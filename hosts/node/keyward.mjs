@@ -92,6 +92,10 @@ export function collectFacts(root = '/') {
     diskSerial: undefined,
     cpu: cpuinfo === undefined ? undefined : cpuIdentity(cpuinfo),
     macs: physicalMacs(at('sys/class/net')),
+    // The processor id (CPUID leaf 1) needs the instruction itself: Node cannot run it, so
+    // a host that can (an Electron app's native helper) should add it as `cpuId`.
+    cpuId: undefined,
+    custom: [],
   };
 }
 
@@ -305,7 +309,8 @@ export class License {
     const clock = o.now ?? (() => Math.floor(Date.now() / 1000));
     let collected = null;
     this.imports = {
-      facts: () => facts ?? (collected ??= collectFacts()),
+      // Every field of the WIT record, so a caller's facts may leave any out.
+      facts: () => ({ macs: [], custom: [], ...(facts ?? (collected ??= collectFacts())) }),
       hardwareIds: () => hardwareIds,
       now: () => BigInt(Math.max(0, Math.floor(clock()))),
       loadState: () => this.files.load(),

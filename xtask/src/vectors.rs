@@ -64,6 +64,7 @@ pub fn this_machine() -> MachineFacts {
         disk_serial: Some("S4EVNF0M712345X".into()),
         cpu: Some("GenuineIntel family 6 model 158 stepping 10".into()),
         macs: vec!["04:7c:16:5e:e3:5d".into(), "04:7c:16:5e:e3:5e".into()],
+        ..Default::default()
     }
 }
 
@@ -75,6 +76,7 @@ fn other_machine() -> MachineFacts {
         disk_serial: Some("WD-OTHERDISK".into()),
         cpu: Some("AuthenticAMD family 25 model 33 stepping 0".into()),
         macs: vec!["aa:bb:cc:00:11:22".into()],
+        ..Default::default()
     }
 }
 

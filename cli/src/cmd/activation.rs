@@ -213,44 +213,25 @@ fn kind_word(b: &Binding) -> &'static str {
 /// Checks that the machine of a request is the one a bound code names; returns the code's
 /// tolerance.
 fn check_bound(bound: &Binding, machine: &MachineRef) -> Result<u8, Error> {
-    let mismatch = |matched: usize, required: u8, differing: String| {
-        Error::new(
+    match bound.check_machine_ref(machine) {
+        Some(Ok(())) => Ok(bound.tolerance()),
+        Some(Err(m)) => Err(Error::new(
             "machine_mismatch",
             Exit::Machine,
             format!(
-                "the authorization code is bound to another machine than this request's: {matched} of the required {required} facts match{differing}; no certificate was signed"
+                "the authorization code is bound to another machine than this request's: {} of the required {} facts match (differing: {}); no certificate was signed",
+                m.matched,
+                m.required,
+                m.differing.join(", ")
             ),
-        )
-    };
-    match (bound, machine) {
-        (Binding::System { code, tolerance }, MachineRef::System(s)) => {
-            let matched = code.matching(s);
-            if matched >= *tolerance as usize {
-                Ok(*tolerance)
-            } else {
-                let d: Vec<&str> = code.differing(s).iter().map(|f| f.code()).collect();
-                Err(mismatch(matched, *tolerance, format!(" (differing: {})", d.join(", "))))
-            }
-        }
-        (Binding::Hardware { parts, tolerance, .. }, MachineRef::Hardware(h)) => {
-            let theirs = match Binding::hardware(h, None)? {
-                Binding::Hardware { parts, .. } => parts,
-                Binding::System { .. } => Vec::new(),
-            };
-            let matched = parts.iter().filter(|p| theirs.contains(p)).count();
-            if matched >= *tolerance as usize {
-                Ok(*tolerance)
-            } else {
-                Err(mismatch(matched, *tolerance, String::new()))
-            }
-        }
-        (b, m) => Err(Error::new(
+        )),
+        None => Err(Error::new(
             "machine_mismatch",
             Exit::Machine,
             format!(
                 "the authorization code is bound to a {} but the request names a {}: make the request without --hardware-id (or with the bound one); no certificate was signed",
-                kind_word(b),
-                match m {
+                kind_word(bound),
+                match machine {
                     MachineRef::System(_) => "system identification code",
                     MachineRef::Hardware(_) => "hardware identification code",
                 }
@@ -295,6 +276,10 @@ pub fn activate(env: &Env, a: ActivateArgs) -> CmdResult {
                 ),
             ));
         }
+    }
+    if let MachineRef::System(s) = &req.machine {
+        s.check_product(&terms.product)
+            .map_err(|e| Error::core(&e, None))?;
     }
     let code_tolerance = req
         .code

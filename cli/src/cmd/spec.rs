@@ -61,8 +61,9 @@ pub struct Spec {
     pub trial: bool,
 }
 
-/// Parses the binding of a spec.
-pub fn binding(bind: &Bind, tolerance: Option<u8>) -> Result<Binding, Error> {
+/// Parses the binding of a spec for a license of `product` (a system identification code
+/// made for another product, or none, is refused: it would match no machine).
+pub fn binding(bind: &Bind, product: &str, tolerance: Option<u8>) -> Result<Binding, Error> {
     match bind {
         Bind::System(text) => {
             expect_kind(
@@ -74,7 +75,11 @@ pub fn binding(bind: &Bind, tolerance: Option<u8>) -> Result<Binding, Error> {
             match Artifact::parse_expecting(text, Kind::SystemId, None)
                 .map_err(|e| Error::core(&e, Some("--bind-system-id")))?
             {
-                Artifact::SystemId(code) => Ok(Binding::system(code, tolerance)?),
+                Artifact::SystemId(code) => {
+                    code.check_product(product)
+                        .map_err(|e| Error::core(&e, Some("--bind-system-id")))?;
+                    Ok(Binding::system(code, tolerance)?)
+                }
                 _ => Err(Error::new(
                     "wrong_kind",
                     Exit::WrongKind,
@@ -124,7 +129,7 @@ pub fn issue_one(key: &MerchantKey, spec: &Spec, now: Timestamp) -> Result<Issue
     let binding = spec
         .bind
         .as_ref()
-        .map(|b| binding(b, spec.tolerance))
+        .map(|b| binding(b, &spec.product, spec.tolerance))
         .transpose()?;
     let terms = LicenseTerms {
         license_id: LicenseId(random_bytes::<8>()?),

@@ -46,7 +46,9 @@ pub enum Binding {
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Mismatch {
     /// Names of the bound facts or parts this machine does not have
-    /// (`machine_id`, `board`, `disk`, `cpu`, `mac`, `uuid`, `custom`).
+    /// (`machine_id`, `board`, `disk`, `cpu`, `mac`, `uuid`, `custom`); only `product` when
+    /// the bound system identification code was made for another product or without one
+    /// (no fact can match then: each is salted by the product).
     pub differing: Vec<&'static str>,
     /// How many matched.
     pub matched: u8,
@@ -124,13 +126,7 @@ impl Binding {
     ) -> Result<(), Mismatch> {
         let (matched, differing) = match self {
             Binding::System { code, .. } => {
-                let here = SystemIdCode::compute(product, facts);
-                let differing = code
-                    .differing(&here)
-                    .into_iter()
-                    .map(|f| f.code())
-                    .collect();
-                (code.matching(&here), differing)
+                system_match(code, &SystemIdCode::compute(product, facts))
             }
             Binding::Hardware { parts, .. } => {
                 let have: Vec<(PartKind, [u8; 8])> = machine_parts(facts, extra)
@@ -148,13 +144,7 @@ impl Binding {
     /// other type (a hardware binding cannot be checked against a system code, and back).
     pub fn check_machine_ref(&self, machine: &MachineRef) -> Option<Result<(), Mismatch>> {
         let (matched, differing) = match (self, machine) {
-            (Binding::System { code, .. }, MachineRef::System(other)) => (
-                code.matching(other),
-                code.differing(other)
-                    .into_iter()
-                    .map(|f| f.code())
-                    .collect(),
-            ),
+            (Binding::System { code, .. }, MachineRef::System(other)) => system_match(code, other),
             (Binding::Hardware { parts, .. }, MachineRef::Hardware(id)) => {
                 let have: Vec<(PartKind, [u8; 8])> = id
                     .parts()
@@ -243,6 +233,21 @@ impl Binding {
         }
         Ok(b)
     }
+}
+
+/// How many of the bound code's facts the machine's code has, and the names of those it
+/// lacks (`product` alone when the two were made for different products).
+fn system_match(bound: &SystemIdCode, here: &SystemIdCode) -> (usize, Vec<&'static str>) {
+    let matched = bound.matching(here);
+    if bound.product_tag() != here.product_tag() {
+        return (matched, alloc::vec!["product"]);
+    }
+    let differing = bound
+        .differing(here)
+        .into_iter()
+        .map(|f| f.code())
+        .collect();
+    (matched, differing)
 }
 
 /// How many bound parts the machine has, and the kinds of those it lacks.

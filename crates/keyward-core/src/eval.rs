@@ -243,6 +243,10 @@ impl Status {
                 "the license of {} was released (ended) by the merchant",
                 license.product
             ),
+            Status::MachineMismatch { license, mismatch } if mismatch.differing == ["product"] => words!(
+                "the license of {0} is bound to a system identification code made for another product or without a product, so it can match no machine: on the machine, run `keyward system-id --product {0}` (or let the software show its code) and ask the merchant for a license bound to that code",
+                license.product
+            ),
             Status::MachineMismatch { license, mismatch } => words!(
                 "the license of {} is for another machine: {} of the required {} machine facts match; differing: {}",
                 license.product,

@@ -3,7 +3,7 @@
 //! The core never reads them itself: it has no I/O. Raw values never leave the machine;
 //! only salted, truncated hashes of them go into a [`crate::SystemIdCode`].
 
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 /// What a host knows about the machine it runs on. Every field is optional: a fact that
@@ -24,6 +24,15 @@ pub struct MachineFacts {
     pub cpu: Option<String>,
     /// MAC addresses of physical network interfaces, as `aa:bb:cc:dd:ee:ff`.
     pub macs: Vec<String>,
+    /// The processor id as `wmic cpu get ProcessorId` prints it: CPUID leaf 1's EDX then
+    /// EAX in 16 hexadecimal digits (`BFEBFBFF00090672`), which is the CPU part of the
+    /// marketplace's fingerprint (`fp:MAC|disk|board|cpu`). x86 machines only. It binds
+    /// hardware identification codes; it is not part of the system identification code.
+    pub cpu_id: Option<String>,
+    /// Identifiers the merchant's software vouches for (a dongle's serial, an appliance
+    /// id), which `custom:` hardware identification codes bind to; not part of the
+    /// system identification code.
+    pub custom: Vec<String>,
 }
 
 impl MachineFacts {
@@ -38,7 +47,10 @@ impl MachineFacts {
     ///   differs between tools but means nothing);
     /// * MAC addresses are written `aa:bb:cc:dd:ee:ff` ([`normalize_mac`]), sorted and
     ///   deduplicated; all-zero and broadcast addresses, and text that is not a MAC
-    ///   address, are dropped.
+    ///   address, are dropped;
+    /// * `cpu_id` is upper-cased, without white space;
+    /// * `custom` identifiers are trimmed (as a `custom:` hardware identification code is),
+    ///   sorted and deduplicated; empty ones are dropped.
     ///
     /// Normalising twice gives the same facts as normalising once.
     pub fn normalized(&self) -> MachineFacts {
@@ -49,6 +61,8 @@ impl MachineFacts {
             .filter(|m| !is_placeholder_mac(m))
             .collect();
         crate::util::sort_dedup(&mut macs);
+        let mut custom: Vec<String> = self.custom.iter().filter_map(|c| custom_value(c)).collect();
+        crate::util::sort_dedup(&mut custom);
         MachineFacts {
             machine_id: clean_id(self.machine_id.as_deref()),
             product_uuid: clean_id(self.product_uuid.as_deref()),
@@ -56,6 +70,12 @@ impl MachineFacts {
             disk_serial: clean_text(self.disk_serial.as_deref()),
             cpu: clean_text(self.cpu.as_deref()),
             macs,
+            cpu_id: clean_text(self.cpu_id.as_deref()).map(|c| {
+                let mut c = c.to_ascii_uppercase();
+                c.retain(|c| c != ' ');
+                c
+            }),
+            custom,
         }
     }
 }
@@ -105,6 +125,21 @@ pub fn normalize_mac(s: &str) -> Option<String> {
         out.extend(pair.iter().map(|&d| char::from(d)));
     }
     Some(out)
+}
+
+/// Most characters of a custom identifier.
+pub(crate) const MAX_CUSTOM_LEN: usize = 128;
+
+/// A custom identifier in normal form (full-width forms folded, trimmed), or `None` when it
+/// is empty, longer than 128 characters or holds a control character: the same rule for a
+/// typed `custom:` code and for the identifiers a host vouches for (`custom`).
+pub(crate) fn custom_value(value: &str) -> Option<String> {
+    let value: String = value.chars().map(crate::text::fold_char).collect();
+    let value = value.trim();
+    let ok = !value.is_empty()
+        && crate::util::char_count(value) <= MAX_CUSTOM_LEN
+        && !value.chars().any(|c| c.is_control());
+    ok.then(|| value.to_string())
 }
 
 /// All-zero and broadcast addresses never identify an interface.
@@ -246,8 +281,18 @@ mod tests {
                 "00:00:00:00:00:00".into(),
                 "junk".into(),
             ],
+            cpu_id: Some(" bfebfbff 00090672\n".into()),
+            custom: alloc::vec![
+                " b".into(),
+                "".into(),
+                "a".into(),
+                "b".into(),
+                "\u{7}".into()
+            ],
         };
         let n = raw.normalized();
+        assert_eq!(n.cpu_id.as_deref(), Some("BFEBFBFF00090672"));
+        assert_eq!(n.custom, alloc::vec![String::from("a"), String::from("b")]);
         assert_eq!(
             n.machine_id.as_deref(),
             Some("8f3b1c2d4e5f60718293a4b5c6d7e8f9")

@@ -11,7 +11,7 @@ use core::fmt;
 use sha2::{Digest, Sha512};
 
 use crate::error::Error;
-use crate::facts::MachineFacts;
+use crate::facts::{custom_value, MachineFacts, MAX_CUSTOM_LEN};
 use crate::text::fold_char;
 
 /// The kind of a hardware identification code.
@@ -306,17 +306,11 @@ impl HardwareId {
             HardwareKind::Serial => normalize_serial("serial number", value)?,
             HardwareKind::Disk => normalize_serial("disk serial", value)?,
             HardwareKind::Fingerprint => normalize_fingerprint(value)?,
-            HardwareKind::Custom => {
-                if value.is_empty() || crate::util::char_count(value) > MAX_SERIAL_LEN {
-                    return Err(bad(words!(
-                        "a custom id must be 1 to {MAX_SERIAL_LEN} characters"
-                    )));
-                }
-                if value.chars().any(|c| c.is_control()) {
-                    return Err(bad(said!("a custom id cannot contain control characters")));
-                }
-                value.to_string()
-            }
+            HardwareKind::Custom => custom_value(value).ok_or_else(|| {
+                bad(words!(
+                    "a custom id must be 1 to {MAX_CUSTOM_LEN} characters, none of them a control character"
+                ))
+            })?,
         };
         Ok(HardwareId { kind, value })
     }
@@ -423,6 +417,18 @@ pub(crate) fn machine_parts(facts: &MachineFacts, extra: &[HardwareId]) -> Vec<(
         .and_then(|c| normalize_serial("", c).ok())
     {
         out.push((PartKind::Cpu, c));
+    }
+    // The marketplace fingerprint's CPU part is the processor id, not the model string:
+    // both are offered, and a fingerprint matches either.
+    if let Some(c) = facts
+        .cpu_id
+        .as_deref()
+        .and_then(|c| normalize_serial("", c).ok())
+    {
+        out.push((PartKind::Cpu, c));
+    }
+    for c in facts.custom.iter().filter_map(|c| custom_value(c)) {
+        out.push((PartKind::Custom, c));
     }
     if let Some(u) = facts
         .product_uuid

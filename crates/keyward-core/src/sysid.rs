@@ -1,10 +1,18 @@
-//! The system identification code (系统识别码): five salted, truncated fact hashes.
+//! The system identification code (系统识别码): a product tag and five salted, truncated fact
+//! hashes.
 //!
-//! `KS1-XXXXXX-XXXXXX-XXXXXX-XXXXXX` — 31 characters. Each fact (machine id, board, disk,
-//! CPU, MACs) becomes 20 bits of SHA-256 over a domain tag, the product id and the value, so
-//! codes differ per merchant product and no raw serial leaves the machine. 20 bits per fact
-//! keeps the code typeable; a different machine matching three facts by chance has odds of
-//! about 1 in 10^17.
+//! `KS1-XXXXXX-XXXXXX-XXXXXX-XXXXXX` — 31 characters, 100 bits: a 5-bit product tag, then
+//! each fact (machine id, board, disk, CPU, MACs) as 19 bits of SHA-512 over a domain tag,
+//! the product id and the value, so codes differ per merchant product and no raw serial
+//! leaves the machine. 19 bits per fact keeps the code typeable; a different machine
+//! matching three facts by chance has odds of about 1 in 10^17.
+//!
+//! The product tag says which product the code was made for without naming it (0: made
+//! without a product; otherwise one of 31 values from a hash of the product id, the same
+//! for every machine, so it links nothing across merchants). A code made for another
+//! product can never match its machine (every fact hash is salted by the product), and
+//! the tag lets the merchant, the page and the plugin say so instead of "0 of 3 facts
+//! match" ([`SystemIdCode::made_for`]); two products share a tag with odds 1 in 31.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -67,19 +75,37 @@ impl fmt::Display for Fact {
     }
 }
 
-/// A system identification code: one 20-bit hash per [`Fact`], 0 when the fact was absent.
+/// A system identification code: the product tag and one 19-bit hash per [`Fact`], 0 when
+/// the fact was absent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct SystemIdCode {
+    product_tag: u8,
     facts: [u32; 5],
 }
 
-const FACT_BITS: u32 = 20;
+const TAG_BITS: u32 = 5;
+const FACT_BITS: u32 = 19;
 const FACT_MASK: u32 = (1 << FACT_BITS) - 1;
-/// Packed size: 5 × 20 bits = 100 bits, in 13 bytes with 4 zero bits.
+/// Total bits: the tag and five facts, 100 (20 symbols of 5 bits).
+const CODE_BITS: u32 = TAG_BITS + 5 * FACT_BITS;
+/// Packed size: 100 bits in 13 bytes with 4 zero bits.
 pub(crate) const PACKED_LEN: usize = 13;
 
+/// The 5-bit tag of `product` (0 for none): see the module's documentation.
+pub(crate) fn product_tag(product: &str) -> u8 {
+    if product.is_empty() {
+        return 0;
+    }
+    let d = Sha512::new()
+        .chain_update(b"keyward:product-tag:v1\0")
+        .chain_update(product.as_bytes())
+        .finalize();
+    1 + (u32::from_be_bytes([d[0], d[1], d[2], d[3]]) % 31) as u8
+}
+
 impl SystemIdCode {
-    /// Computes this machine's code for `product` (may be empty: a product-neutral code),
+    /// Computes this machine's code for `product` (may be empty: a product-neutral code, which
+    /// matches no license),
     /// from its facts in normal form ([`MachineFacts::normalized`]): raw facts and
     /// normalised ones give the same code, in every host.
     pub fn compute(product: &str, facts: &MachineFacts) -> SystemIdCode {
@@ -112,10 +138,52 @@ impl SystemIdCode {
                 out[i] = fact_hash(product, Fact::ALL[i], v);
             }
         }
-        SystemIdCode { facts: out }
+        SystemIdCode {
+            product_tag: product_tag(product),
+            facts: out,
+        }
     }
 
-    /// The 20-bit hash of one fact (0: absent).
+    /// Whether this code may have been made for `product`: its product tag is that
+    /// product's. `false` means certainly not (made without a product, or for another);
+    /// `true` can be wrong for another product with odds 1 in 31.
+    pub fn made_for(&self, product: &str) -> bool {
+        self.product_tag == product_tag(product)
+    }
+
+    /// Refuses a code that cannot belong to a license of `product` (made without a product
+    /// or for another one): a license bound to it would work on no machine. The merchant's
+    /// issuing, activation and the page call this before binding.
+    pub fn check_product(&self, product: &str) -> Result<(), Error> {
+        if self.made_for(product) {
+            return Ok(());
+        }
+        Err(Error::InvalidInput {
+            field: "system identification code",
+            reason: if self.made_without_product() {
+                words!(
+                    "it was made without a product (`keyward system-id` without --product), so no license can match it: on the buyer's machine, run `keyward system-id --product {product}` (or read the code the software shows) and use that code"
+                )
+            } else {
+                words!(
+                    "it was made for another product than {product}, so a license of {product} cannot match it: on the buyer's machine, run `keyward system-id --product {product}` (or read the code the software shows) and use that code"
+                )
+            },
+        })
+    }
+
+    /// The product tag (0: made without a product; 1–31: a hash of the product id).
+    pub fn product_tag(&self) -> u8 {
+        self.product_tag
+    }
+
+    /// Whether this code was made without a product (`keyward system-id` without
+    /// `--product`): such a code matches no license.
+    pub fn made_without_product(&self) -> bool {
+        self.product_tag == 0
+    }
+
+    /// The 19-bit hash of one fact (0: absent).
     pub fn fact(&self, f: Fact) -> u32 {
         self.facts[f as usize]
     }
@@ -141,14 +209,33 @@ impl SystemIdCode {
             .count()
     }
 
-    pub(crate) fn to_packed(self) -> [u8; PACKED_LEN] {
-        let mut bits: u128 = 0;
-        for v in self.facts {
-            bits = (bits << FACT_BITS) | v as u128;
+    /// The 100 bits, most significant first: tag, then the facts in code order.
+    fn bits(&self) -> u128 {
+        self.facts
+            .iter()
+            .fold(self.product_tag as u128, |bits, &v| {
+                (bits << FACT_BITS) | v as u128
+            })
+    }
+
+    /// The inverse of [`Self::bits`]; `None` when no fact is present.
+    fn from_bits(bits: u128) -> Option<SystemIdCode> {
+        let mut facts = [0u32; 5];
+        for (i, f) in facts.iter_mut().enumerate() {
+            *f = ((bits >> (FACT_BITS as usize * (4 - i))) as u32) & FACT_MASK;
         }
-        bits <<= 4;
+        if facts.iter().all(|&v| v == 0) {
+            return None;
+        }
+        Some(SystemIdCode {
+            product_tag: ((bits >> (5 * FACT_BITS)) & 31) as u8,
+            facts,
+        })
+    }
+
+    pub(crate) fn to_packed(self) -> [u8; PACKED_LEN] {
         let mut out = [0u8; PACKED_LEN];
-        out.copy_from_slice(&bits.to_be_bytes()[16 - PACKED_LEN..]);
+        out.copy_from_slice(&(self.bits() << 4).to_be_bytes()[16 - PACKED_LEN..]);
         out
     }
 
@@ -159,23 +246,15 @@ impl SystemIdCode {
         if bits & 0xf != 0 {
             return None;
         }
-        let bits = bits >> 4;
-        let mut facts = [0u32; 5];
-        for (i, f) in facts.iter_mut().enumerate() {
-            *f = ((bits >> (FACT_BITS as usize * (4 - i))) as u32) & FACT_MASK;
-        }
-        if facts.iter().all(|&v| v == 0) {
-            return None;
-        }
-        Some(SystemIdCode { facts })
+        Self::from_bits(bits >> 4)
     }
 
-    /// Text form, `KS1-XXXXXX-XXXXXX-XXXXXX-XXXXXX`: four symbols per fact.
+    /// Text form, `KS1-XXXXXX-XXXXXX-XXXXXX-XXXXXX`: the 100 bits as 20 symbols.
     pub fn encode(&self) -> String {
-        let values: Vec<u8> = self
-            .facts
-            .iter()
-            .flat_map(|&v| (0..4).rev().map(move |i| ((v >> (5 * i)) & 31) as u8))
+        let bits = self.bits();
+        let values: Vec<u8> = (0..CODE_BITS / 5)
+            .rev()
+            .map(|i| ((bits >> (5 * i)) & 31) as u8)
             .collect();
         text::encode_values(Kind::SystemId, &values, usize::MAX)
     }
@@ -197,18 +276,12 @@ impl SystemIdCode {
             }
             .into());
         }
-        let mut facts = [0u32; 5];
-        for (f, chunk) in facts.iter_mut().zip(values.chunks(4)) {
-            *f = chunk.iter().fold(0, |acc, &v| acc << 5 | v as u32);
-        }
-        if facts.iter().all(|&v| v == 0) {
-            return Err(Error::Malformed {
-                kind: Kind::SystemId,
-                offset: 0,
-                reason: said!("no machine facts at all"),
-            });
-        }
-        Ok(SystemIdCode { facts })
+        let bits = values.iter().fold(0u128, |acc, &v| acc << 5 | v as u128);
+        SystemIdCode::from_bits(bits).ok_or_else(|| Error::Malformed {
+            kind: Kind::SystemId,
+            offset: 0,
+            reason: said!("no machine facts at all"),
+        })
     }
 }
 
@@ -245,6 +318,7 @@ mod tests {
             disk_serial: Some("S4EVNF0M123456".to_string()),
             cpu: Some("GenuineIntel 6 158 10 Intel(R) Core(TM) i7-8700".to_string()),
             macs: vec!["04:7c:16:5e:e3:5d".to_string()],
+            ..Default::default()
         }
     }
 
@@ -268,6 +342,35 @@ mod tests {
             SystemIdCode::compute("a", &f),
             SystemIdCode::compute("b", &f)
         );
+    }
+
+    #[test]
+    fn the_product_tag_tells_products_apart() {
+        let f = sample_facts();
+        let a = SystemIdCode::compute("acme-invoice", &f);
+        let none = SystemIdCode::compute("", &f);
+        assert!(a.made_for("acme-invoice") && !a.made_without_product());
+        assert!(none.made_without_product() && !none.made_for("acme-invoice"));
+        assert_eq!(product_tag(""), 0);
+        // Tags spread over 1..=31 and survive both encodings.
+        let tags: alloc::collections::BTreeSet<u8> = (0..400)
+            .map(|i| product_tag(&alloc::format!("product-{i}")))
+            .collect();
+        assert_eq!(tags.len(), 31);
+        assert!(!tags.contains(&0));
+        for product in ["acme-invoice", "", "b"] {
+            let c = SystemIdCode::compute(product, &f);
+            assert_eq!(SystemIdCode::decode(&c.encode()).unwrap(), c);
+            assert_eq!(SystemIdCode::from_packed(&c.to_packed()), Some(c));
+            assert!(c.made_for(product));
+        }
+        // Every fact keeps its 19 bits next to the tag.
+        let full = SystemIdCode {
+            product_tag: 31,
+            facts: [FACT_MASK; 5],
+        };
+        assert_eq!(SystemIdCode::decode(&full.encode()).unwrap(), full);
+        assert_eq!(SystemIdCode::from_packed(&full.to_packed()), Some(full));
     }
 
     #[test]

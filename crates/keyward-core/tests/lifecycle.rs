@@ -16,6 +16,7 @@ fn facts() -> MachineFacts {
         disk_serial: Some("DISK1".into()),
         cpu: Some("cpu".into()),
         macs: vec!["04:7c:16:5e:e3:5d".into()],
+        ..Default::default()
     }
 }
 fn terms(expires: Option<&str>) -> LicenseTerms {

@@ -59,6 +59,7 @@ fn facts_strategy() -> impl Strategy<Value = MachineFacts> {
                 disk_serial,
                 cpu,
                 macs,
+                ..Default::default()
             },
         )
 }

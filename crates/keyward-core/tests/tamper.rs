@@ -34,6 +34,7 @@ fn facts() -> MachineFacts {
         disk_serial: Some("d".into()),
         cpu: Some("c".into()),
         macs: vec!["04:7c:16:5e:e3:5d".into()],
+        ..Default::default()
     }
 }
 

@@ -32,6 +32,7 @@ fn facts() -> MachineFacts {
         disk_serial: Some("S4EVNF0M712345X".into()),
         cpu: Some("GenuineIntel family 6 model 158 stepping 10".into()),
         macs: vec!["04:7c:16:5e:e3:5d".into()],
+        ..Default::default()
     }
 }
 

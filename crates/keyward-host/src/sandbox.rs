@@ -103,6 +103,8 @@ impl host::Host for HostState {
             disk_serial: f.disk_serial.clone(),
             cpu: f.cpu.clone(),
             macs: f.macs.clone(),
+            cpu_id: f.cpu_id.clone(),
+            custom: f.custom.clone(),
         }
     }
 

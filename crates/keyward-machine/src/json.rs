@@ -102,7 +102,9 @@ mod tests {
                 "board_serial": "To be filled by O.E.M.",
                 "disk_serial": "  S4EWNX0R123456 ",
                 "cpu": null,
-                "macs": ["04:7C:16:5E:E3:5D", "001a.2b3c.4d5e", "04-7c-16-5e-e3-5d"]
+                "macs": ["04:7C:16:5E:E3:5D", "001a.2b3c.4d5e", "04-7c-16-5e-e3-5d"],
+                "cpu_id": "bfebfbff000906ea",
+                "custom": ["ACME-DONGLE-7", " ACME-DONGLE-7 "]
             }"#,
         )
         .unwrap();
@@ -115,6 +117,8 @@ mod tests {
                 disk_serial: Some("S4EWNX0R123456".into()),
                 cpu: None,
                 macs: vec!["00:1a:2b:3c:4d:5e".into(), "04:7c:16:5e:e3:5d".into()],
+                cpu_id: Some("BFEBFBFF000906EA".into()),
+                custom: vec!["ACME-DONGLE-7".into()],
             }
         );
     }

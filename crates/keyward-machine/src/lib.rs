@@ -73,7 +73,30 @@ pub use error::FactsError;
 /// `board_serial` are readable by root only, so running as an ordinary user yields
 /// fewer facts than running as root.
 pub fn collect() -> MachineFacts {
-    finish(platform_facts(), false).unwrap_or_default()
+    let mut facts = platform_facts();
+    facts.cpu_id = facts.cpu_id.or_else(processor_id);
+    finish(facts, false).unwrap_or_default()
+}
+
+/// The processor id as Windows' `wmic cpu get ProcessorId` prints it, and as the
+/// marketplace's fingerprint carries it: CPUID leaf 1's EDX, then EAX, as 16 upper-case
+/// hexadecimal digits (`BFEBFBFF00090672`). Read with the CPUID instruction, so the same
+/// on every operating system; `None` on processors without CPUID.
+#[cfg(any(target_arch = "x86_64", target_arch = "x86"))]
+pub fn processor_id() -> Option<String> {
+    #[cfg(target_arch = "x86")]
+    use std::arch::x86::__cpuid;
+    #[cfg(target_arch = "x86_64")]
+    use std::arch::x86_64::__cpuid;
+    // Every x86-64 processor has CPUID leaf 1; 32-bit x86 ones since the Pentium.
+    let leaf = __cpuid(1);
+    Some(format!("{:08X}{:08X}", leaf.edx, leaf.eax))
+}
+
+/// The processor id (see the x86 version): other processors have none.
+#[cfg(not(any(target_arch = "x86_64", target_arch = "x86")))]
+pub fn processor_id() -> Option<String> {
+    None
 }
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -112,9 +135,15 @@ fn platform_facts() -> MachineFacts {
 ///   "board_serial": "/7QZ8DX2/CNWS20089O00JG/",
 ///   "disk_serial": "S4EWNX0R123456",
 ///   "cpu": "GenuineIntel family 6 model 142 stepping 10 (Intel(R) Core(TM) i7-8650U CPU @ 1.90GHz)",
-///   "macs": ["04:7c:16:5e:e3:5d"]
+///   "macs": ["04:7c:16:5e:e3:5d"],
+///   "cpu_id": "BFEBFBFF000906EA",
+///   "custom": ["ACME-DONGLE-7"]
 /// }
 /// ```
+///
+/// `cpu_id` is the processor id (`wmic cpu get ProcessorId`, [`processor_id`]), and
+/// `custom` lists identifiers the software vouches for (`custom:` hardware identification
+/// codes bind to them).
 ///
 /// Text fields may be `null`. MAC addresses may use any notation [`normalize_mac`]
 /// accepts.
@@ -231,6 +260,21 @@ mod tests {
         let mut facts = MachineFacts::default();
         f(&mut facts);
         facts
+    }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn the_processor_id_is_cpuid_leaf_1_as_wmic_prints_it() {
+        let id = processor_id().unwrap();
+        assert_eq!(id.len(), 16, "{id}");
+        assert!(id
+            .chars()
+            .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()));
+        // EDX of leaf 1 has the FPU (bit 0), TSC (bit 4) and SSE2 (bit 26) flags on
+        // every x86-64 processor.
+        let edx = u32::from_str_radix(&id[..8], 16).unwrap();
+        assert_eq!(edx & (1 | 1 << 4 | 1 << 26), 1 | 1 << 4 | 1 << 26, "{id}");
+        assert_eq!(collect().cpu_id.as_deref(), Some(&id[..]));
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub(crate) fn collect_from_root(root: &Path) -> MachineFacts {
             .ok()
             .and_then(|text| cpu_identity(&text)),
         macs: physical_macs(root),
+        ..Default::default()
     }
 }
 
@@ -715,6 +716,7 @@ mod tests {
                 disk_serial: Some("overlayblk".into()),
                 cpu: Some("AuthenticAMD family 26 model 2 stepping 1 (AMD EPYC)".into()),
                 macs: vec!["02:fc:00:00:00:01".into()],
+                ..Default::default()
             }
         );
     }

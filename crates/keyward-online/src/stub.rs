@@ -290,7 +290,9 @@ async fn activations(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Byt
         );
     }
     let binding = match &machine {
-        MachineRef::System(sys) => Binding::system(*sys, None),
+        MachineRef::System(sys) => sys
+            .check_product(&terms.product)
+            .and_then(|()| Binding::system(*sys, None)),
         MachineRef::Hardware(h) => Binding::hardware(h, None),
     };
     let cert = match binding

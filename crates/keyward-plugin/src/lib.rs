@@ -79,6 +79,8 @@ mod component {
                 disk_serial: f.disk_serial,
                 cpu: f.cpu,
                 macs: f.macs,
+                cpu_id: f.cpu_id,
+                custom: f.custom,
             }
         }
         fn hardware_ids(&self) -> Vec<String> {

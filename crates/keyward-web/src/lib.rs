@@ -256,6 +256,7 @@ mod tests {
                     macs.iter()
                         .map(|m| format!("{name}={}", m.as_str().unwrap())),
                 ),
+                Value::Null => {}
                 v => lines.push(format!("{name}={}", v.as_str().unwrap())),
             }
         }

@@ -37,6 +37,7 @@ fn facts(v: &Value) -> MachineFacts {
             .flatten()
             .filter_map(|m| m.as_str().map(String::from))
             .collect(),
+        ..Default::default()
     }
 }
 

@@ -38,7 +38,8 @@ test('CLI merchant, Node host buyer: request, certificate, install, update', asy
     facts: {
       machineId: vectors.facts.machine_id, productUuid: vectors.facts.product_uuid,
       boardSerial: vectors.facts.board_serial, diskSerial: vectors.facts.disk_serial,
-      cpu: vectors.facts.cpu, macs: vectors.facts.macs,
+      cpu: vectors.facts.cpu, macs: vectors.facts.macs, cpuId: vectors.facts.cpu_id,
+      custom: vectors.facts.custom,
     },
     now: () => now,
   });

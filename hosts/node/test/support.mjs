@@ -16,6 +16,8 @@ export const vectorFacts = {
   diskSerial: vectors.facts.disk_serial ?? undefined,
   cpu: vectors.facts.cpu ?? undefined,
   macs: vectors.facts.macs ?? [],
+  cpuId: vectors.facts.cpu_id ?? undefined,
+  custom: vectors.facts.custom ?? [],
 };
 
 export function tempDir(name) {

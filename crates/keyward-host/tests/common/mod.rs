@@ -56,6 +56,7 @@ pub fn other_machine() -> MachineFacts {
         disk_serial: Some("WD-OTHERDISK".into()),
         cpu: Some("AuthenticAMD family 25 model 33 stepping 0".into()),
         macs: vec!["aa:bb:cc:00:11:22".into()],
+        ..Default::default()
     }
 }
 

@@ -156,10 +156,11 @@ async fn issue(
                 "give bind_system_id or bind_hardware_id, not both",
             ))
         }
-        (Some(sys), None) => Some(Binding::system(
-            SystemIdCode::decode(sys).map_err(ApiError::from)?,
-            None,
-        )?),
+        (Some(sys), None) => {
+            let sys = SystemIdCode::decode(sys).map_err(ApiError::from)?;
+            sys.check_product(&b.product).map_err(ApiError::from)?;
+            Some(Binding::system(sys, None)?)
+        }
         (None, Some(hw)) => Some(Binding::hardware(&HardwareId::parse(hw)?, None)?),
         (None, None) => None,
     };

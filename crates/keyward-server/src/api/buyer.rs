@@ -62,6 +62,20 @@ fn read_body(
     s: &Shared,
     b: ActivationBody,
 ) -> Result<(AuthorizationCode, MachineRef, [u8; 8]), ApiError> {
+    let (code, machine, nonce) = read_parts(s, b)?;
+    // A system identification code made without the product (or for another) would bind
+    // the seat to a code no machine matches.
+    if let MachineRef::System(sys) = &machine {
+        sys.check_product(&code.terms().product)
+            .map_err(ApiError::from)?;
+    }
+    Ok((code, machine, nonce))
+}
+
+fn read_parts(
+    s: &Shared,
+    b: ActivationBody,
+) -> Result<(AuthorizationCode, MachineRef, [u8; 8]), ApiError> {
     match (b.request, b.code, b.system_id, b.hardware_id) {
         (Some(r), None, None, None) => {
             match Artifact::parse_expecting(&r, Kind::ActivationRequest, Some(&s.trusted)) {

@@ -20,7 +20,7 @@ use alloc::vec::Vec;
 
 use keyward_core::{
     verdict, ActivationRequest, Artifact, AuthorizationCode, Binding, Context, Error, Kind,
-    MachineFacts, MachineRef, Policy, Timestamp, TrustedKeys,
+    MachineFacts, MachineRef, Mismatch, Policy, Timestamp, TrustedKeys,
 };
 
 pub use report::{
@@ -139,22 +139,38 @@ impl Checker {
             required: 0,
             differing: Vec::new(),
         };
-        let binding = match Artifact::parse(text, Some(&self.trusted)) {
-            Ok(Artifact::AuthorizationCode(c)) => c.binding().cloned(),
-            Ok(Artifact::ActivationCertificate(c)) => Some(c.binding().clone()),
+        let (product, binding) = match Artifact::parse(text, Some(&self.trusted)) {
+            Ok(Artifact::AuthorizationCode(c)) => (c.terms().product.clone(), c.binding().cloned()),
+            Ok(Artifact::ActivationCertificate(c)) => {
+                (c.terms().product.clone(), Some(c.binding().clone()))
+            }
             _ => return invalid,
         };
+        let bound = binding.as_ref().map(|b| match b {
+            Binding::System { .. } => "system",
+            Binding::Hardware { .. } => "hardware",
+        });
+        let machine = machine_ref(machine_text);
+        // A system identification code made without this product (or for another) matches
+        // no license of it, bound or not: a mismatch on "product".
+        if let Some(MachineRef::System(s)) = &machine {
+            if !s.made_for(&product) {
+                return MachineMatch {
+                    state: "mismatch",
+                    bound,
+                    matched: 0,
+                    required: binding.as_ref().map_or(1, Binding::tolerance),
+                    differing: alloc::vec!["product"],
+                };
+            }
+        }
         let Some(b) = binding else {
             return MachineMatch {
                 state: "unbound",
                 ..invalid
             };
         };
-        let bound = Some(match b {
-            Binding::System { .. } => "system",
-            Binding::Hardware { .. } => "hardware",
-        });
-        let Some(machine) = machine_ref(machine_text) else {
+        let Some(machine) = machine else {
             return MachineMatch { bound, ..invalid };
         };
         let required = b.tolerance();
@@ -201,7 +217,21 @@ impl Checker {
             .map_err(|_| Box::new(self.check(code, Field::Only(Kind::AuthorizationCode), &env)))?;
         let machine = machine_ref(machine_text)
             .ok_or_else(|| Box::new(self.check(machine_text, Field::Machine, &env)))?;
-        if let Some(Some(Err(m))) = code.binding().map(|b| b.check_machine_ref(&machine)) {
+        // A system identification code made without the product (or for another) matches
+        // no license of it: said as a mismatch on "product" (the page explains how to make
+        // the right code).
+        let wrong_product = match &machine {
+            MachineRef::System(s) if !s.made_for(&code.terms().product) => Some(Mismatch {
+                differing: alloc::vec!["product"],
+                matched: 0,
+                required: code.binding().map_or(1, |b| b.tolerance()),
+            }),
+            _ => None,
+        };
+        let mismatch = wrong_product
+            .map(Err)
+            .or_else(|| code.binding().and_then(|b| b.check_machine_ref(&machine)));
+        if let Some(Err(m)) = mismatch {
             let mut r = self.check(&code.encode(), Field::Any, &env);
             r.verdict = "machine_mismatch";
             r.message = "this authorization code is bound to another machine".into();

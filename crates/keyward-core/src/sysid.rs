@@ -277,7 +277,7 @@ impl SystemIdCode {
             .into());
         }
         let bits = values.iter().fold(0u128, |acc, &v| acc << 5 | v as u128);
-        SystemIdCode::from_bits(bits).ok_or_else(|| Error::Malformed {
+        SystemIdCode::from_bits(bits).ok_or(Error::Malformed {
             kind: Kind::SystemId,
             offset: 0,
             reason: said!("no machine facts at all"),

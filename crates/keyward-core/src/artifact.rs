@@ -7,9 +7,10 @@ use alloc::vec::Vec;
 use crate::authcode::AuthorizationCode;
 use crate::cert::ActivationCertificate;
 use crate::codes::VerdictCode;
-use crate::deactivation::DeactivationCode;
+use crate::deactivation::{DeactivationCode, BYTES};
 use crate::error::{CodeError, Error, Typo};
 use crate::eval::{check_clock, Context, LicenseFlags, Status};
+use crate::facts::MachineFacts;
 use crate::hwid::HardwareId;
 use crate::keys::TrustedKeys;
 use crate::request::ActivationRequest;
@@ -78,8 +79,20 @@ impl Artifact {
             return HardwareId::parse(input).map(Artifact::HardwareId);
         }
         let blanked = strip_armour(input)?;
-        let kind = match text::normalize(&blanked) {
-            Ok(sym) => sym.kind,
+        let sym = match text::normalize(&blanked) {
+            Ok(sym) => sym,
+            // The one copy is offered only when it is valid.
+            Err(CodeError::PastedTwice {
+                kind,
+                suggestion: Some(copy),
+            }) => {
+                let valid = Artifact::parse(&copy, trusted).is_ok();
+                return Err(CodeError::PastedTwice {
+                    kind,
+                    suggestion: valid.then_some(copy),
+                }
+                .into());
+            }
             Err(e) => {
                 if looks_like_marketplace_code(input) {
                     return Err(Error::MarketplaceCode);
@@ -91,7 +104,11 @@ impl Artifact {
                 return Err(e.into());
             }
         };
-        Ok(match (kind, trusted) {
+        // A cut-off code of a kind without a signature: how long a whole one is.
+        let cut_off = |e: Error, total: &dyn Fn(&[u8]) -> (usize, bool)| {
+            text::cut_off(&sym, &e, total).map_or(e, Error::from)
+        };
+        Ok(match (sym.kind, trusted) {
             (Kind::AuthorizationCode, Some(t)) => {
                 Artifact::AuthorizationCode(AuthorizationCode::decode(input, t)?)
             }
@@ -110,12 +127,30 @@ impl Artifact {
             (Kind::SignedUpdate, None) => {
                 Artifact::SignedUpdate(SignedUpdate::decode_unverified(input)?)
             }
-            (Kind::SystemId, _) => Artifact::SystemId(SystemIdCode::decode(&blanked)?),
+            (Kind::SystemId, _) => {
+                Artifact::SystemId(SystemIdCode::decode(&blanked).map_err(|e| {
+                    // All system identification codes have one length.
+                    let one = SystemIdCode::compute("", &MachineFacts::default()).encode();
+                    cut_off(e, &|_| (text::code_characters(&one).len() - 3, true))
+                })?)
+            }
             (Kind::DeactivationCode, _) => {
-                Artifact::DeactivationCode(DeactivationCode::decode(&blanked)?)
+                Artifact::DeactivationCode(DeactivationCode::decode(&blanked).map_err(|e| {
+                    let total = text::symbols_for_bytes(Kind::DeactivationCode, BYTES);
+                    cut_off(e, &|_| (total, true))
+                })?)
             }
             (Kind::ActivationRequest, t) => {
-                let r = ActivationRequest::decode(&blanked)?;
+                let r = ActivationRequest::decode(&blanked).map_err(|e| {
+                    // Its length is not known from its beginning: at least one more byte.
+                    cut_off(e, &|b| {
+                        let total = b.len() + 1;
+                        (
+                            text::symbols_for_bytes(Kind::ActivationRequest, total),
+                            false,
+                        )
+                    })
+                })?;
                 if let Some(t) = t {
                     r.code.verify(t)?;
                 }

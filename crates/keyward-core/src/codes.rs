@@ -97,8 +97,12 @@ codes! {
         /// A check symbol fails: a typing mistake, located (and corrected when one fix
         /// makes the code valid).
         Typo = "typo",
-        /// The text or contents are not well formed (wrong length, a bad character,
-        /// damaged armour, contents that do not decode).
+        /// The same code pasted twice: keep one copy (offered as the suggestion when valid).
+        PastedTwice = "pasted_twice",
+        /// The beginning of a code whose end is missing (every complete group checks).
+        Incomplete = "incomplete",
+        /// The text or contents are not well formed (wrong length, a bad character, two
+        /// different codes, damaged armour, contents that do not decode).
         Malformed = "malformed",
         /// Another kind of artifact than the one asked for.
         WrongKind = "wrong_kind",

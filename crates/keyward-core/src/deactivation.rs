@@ -35,7 +35,7 @@ pub const SECRET_LEN: usize = 10;
 const DOMAIN: &[u8] = b"keyward deactivation v1";
 
 /// Encoded size: license id (8 bytes) and secret.
-const BYTES: usize = 8 + SECRET_LEN;
+pub(crate) const BYTES: usize = 8 + SECRET_LEN;
 
 /// A deactivation code: the license given back and the secret whose commitment its
 /// certificate carries.

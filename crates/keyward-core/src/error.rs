@@ -69,6 +69,25 @@ pub enum CodeError {
         /// typed twice, in or near the first group listed.
         missing_or_extra: bool,
     },
+    /// The same code twice: pasted twice, in a row or further on in the text.
+    PastedTwice {
+        /// Kind named by the prefix.
+        kind: Kind,
+        /// The code once, when that copy is valid.
+        suggestion: Option<String>,
+    },
+    /// Two different keyward codes in one text: which one is meant cannot be told.
+    TwoCodes,
+    /// The beginning of a code (every complete group passes its check) whose end is missing:
+    /// cut off when it was copied.
+    Incomplete {
+        /// Kind named by the prefix.
+        kind: Kind,
+        /// How many code characters are missing at the end (separators not counted).
+        missing: usize,
+        /// `missing` is a lower bound: the code's length is not known from its beginning.
+        at_least: bool,
+    },
 }
 
 /// Why an artifact was not accepted.
@@ -145,8 +164,6 @@ pub enum ArmourError {
     /// A BEGIN or END line whose title is not `KEYWARD ACTIVATION CERTIFICATE` (the only
     /// armoured kind), or an END title that differs from the BEGIN title.
     WrongTitle,
-    /// Text before the BEGIN line or after the END line: only the armour may be pasted.
-    TextOutside,
     /// A `Name: value` line among the code's lines (header lines come first, right after
     /// the BEGIN line).
     HeaderInCode,
@@ -162,7 +179,6 @@ impl ArmourError {
             ArmourError::EndWithoutBegin => "end_without_begin",
             ArmourError::EndMissing => "end_missing",
             ArmourError::WrongTitle => "wrong_title",
-            ArmourError::TextOutside => "text_outside",
             ArmourError::HeaderInCode => "header_in_code",
             ArmourError::NotACertificate => "not_a_certificate",
         }
@@ -195,10 +211,13 @@ impl Error {
         }
     }
 
-    /// The offered correction, when a typo has exactly one.
+    /// The offered correction, when a typo has exactly one (or the one copy of a code
+    /// pasted twice, when it is valid).
     pub fn suggestion(&self) -> Option<&str> {
         match self {
-            Error::Code(CodeError::Typo { suggestion, .. }) => suggestion.as_deref(),
+            Error::Code(
+                CodeError::Typo { suggestion, .. } | CodeError::PastedTwice { suggestion, .. },
+            ) => suggestion.as_deref(),
             _ => None,
         }
     }
@@ -212,9 +231,12 @@ impl CodeError {
             CodeError::Empty => ErrorCode::Empty,
             CodeError::UnknownPrefix => ErrorCode::NotAKeywardCode,
             CodeError::UnsupportedVersion { .. } => ErrorCode::UnsupportedVersion,
+            CodeError::PastedTwice { .. } => ErrorCode::PastedTwice,
+            CodeError::Incomplete { .. } => ErrorCode::Incomplete,
             CodeError::TooLong { .. }
             | CodeError::InvalidCharacter { .. }
-            | CodeError::BadLength { .. } => ErrorCode::Malformed,
+            | CodeError::BadLength { .. }
+            | CodeError::TwoCodes => ErrorCode::Malformed,
         }
     }
 }
@@ -257,9 +279,30 @@ impl fmt::Display for CodeError {
                 "this {} has version {version}, which this software does not understand: update the software",
                 kind.name()
             ),
-            CodeError::InvalidCharacter { character, position } => write!(
+            CodeError::InvalidCharacter { character, position } if character.is_ascii() => write!(
                 f,
                 "character {position} (\"{character}\") cannot appear in a code: codes use only digits and the letters A-Z except I, L, O and U; check that character"
+            ),
+            // Named by its code point: it may look like a Latin letter, or not show at all.
+            CodeError::InvalidCharacter { character, position } => write!(
+                f,
+                "character {position} (\"{character}\", U+{:04X}) is not a Latin letter or digit, though it may look like one: codes use only digits and the letters A-Z except I, L, O and U; retype it",
+                *character as u32
+            ),
+            CodeError::PastedTwice { kind, suggestion } => {
+                write!(f, "the same {} was pasted twice: keep one copy", kind.name())?;
+                match suggestion {
+                    Some(s) => write!(f, ", {s}"),
+                    None => Ok(()),
+                }
+            }
+            CodeError::TwoCodes => f.write_str("two codes were pasted: paste one at a time"),
+            CodeError::Incomplete { kind, missing, at_least } => write!(
+                f,
+                "this {} is incomplete: {}{missing} character{} missing at the end; copy it again, whole",
+                kind.name(),
+                if *at_least { "at least " } else { "" },
+                if *missing == 1 { " is" } else { "s are" }
             ),
             CodeError::BadLength { kind, symbols } => write!(
                 f,
@@ -342,7 +385,6 @@ impl fmt::Display for Error {
                 ArmourError::EndWithoutBegin => "the text has an END line without a BEGIN line: copy the whole text, from BEGIN to END",
                 ArmourError::EndMissing => "the -----END line is missing: copy the whole text, from BEGIN to END",
                 ArmourError::WrongTitle => "the BEGIN and END lines must read -----BEGIN KEYWARD ACTIVATION CERTIFICATE----- and -----END KEYWARD ACTIVATION CERTIFICATE-----: copy the certificate as it was sent",
-                ArmourError::TextOutside => "there is text before the BEGIN line or after the END line: paste only the certificate, from BEGIN to END",
                 ArmourError::HeaderInCode => "a 'Name: value' line is mixed into the code's lines: copy the certificate as it was sent",
                 ArmourError::NotACertificate => "only activation certificates come between BEGIN and END lines, and this holds another kind of code: paste that code alone",
             }),

@@ -143,7 +143,20 @@ pub(crate) fn decode_text<A: SignedArtifact>(
     input: &str,
     trusted: Option<&TrustedKeys>,
 ) -> Result<A, Error> {
-    let sym = symbols_of_kind(input, A::KIND)?;
+    let sym = match symbols_of_kind(input, A::KIND) {
+        // The one copy is offered only when it is valid.
+        Err(Error::Code(CodeError::PastedTwice {
+            kind,
+            suggestion: Some(copy),
+        })) => {
+            let valid = decode_text::<A>(&copy, trusted).is_ok();
+            return Err(Error::Code(CodeError::PastedTwice {
+                kind,
+                suggestion: valid.then_some(copy),
+            }));
+        }
+        other => other?,
+    };
     let parse = |sym: &Symbols| -> Result<A, Error> {
         let bytes = text::decode_symbols(sym)?;
         let a = from_bytes::<A>(&bytes)?;
@@ -152,7 +165,25 @@ pub(crate) fn decode_text<A: SignedArtifact>(
         }
         Ok(a)
     };
-    parse(&sym).map_err(|e| explain(e, &sym, trusted.is_some(), &|c| parse(c).is_ok()))
+    parse(&sym).map_err(|e| {
+        let e = explain(e, &sym, trusted.is_some(), &|c| parse(c).is_ok());
+        let total = |b: &[u8]| {
+            let (bytes, exact) = needed::<A>(b);
+            (text::symbols_for_bytes(A::KIND, bytes), exact)
+        };
+        text::cut_off(&sym, &e, &total).map_or(e, Error::Code)
+    })
+}
+
+/// The bytes a whole artifact needs, judged from its beginning `bytes`: exactly its body and
+/// the 64-byte signature when the body is all there, else more than `bytes` and the
+/// signature (a lower bound).
+fn needed<A: SignedArtifact>(bytes: &[u8]) -> (usize, bool) {
+    let mut r = Reader::new(A::KIND, bytes);
+    match A::read_body(&mut r) {
+        Ok(_) => (r.offset() + 64, true),
+        Err(_) => (bytes.len() + 1 + 64, false),
+    }
 }
 
 /// The normalised symbols of `input`, which must be a code of `kind`.

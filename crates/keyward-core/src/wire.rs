@@ -106,6 +106,11 @@ impl<'a> Reader<'a> {
         Reader { buf, pos: 0, kind }
     }
 
+    /// Bytes read so far.
+    pub fn offset(&self) -> usize {
+        self.pos
+    }
+
     pub fn err(&self, reason: &'static str) -> Error {
         Error::Malformed {
             kind: self.kind,

@@ -1,6 +1,6 @@
 //! Armour has one rule, the same in every entry point (docs/FORMAT.md, finding 13.4): the
-//! certificate's own BEGIN/END lines, header lines only right after BEGIN, nothing around
-//! the armour, and only an activation certificate inside. Everything else is refused with
+//! certificate's own BEGIN/END lines, header lines only right after BEGIN, and only an
+//! activation certificate inside; text around the armour (an e-mail) is not read. Everything else is refused with
 //! the reason to fix, by `Artifact::parse`, `verdict`, every `decode` and `raw::decode`.
 
 use keyward_core::*;
@@ -142,10 +142,42 @@ fn titles_must_be_the_certificates() {
 }
 
 #[test]
-fn nothing_around_the_armour() {
-    let text = certificate().encode();
-    refused_everywhere(&format!("Dear buyer,\n{text}"), ArmourError::TextOutside);
-    refused_everywhere(&format!("{text}Regards\n"), ArmourError::TextOutside);
+fn armour_is_found_in_text_and_then_strict() {
+    let c = certificate();
+    let text = c.encode();
+    let t = trusted();
+    // An e-mail around the armour (issue 8.11, 13.4): found, the rest not read.
+    for mail in [
+        format!("Dear buyer,\n{text}Regards\n"),
+        format!("Dear buyer, your certificate:\n\n{text}\nRegards,\nACME KA1 team\n"),
+        format!("{text}Regards\n"),
+    ] {
+        assert_eq!(
+            ActivationCertificate::decode(&mail, &t).unwrap(),
+            c,
+            "{mail}"
+        );
+        assert!(matches!(
+            Artifact::parse(&mail, Some(&t)).unwrap(),
+            Artifact::ActivationCertificate(_)
+        ));
+        assert_eq!(raw::decode(&mail).unwrap().0, Kind::ActivationCertificate);
+        assert_eq!(sniff_kind(&mail), Some(Kind::ActivationCertificate));
+    }
+    // Once found, the armour's own rules hold, text around it or not.
+    let wrapped = |s: &str| format!("Dear buyer,\n{s}Regards\n");
+    refused_everywhere(
+        &wrapped(&text.replacen("END KEYWARD", "END KEYWART", 1)),
+        ArmourError::WrongTitle,
+    );
+    let code = raw::encode(Kind::ActivationCertificate, &c.to_bytes());
+    let (head, tail) = code.split_at(code.len() / 2);
+    refused_everywhere(
+        &wrapped(&armoured(&format!("{head}\nNote: keep this safe\n{tail}"))),
+        ArmourError::HeaderInCode,
+    );
+    refused_everywhere(&wrapped(&format!("{text}{text}")), ArmourError::TwoBegins);
+    refused_everywhere(&format!("{text}Regards\n{text}"), ArmourError::TwoBegins);
     refused_everywhere(&format!("{text}{text}"), ArmourError::TwoBegins);
     let two_begins = text.replacen(
         "\n\n",
@@ -203,8 +235,8 @@ fn an_email_quoted_certificate_or_code_is_read() {
         let quoted = quote(&code.encode(), mark);
         assert_eq!(AuthorizationCode::decode(&quoted, &t).unwrap(), code);
     }
-    // Quoted lines mixed with unquoted text are not a quotation: the text around the
-    // armour is refused as before.
+    // Quoted lines mixed with unquoted text are not a quotation: the quote marks break
+    // the armour's lines, which are then not found.
     let mixed = format!("Here it is:\n{}", quote(&c.encode(), "> "));
     assert!(ActivationCertificate::decode(&mixed, &t).is_err());
 }

@@ -411,7 +411,7 @@ fn error_messages_say_what_to_do() {
         ("", "nothing was entered"),
         ("hello", "not a keyward code"),
         ("KA9-AAAA", "update the software"),
-        ("KA1-ABCD#", "cannot appear in a code"),
+        ("KA1-AB#CD", "cannot appear in a code"),
         ("PL0123456789ABCDEF", "marketplace"),
         ("mac:12", "12 hexadecimal digits"),
     ];

@@ -30,13 +30,14 @@ const TITLE: &str = "KEYWARD ACTIVATION CERTIFICATE";
 ///
 /// Text quoted as in an e-mail reply (every non-blank line begins with `>`, perhaps `> >`)
 /// is read without the quote marks. Text without `-----BEGIN` or `-----END` is then
-/// returned as it is. Armour follows one rule, the same for every entry point
-/// (docs/FORMAT.md): exactly one
+/// returned as it is. Armour is found in the text (an e-mail's greeting before it and its
+/// signature after it are blanked, not read) and then follows one rule, the same for every
+/// entry point (docs/FORMAT.md): exactly one
 /// `-----BEGIN KEYWARD ACTIVATION CERTIFICATE-----` line and its `-----END …-----` line
-/// with the same title; only blank lines before and after them; `Name: value` header lines
-/// (ignored) right after the BEGIN line and nowhere else; and inside, an activation
-/// certificate, the only kind that is armoured. Anything else is refused with the
-/// [`ArmourError`] that says what to fix, never silently dropped.
+/// with the same title; `Name: value` header lines (ignored) right after the BEGIN line
+/// and nowhere else; and inside, an activation certificate, the only kind that is
+/// armoured. Anything else is refused with the [`ArmourError`] that says what to fix,
+/// never silently dropped.
 pub(crate) fn strip_armour(input: &str) -> Result<String, Error> {
     if input.len() > MAX_TEXT_LEN {
         return Err(Error::Code(CodeError::TooLong {
@@ -63,9 +64,6 @@ pub(crate) fn strip_armour(input: &str) -> Result<String, Error> {
         After,
     }
     let mut part = Part::Before;
-    // Text before a BEGIN line is refused at the BEGIN line: without one, an END line
-    // says more (the BEGIN line was not copied).
-    let mut text_before = false;
     let mut out = String::with_capacity(input.len());
     for line in input.split_inclusive('\n') {
         let t = line.trim();
@@ -75,9 +73,6 @@ pub(crate) fn strip_armour(input: &str) -> Result<String, Error> {
             }
             if !titled(t, "-----BEGIN ") {
                 return bad(ArmourError::WrongTitle);
-            }
-            if text_before {
-                return bad(ArmourError::TextOutside);
             }
             part = Part::Headers;
             false
@@ -97,11 +92,8 @@ pub(crate) fn strip_armour(input: &str) -> Result<String, Error> {
             false
         } else {
             match part {
-                Part::Before => {
-                    text_before = true;
-                    false
-                }
-                Part::After => return bad(ArmourError::TextOutside),
+                // Text around the armour (a greeting, a signature) is not read.
+                Part::Before | Part::After => false,
                 Part::Headers if t.contains(':') => false,
                 _ if t.contains(':') => return bad(ArmourError::HeaderInCode),
                 _ => {

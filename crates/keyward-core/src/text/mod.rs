@@ -17,23 +17,26 @@
 
 //!
 //! The module tree, each part using only those below it: [`gf32`] (the checks),
-//! [`normalize`] (what pasted characters mean), this module (encoding, decoding, locating
-//! typos), [`typo`] (the correction search) and [`armour`] (the BEGIN/END lines around
-//! certificates and updates).
+//! [`normalize`] (what pasted characters mean), [`find`] (where the code is in pasted
+//! text), this module (encoding, decoding, locating typos, telling a cut-off code), [`typo`]
+//! (the correction search) and [`armour`] (the BEGIN/END lines around certificates and
+//! updates).
 
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::error::{CodeError, Typo};
+use crate::error::{CodeError, Error, Typo};
 pub use crate::kind::Kind;
 
 pub(crate) mod armour;
+mod find;
 mod gf32;
 pub(crate) mod normalize;
 mod typo;
 
 use gf32::{check_symbol, syndrome};
-pub(crate) use normalize::{fold_char, normalize, Symbols};
+pub(crate) use normalize::{fold_char, Symbols};
+use normalize::{read, symbol_value};
 use typo::looks_shifted;
 pub(crate) use typo::{last_group_shift_corrections, single_corrections, Edit};
 
@@ -41,7 +44,11 @@ pub(crate) use typo::{last_group_shift_corrections, single_corrections, Edit};
 /// header lines are skipped).
 pub fn sniff_kind(text: &str) -> Option<Kind> {
     let blanked = armour::strip_armour(text).ok()?;
-    normalize(&blanked).ok().map(|s| s.kind)
+    match normalize(&blanked) {
+        Ok(s) => Some(s.kind),
+        Err(CodeError::PastedTwice { kind, .. }) => Some(kind),
+        Err(_) => None,
+    }
 }
 
 /// The code characters of `text` as they are read: full-width forms folded, lower case
@@ -49,6 +56,11 @@ pub fn sniff_kind(text: &str) -> Option<Kind> {
 /// The page marks where a correction differs from what was pasted with it (so it never
 /// folds or normalises text itself).
 pub fn code_characters(text: &str) -> String {
+    // Only the code's own characters when it is found in surrounding text.
+    let text = match find::find(text) {
+        Ok(Some((code, _))) => &text[code.start..code.end],
+        _ => text,
+    };
     text.chars()
         .take(MAX_TEXT_LEN)
         .filter_map(|c| normalize::symbol_value(fold_char(c)))
@@ -81,6 +93,124 @@ pub fn code_beginning(text: &str) -> Option<usize> {
         }
         Err(_) => None,
     }
+}
+
+/// The data bytes of the complete groups of `s` when every one passes its check (the
+/// beginning of a code, perhaps cut off), else `None`.
+pub(crate) fn beginning_bytes(s: &Symbols) -> Option<Vec<u8>> {
+    let size = s.kind.group_len() + 1;
+    let mut data = Vec::with_capacity(s.values.len());
+    for (g, group) in s.values.chunks_exact(size).enumerate() {
+        if syndrome(s.kind, g, group) != 0 {
+            return None;
+        }
+        data.extend_from_slice(&group[..size - 1]);
+    }
+    // Whole bytes only: the bits of a partly typed byte are left out.
+    let mut out = Vec::with_capacity(data.len() * 5 / 8);
+    let (mut acc, mut bits) = (0u32, 0);
+    for v in data {
+        acc = (acc << 5 | v as u32) & 0xffff;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    Some(out)
+}
+
+/// Code characters (check symbols included, prefix and separators not) of a whole code of
+/// `kind` holding `bytes` bytes.
+pub(crate) fn symbols_for_bytes(kind: Kind, bytes: usize) -> usize {
+    let data = (bytes * 8).div_ceil(5);
+    data + data.div_ceil(kind.group_len())
+}
+
+/// [`CodeError::Incomplete`] for `s` when a whole code of its kind has `total` code
+/// characters (`exact`, or at least that many) and `s` has fewer.
+fn incomplete(s: &Symbols, total: usize, exact: bool) -> Option<CodeError> {
+    let missing = total.checked_sub(s.values.len()).filter(|&m| m > 0)?;
+    Some(CodeError::Incomplete {
+        kind: s.kind,
+        missing,
+        at_least: !exact,
+    })
+}
+
+/// Whether `e`, the failure to decode `s`, may be a code cut off: a located typo without a
+/// correction, or a wrong length. Then `total` (the code characters of a whole code,
+/// judged from the bytes of the beginning, and whether exactly) tells whether and how much
+/// is missing. Contents that end too soon while every group checks are not said to be
+/// cut off: damaged contents (a changed length byte) look the same.
+pub(crate) fn cut_off(
+    s: &Symbols,
+    e: &Error,
+    total: &dyn Fn(&[u8]) -> (usize, bool),
+) -> Option<CodeError> {
+    if !matches!(
+        e,
+        Error::Code(
+            CodeError::Typo {
+                suggestion: None,
+                ..
+            } | CodeError::BadLength { .. }
+        )
+    ) {
+        return None;
+    }
+    let (total, exact) = total(&beginning_bytes(s)?);
+    incomplete(s, total, exact)
+}
+
+/// Finds the code in `text` ([`find`]), splits its prefix off and maps every
+/// other character to its symbol value. A code pasted twice (the same code again, right
+/// after it or further on) is [`CodeError::PastedTwice`]; two different codes are
+/// [`CodeError::TwoCodes`].
+pub(crate) fn normalize(text: &str) -> Result<Symbols, CodeError> {
+    if text.len() > MAX_TEXT_LEN {
+        return Err(CodeError::TooLong {
+            len: text.len(),
+            max: MAX_TEXT_LEN,
+        });
+    }
+    let Some((code, other)) = find::find(text)? else {
+        // No prefix anywhere: say why the text is not a code.
+        return read(text, 0);
+    };
+    let s = read(&text[code.start..code.end], code.chars_before)?;
+    let twice = |copy: &Symbols| CodeError::PastedTwice {
+        kind: copy.kind,
+        // The one copy, when its checks pass (the caller keeps it only if it is valid).
+        suggestion: decode_values(copy).is_ok().then(|| render(copy)),
+    };
+    if let Some(other) = other {
+        let same = read(&text[other.start..other.end], other.chars_before)
+            .is_ok_and(|o| o.kind == s.kind && o.values == s.values);
+        return Err(if same { twice(&s) } else { CodeError::TwoCodes });
+    }
+    // The same code twice in a row, with only separators between: `KA1-…KA1-…`.
+    let n = s.values.len();
+    let m = n.saturating_sub(3) / 2;
+    let prefix = [
+        symbol_value('K'),
+        symbol_value(s.kind.letter() as char),
+        Some(s.version),
+    ];
+    if m > 0
+        && n == 2 * m + 3
+        && s.values[m..m + 3]
+            .iter()
+            .zip(prefix)
+            .all(|(&v, p)| Some(v) == p)
+        && s.values[..m] == s.values[m + 3..]
+    {
+        let mut copy = s;
+        copy.values.truncate(m);
+        copy.positions.truncate(m);
+        return Err(twice(&copy));
+    }
+    Ok(s)
 }
 
 /// Crockford's base32 alphabet: no I, L, O, U.
@@ -294,7 +424,10 @@ mod tests {
 
     #[test]
     fn code_characters_fold_as_the_decoder_reads() {
-        assert_eq!(code_characters("ｋａ１－ｉｌｏ ab-\n“x”u#"), "KA1110ABX");
+        assert_eq!(code_characters("ｉｌｏ ab-\n“x”u#"), "110ABX");
+        // Of a code found in text, its own characters only.
+        assert_eq!(code_characters("ｋａ１－ｉｌｏ ab-\n“x”u#"), "KA1110AB");
+        assert_eq!(code_characters("Code: “KA1-XY”. Thanks"), "KA1XY");
         assert_eq!(code_characters(""), "");
     }
 
@@ -306,7 +439,7 @@ mod tests {
             assert_eq!(code_beginning(&code[..n]), Some(typed), "{}", &code[..n]);
         }
         assert_eq!(code_beginning("ks"), Some(2));
-        for not in ["", "X", "KX", "KA2", "KA1-#", "mac:", "kiwi", "hello"] {
+        for not in ["", "X", "KX", "KA2", "KA1-#A", "mac:", "kiwi", "hello"] {
             assert_eq!(code_beginning(not), None, "{not}");
         }
         // A complete group with a typo is not a beginning.

@@ -3,7 +3,7 @@
 
 use alloc::vec::Vec;
 
-use super::{ALPHABET, MAX_TEXT_LEN, VERSION};
+use super::{ALPHABET, VERSION};
 use crate::error::CodeError;
 use crate::kind::Kind;
 
@@ -63,18 +63,13 @@ pub(super) fn is_separator(c: char) -> bool {
     c.is_whitespace() || matches!(c, '-' | '_' | '.' | '·')
 }
 
-/// Splits the prefix off and maps every other character to its symbol value.
-pub(crate) fn normalize(text: &str) -> Result<Symbols, CodeError> {
-    if text.len() > MAX_TEXT_LEN {
-        return Err(CodeError::TooLong {
-            len: text.len(),
-            max: MAX_TEXT_LEN,
-        });
-    }
+/// Reads `text` as one code from its first character (its prefix, then only code
+/// characters and separators); `skipped` characters came before it in the pasted text.
+pub(crate) fn read(text: &str, skipped: usize) -> Result<Symbols, CodeError> {
     let mut chars = text
         .chars()
         .enumerate()
-        .map(|(i, c)| (i + 1, fold_char(c)))
+        .map(|(i, c)| (skipped + i + 1, fold_char(c)))
         .filter(|&(_, c)| !is_separator(c));
 
     // Prefix: K, kind letter, version digit.

@@ -338,9 +338,38 @@ pub fn generate(dir: &Path) -> Result<(), String> {
     );
     add("code_with_spaces_around", format!("  \n{valid}\t \n"));
     add("code_invalid_character", valid.replacen('-', "-#", 1));
+    // Text around a code (issue 8.11): found and checked.
+    add("code_in_quotes", format!("“{valid}”"));
+    add("code_in_corner_brackets", format!("「{valid}」"));
+    add("code_in_markdown", format!("**`{valid}`**"));
+    add("code_in_html", format!("<p>Code: <code>{valid}</code></p>"));
+    add("code_in_chinese_sentence", format!("您的授权码是：{valid}。"));
+    add(
+        "code_in_english_sentence",
+        format!("Your code is {valid}. Thanks!"),
+    );
+    add(
+        "code_typo_in_sentence",
+        format!("Your code is {}. Thanks!", substitute(&valid, 17)),
+    );
+    add(
+        "code_look_alike_letter",
+        valid.replacen('-', "-\u{410}", 1),
+    );
+    add("code_pasted_twice", format!("{valid}{valid}"));
+    add("code_pasted_twice_on_two_lines", format!("{valid}\n{valid}"));
+    let chars: Vec<char> = valid.chars().collect();
+    add(
+        "code_cut_off_in_signature",
+        chars[..chars.len() - 13].iter().collect(),
+    );
+    add("code_cut_off_early", chars[..43].iter().collect());
+    add("code_and_another_code", format!("{valid}\n{bound}"));
 
     let sys_text = sys_here.encode();
     add("system_id_valid", sys_text.clone());
+    add("system_id_in_sentence", format!("系统识别码：{sys_text}，谢谢"));
+    add("system_id_cut_off", sys_text[..sys_text.len() - 3].to_string());
     add("system_id_typo", substitute(&sys_text, 7));
     let mut wrong_field =
         |name: &str, input: String, kind: Kind| inputs.push((name.into(), input, Some(kind), None));
@@ -423,6 +452,21 @@ pub fn generate(dir: &Path) -> Result<(), String> {
             .filter(|l| !l.starts_with("-----END"))
             .collect::<Vec<_>>()
             .join("\n"),
+        None,
+        None,
+    ));
+    inputs.push((
+        "certificate_in_an_email".into(),
+        format!("Dear buyer,\n\nyour certificate:\n{cert_here}\nRegards,\nACME\n"),
+        None,
+        None,
+    ));
+    inputs.push((
+        "certificate_in_an_email_wrong_title".into(),
+        format!(
+            "Dear buyer,\n{}Regards\n",
+            cert_here.replacen("BEGIN KEYWARD", "BEGIN KEYWART", 1)
+        ),
         None,
         None,
     ));

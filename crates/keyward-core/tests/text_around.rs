@@ -165,6 +165,7 @@ fn two_different_codes_are_refused() {
     let sys = SystemIdCode::compute("acme-invoice", &facts()).encode();
     for text in [
         format!("{code}, {sys}"),
+        format!("{code}\n{sys}"),
         format!("code: {code}\nmachine: {sys}"),
     ] {
         let e = parse(&text).unwrap_err();

@@ -11,7 +11,8 @@
 //!   like a Latin one (Cyrillic, Greek, accented Latin) next to code characters: those stay
 //!   [`CodeError::InvalidCharacter`], so a mistake is named, never cut off silently;
 //! - before a word (after white space or a `.`) whose letter case disagrees with the
-//!   code's: `KA1-… Thanks` ends before `Thanks` (a code typed in one case keeps it).
+//!   code's: `KA1-… Thanks` ends before `Thanks` (a code typed in one case keeps it);
+//! - before a word that starts as a code does (`KS1-`): the next code.
 //!
 //! Everything in this module is linear in the text's length.
 
@@ -142,6 +143,12 @@ fn run_end(cs: &[(usize, char)], start: usize, after: usize) -> Result<usize, Co
                 if let Some(w) = word_start.filter(|_| prose(code_case, word_case)) {
                     return Ok(w);
                 }
+                // A word that starts as a code does (`KS1-`) is the next code.
+                if prefix_at(cs, k + 1, false)
+                    .is_some_and(|a| cs.get(a).is_some_and(|x| x.1 == '-'))
+                {
+                    return Ok(k + 1);
+                }
                 word_start = Some(k + 1);
                 word_case = 0;
                 prev_code = false;
@@ -229,6 +236,8 @@ mod tests {
 
     #[test]
     fn a_second_code_is_seen() {
+        let (first, second) = find("KA1-ABCD\nKS1-EFGH").unwrap().unwrap();
+        assert_eq!((first.end, second.map(|s| s.start)), (9, Some(9)));
         let (_, second) = find("KA1-ABCD, KS1-EFGH").unwrap().unwrap();
         assert_eq!(second.map(|s| s.chars_before), Some(10));
         let (_, second) = find("KA1-ABCD, see KS1.").unwrap().unwrap();

@@ -186,8 +186,11 @@ function sentence(r, field) {
   const d = r.details ?? {};
   const kind = kindName(r.kind ?? (field === 'machine' ? 'system_id' : 'authorization_code'));
   if (r.reason === 'incomplete') {
-    // The beginning of a code: still being typed, or cut off when pasted.
-    return t(state.typing[field] ? 'v_incomplete_typing' : 'v_incomplete', { kind, symbols: a.symbols });
+    // The beginning of a code: still being typed, or cut off when pasted (then how many
+    // characters are missing, when the core could tell).
+    if (state.typing[field]) return t('v_incomplete_typing', { kind, symbols: a.symbols });
+    if (a.missing != null) return t(a.at_least ? 'v_incomplete_at_least' : 'v_incomplete_missing', { kind, missing: a.missing });
+    return t('v_incomplete', { kind, symbols: a.symbols });
   }
   switch (r.verdict) {
     case 'active':
@@ -223,10 +226,18 @@ function sentence(r, field) {
       return t(`v_not_a_keyward_code_${field === 'check' ? 'any' : field}`);
     case 'unsupported_version':
       return t('v_unsupported_version', { kind, version: a.version });
-    case 'malformed':
-      return t(r.reason ? `v_malformed_${r.reason}` : 'v_malformed', {
+    case 'pasted_twice':
+      return t('v_pasted_twice', { kind });
+    case 'malformed': {
+      // A character outside ASCII is named by its code point: it may look like a Latin
+      // letter (Cyrillic А) or not show at all.
+      const cp = a.character?.codePointAt(0);
+      const other = r.reason === 'invalid_character' && cp > 0x7f;
+      return t(other ? 'v_malformed_invalid_character_unicode' : r.reason ? `v_malformed_${r.reason}` : 'v_malformed', {
         kind, position: a.position, character: a.character, symbols: a.symbols, length: a.length,
+        codepoint: other ? `U+${cp.toString(16).toUpperCase().padStart(4, '0')}` : '',
       });
+    }
     case 'wrong_kind':
       return t('v_wrong_kind', {
         found: kindName(a.found, true), expected: kindName(a.expected, true), where: t(`where_${homeOf(a.found)}`),
@@ -374,6 +385,12 @@ function renderField(field) {
     } else {
       status.append(el('p', {}, t(typos.length > 1 ? 'v_typo_check_many' : 'v_typo_check')));
     }
+  }
+  if (r.verdict === 'pasted_twice' && r.suggestion) {
+    status.append(el('div', { class: 'fix' },
+      el('p', {}, t('v_pasted_twice_fix')),
+      el('code', {}, r.suggestion),
+      el('button', { type: 'button', class: 'use-fix', on: { click: () => replaceField(field, r.suggestion) } }, t('v_typo_use'))));
   }
   const found = r.args?.found;
   if (found && homeOf(found) !== field && (r.verdict === 'wrong_kind' || r.reason === 'hardware_id_here')) {

@@ -72,6 +72,8 @@ pub const TABLE: &[(&str, Exit)] = &[
     ("bad_server_url", Exit::Usage),
     // Malformed input.
     ("typo", Exit::Malformed),
+    ("pasted_twice", Exit::Malformed),
+    ("incomplete", Exit::Malformed),
     ("empty", Exit::Malformed),
     ("not_a_keyward_code", Exit::Malformed),
     ("unsupported_version", Exit::Malformed),

@@ -343,7 +343,10 @@ pub fn generate(dir: &Path) -> Result<(), String> {
     add("code_in_corner_brackets", format!("「{valid}」"));
     add("code_in_markdown", format!("**`{valid}`**"));
     add("code_in_html", format!("<p>Code: <code>{valid}</code></p>"));
-    add("code_in_chinese_sentence", format!("您的授权码是：{valid}。"));
+    add(
+        "code_in_chinese_sentence",
+        format!("您的授权码是：{valid}。"),
+    );
     add(
         "code_in_english_sentence",
         format!("Your code is {valid}. Thanks!"),
@@ -352,12 +355,12 @@ pub fn generate(dir: &Path) -> Result<(), String> {
         "code_typo_in_sentence",
         format!("Your code is {}. Thanks!", substitute(&valid, 17)),
     );
-    add(
-        "code_look_alike_letter",
-        valid.replacen('-', "-\u{410}", 1),
-    );
+    add("code_look_alike_letter", valid.replacen('-', "-\u{410}", 1));
     add("code_pasted_twice", format!("{valid}{valid}"));
-    add("code_pasted_twice_on_two_lines", format!("{valid}\n{valid}"));
+    add(
+        "code_pasted_twice_on_two_lines",
+        format!("{valid}\n{valid}"),
+    );
     let chars: Vec<char> = valid.chars().collect();
     add(
         "code_cut_off_in_signature",
@@ -368,8 +371,14 @@ pub fn generate(dir: &Path) -> Result<(), String> {
 
     let sys_text = sys_here.encode();
     add("system_id_valid", sys_text.clone());
-    add("system_id_in_sentence", format!("系统识别码：{sys_text}，谢谢"));
-    add("system_id_cut_off", sys_text[..sys_text.len() - 3].to_string());
+    add(
+        "system_id_in_sentence",
+        format!("系统识别码：{sys_text}，谢谢"),
+    );
+    add(
+        "system_id_cut_off",
+        sys_text[..sys_text.len() - 3].to_string(),
+    );
     add("system_id_typo", substitute(&sys_text, 7));
     let mut wrong_field =
         |name: &str, input: String, kind: Kind| inputs.push((name.into(), input, Some(kind), None));

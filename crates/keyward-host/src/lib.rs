@@ -263,6 +263,8 @@ fn code(c: wit::ErrorCode) -> keyward_core::ErrorCode {
         C::NotAKeywardCode => E::NotAKeywardCode,
         C::UnsupportedVersion => E::UnsupportedVersion,
         C::Typo => E::Typo,
+        C::PastedTwice => E::PastedTwice,
+        C::Incomplete => E::Incomplete,
         C::Malformed => E::Malformed,
         C::WrongKind => E::WrongKind,
         C::UnknownKey => E::UnknownKey,

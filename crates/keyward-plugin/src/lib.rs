@@ -110,6 +110,8 @@ mod component {
             "not_a_keyward_code" => C::NotAKeywardCode,
             "unsupported_version" => C::UnsupportedVersion,
             "typo" => C::Typo,
+            "pasted_twice" => C::PastedTwice,
+            "incomplete" => C::Incomplete,
             "wrong_kind" => C::WrongKind,
             "unknown_key" => C::UnknownKey,
             "bad_signature" => C::BadSignature,
@@ -443,6 +445,16 @@ mod tests {
                 missing_or_extra: false,
             }),
             Error::Code(CodeError::BadLength { kind, symbols: 3 }),
+            Error::Code(CodeError::PastedTwice {
+                kind,
+                suggestion: None,
+            }),
+            Error::Code(CodeError::Incomplete {
+                kind,
+                missing: 1,
+                at_least: false,
+            }),
+            Error::Code(CodeError::TwoCodes),
             Error::Malformed {
                 kind,
                 offset: 0,
@@ -519,7 +531,7 @@ mod tests {
         }
         seen.sort_unstable();
         seen.dedup();
-        assert_eq!(seen.len(), 21, "{seen:?}");
+        assert_eq!(seen.len(), 23, "{seen:?}");
     }
 }
 

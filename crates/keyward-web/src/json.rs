@@ -222,6 +222,12 @@ fn args(j: &mut Json, a: &Args) {
         .num_if("days_left", a.days_left)
         .num_if("grace_ends", a.grace_ends.map(|t| t.0))
         .str_if("hardware_kind", a.hardware_kind);
+    if let Some((missing, at_least)) = a.missing {
+        j.key("missing")
+            .num(missing as u64)
+            .key("at_least")
+            .bool(at_least);
+    }
     if let Some((len, max)) = a.length {
         j.key("length").num(len as u64).key("max").num(max as u64);
     }

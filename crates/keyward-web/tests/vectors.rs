@@ -208,9 +208,35 @@ fn errors_carry_what_the_page_words_them_with() {
 
     // A lone symbol after the prefix: a code still being typed ("incomplete, keep typing").
     let r = c.check("KA1-7", code_field, &env);
-    assert_eq!((r.verdict, r.reason), ("malformed", Some("incomplete")));
-    // The characters typed so far, prefix included.
+    assert_eq!((r.verdict, r.reason), ("incomplete", Some("incomplete")));
+    // The characters typed so far, prefix included; at least how many are missing.
     assert_eq!(r.args.symbols, Some(4));
+    assert!(matches!(r.args.missing, Some((m, true)) if m > 100));
+
+    // Text around a code (issue 8.11): what the page words its messages with.
+    let r = c.check(case(&v, "code_cut_off_in_signature"), code_field, &env);
+    assert_eq!((r.verdict, r.reason), ("incomplete", Some("incomplete")));
+    // 13 characters were cut; separators are not counted.
+    let cut = case(&v, "code_cut_off_in_signature");
+    let whole = case(&v, "code_valid_unbound");
+    let missing =
+        keyward_core::code_characters(whole).len() - keyward_core::code_characters(cut).len();
+    assert_eq!(r.args.missing, Some((missing, false)));
+    let r = c.check(case(&v, "code_pasted_twice"), code_field, &env);
+    assert_eq!(r.verdict, "pasted_twice");
+    assert_eq!(
+        r.suggestion.as_deref(),
+        Some(case(&v, "code_valid_unbound"))
+    );
+    let r = c.check(case(&v, "code_and_another_code"), Field::Any, &env);
+    assert_eq!((r.verdict, r.reason), ("malformed", Some("two_codes")));
+    let r = c.check(case(&v, "code_look_alike_letter"), code_field, &env);
+    assert_eq!(
+        (r.reason, r.args.character, r.args.position),
+        (Some("invalid_character"), Some('\u{410}'), Some(5))
+    );
+    let r = c.check(case(&v, "certificate_in_an_email"), Field::Any, &env);
+    assert_eq!(r.verdict, "active");
 }
 
 #[test]

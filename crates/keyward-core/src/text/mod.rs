@@ -74,7 +74,9 @@ pub fn code_characters(text: &str) -> String {
 /// full code with a mistyped group is not a beginning, nor is text with a character no
 /// code holds. The page says "incomplete, keep typing" for these instead of an error.
 pub fn code_beginning(text: &str) -> Option<usize> {
-    match normalize(text) {
+    // Damaged armour says what is wrong with it; a code inside it is not being typed.
+    let blanked = armour::strip_armour(text).ok()?;
+    match normalize(&blanked) {
         Ok(s) => {
             let size = s.kind.group_len() + 1;
             let checked = s
@@ -86,7 +88,7 @@ pub fn code_beginning(text: &str) -> Option<usize> {
         }
         // Fewer than three code characters: the start of a prefix?
         Err(CodeError::UnknownPrefix) => {
-            let typed = code_characters(text);
+            let typed = code_characters(&blanked);
             let typed = typed.as_bytes();
             let prefix = |k: Kind| [b'K', k.letter(), b'0' + VERSION].starts_with(typed);
             (typed.len() < 3 && Kind::ALL.into_iter().any(prefix)).then_some(typed.len())

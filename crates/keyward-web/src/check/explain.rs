@@ -14,10 +14,14 @@ use crate::json::hex;
 impl Report {
     /// A code still being typed (or cut off) is not wrong, only unfinished: when no
     /// correction was found and the text is the beginning of a code (every complete group
-    /// checks), the reason is `incomplete`.
+    /// checks), the reason is `incomplete` (and when the core could tell, `args.missing`
+    /// says how many characters are missing).
     pub(super) fn mark_incomplete(&mut self, text: &str) {
         if self.suggestion.is_some()
-            || !matches!(self.verdict, "typo" | "malformed" | "not_a_keyward_code")
+            || !matches!(
+                self.verdict,
+                "typo" | "malformed" | "not_a_keyward_code" | "incomplete"
+            )
         {
             return;
         }
@@ -57,6 +61,13 @@ impl Report {
                 a.character = Some(*character);
                 a.position = Some(*position);
             }
+            Error::Code(CodeError::Incomplete {
+                missing, at_least, ..
+            }) => {
+                self.reason = Some("incomplete");
+                a.missing = Some((*missing, *at_least));
+            }
+            Error::Code(CodeError::TwoCodes) => self.reason = Some("two_codes"),
             Error::Code(CodeError::BadLength { symbols, .. }) => {
                 self.reason = Some("bad_length");
                 a.symbols = Some(*symbols);
@@ -75,7 +86,6 @@ impl Report {
                     ArmourError::EndWithoutBegin => "armor_end_without_begin",
                     ArmourError::EndMissing => "armor_end_missing",
                     ArmourError::WrongTitle => "armor_wrong_title",
-                    ArmourError::TextOutside => "armor_text_outside",
                     ArmourError::HeaderInCode => "armor_header_in_code",
                     ArmourError::NotACertificate => "armor_not_a_certificate",
                     _ => "armor",

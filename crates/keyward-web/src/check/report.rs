@@ -59,8 +59,11 @@ pub struct Args {
     pub character: Option<char>,
     /// Its 1-based position in the pasted text.
     pub position: Option<usize>,
-    /// Code characters counted (`bad_length`).
+    /// Code characters counted (`bad_length`, `incomplete`).
     pub symbols: Option<usize>,
+    /// Code characters missing at the end of a cut-off code, and whether that is a lower
+    /// bound (`incomplete`, when the core could tell).
+    pub missing: Option<(usize, bool)>,
     /// Bytes pasted and accepted (`too_long`).
     pub length: Option<(usize, usize)>,
     /// Version found (`unsupported_version`).
@@ -247,10 +250,11 @@ pub struct Report {
     pub pasted_as: Option<String>,
     /// A finer reason under the verdict code, for messages: `missing_or_extra` (a typo that
     /// is a dropped or doubled character), `invalid_character`, `bad_length`, `too_long`,
-    /// `contents`, `armor_two_begins`, `armor_end_without_begin`, `armor_end_missing`,
-    /// `armor_wrong_title`, `armor_text_outside`, `armor_header_in_code`, `armor_not_a_certificate`,
-    /// `armor`, `hardware_id_here`, `incomplete` (the beginning of a code, still being
-    /// typed or cut off: every complete group checks; `args.symbols` counts its characters).
+    /// `contents`, `two_codes`, `armor_two_begins`, `armor_end_without_begin`,
+    /// `armor_end_missing`, `armor_wrong_title`, `armor_header_in_code`,
+    /// `armor_not_a_certificate`, `armor`, `hardware_id_here`, `incomplete` (the beginning
+    /// of a code, still being typed or cut off: every complete group checks; `args.symbols`
+    /// counts its characters, `args.missing` what is missing when known).
     pub reason: Option<&'static str>,
     /// The groups whose check symbol fails (`typo`).
     pub typos: Vec<Typo>,

@@ -10,10 +10,10 @@ use crate::codes::VerdictCode;
 use crate::deactivation::{DeactivationCode, BYTES};
 use crate::error::{CodeError, Error, Typo};
 use crate::eval::{check_clock, Context, LicenseFlags, Status};
-use crate::facts::MachineFacts;
 use crate::hwid::HardwareId;
 use crate::keys::TrustedKeys;
 use crate::request::ActivationRequest;
+use crate::signed::only_a_valid_copy;
 use crate::state::Credential;
 use crate::sysid::SystemIdCode;
 use crate::text::armour::strip_armour;
@@ -82,16 +82,10 @@ impl Artifact {
         let sym = match text::normalize(&blanked) {
             Ok(sym) => sym,
             // The one copy is offered only when it is valid.
-            Err(CodeError::PastedTwice {
-                kind,
-                suggestion: Some(copy),
-            }) => {
-                let valid = Artifact::parse(&copy, trusted).is_ok();
-                return Err(CodeError::PastedTwice {
-                    kind,
-                    suggestion: valid.then_some(copy),
-                }
-                .into());
+            Err(e @ CodeError::PastedTwice { .. }) => {
+                return Err(only_a_valid_copy(e.into(), &|copy| {
+                    Artifact::parse(copy, trusted).is_ok()
+                }))
             }
             Err(e) => {
                 if looks_like_marketplace_code(input) {
@@ -130,8 +124,7 @@ impl Artifact {
             (Kind::SystemId, _) => {
                 Artifact::SystemId(SystemIdCode::decode(&blanked).map_err(|e| {
                     // All system identification codes have one length.
-                    let one = SystemIdCode::compute("", &MachineFacts::default()).encode();
-                    cut_off(e, &|_| (text::code_characters(&one).len() - 3, true))
+                    cut_off(e, &|_| (text::SYSTEM_ID_SYMBOLS, true))
                 })?)
             }
             (Kind::DeactivationCode, _) => {

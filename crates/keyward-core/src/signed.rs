@@ -106,7 +106,7 @@ pub(crate) fn to_bytes<A: SignedArtifact>(a: &A) -> Vec<u8> {
 
 /// Parses body and signature from `r`, without verifying (the caller decides).
 pub(crate) fn read<A: SignedArtifact>(r: &mut Reader<'_>) -> Result<A, Error> {
-    let mut a = A::read_body(r)?;
+    let mut a = body::<A>(r)?;
     *a.signature_mut() = r.array()?;
     Ok(a)
 }
@@ -143,20 +143,8 @@ pub(crate) fn decode_text<A: SignedArtifact>(
     input: &str,
     trusted: Option<&TrustedKeys>,
 ) -> Result<A, Error> {
-    let sym = match symbols_of_kind(input, A::KIND) {
-        // The one copy is offered only when it is valid.
-        Err(Error::Code(CodeError::PastedTwice {
-            kind,
-            suggestion: Some(copy),
-        })) => {
-            let valid = decode_text::<A>(&copy, trusted).is_ok();
-            return Err(Error::Code(CodeError::PastedTwice {
-                kind,
-                suggestion: valid.then_some(copy),
-            }));
-        }
-        other => other?,
-    };
+    let sym = symbols_of_kind(input, A::KIND)
+        .map_err(|e| only_a_valid_copy(e, &|copy| decode_text::<A>(copy, trusted).is_ok()))?;
     let parse = |sym: &Symbols| -> Result<A, Error> {
         let bytes = text::decode_symbols(sym)?;
         let a = from_bytes::<A>(&bytes)?;
@@ -167,22 +155,40 @@ pub(crate) fn decode_text<A: SignedArtifact>(
     };
     parse(&sym).map_err(|e| {
         let e = explain(e, &sym, trusted.is_some(), &|c| parse(c).is_ok());
-        let total = |b: &[u8]| {
-            let (bytes, exact) = needed::<A>(b);
-            (text::symbols_for_bytes(A::KIND, bytes), exact)
-        };
-        text::cut_off(&sym, &e, &total).map_or(e, Error::Code)
+        text::cut_off(&sym, &e, &needed::<A>).map_or(e, Error::Code)
     })
 }
 
-/// The bytes a whole artifact needs, judged from its beginning `bytes`: exactly its body and
-/// the 64-byte signature when the body is all there, else more than `bytes` and the
-/// signature (a lower bound).
+/// [`SignedArtifact::read_body`], once in the binary however many callers it has (it is
+/// large, and the WebAssembly builds are size-gated).
+#[inline(never)]
+fn body<A: SignedArtifact>(r: &mut Reader<'_>) -> Result<A, Error> {
+    A::read_body(r)
+}
+
+/// The code characters of a whole artifact, judged from the bytes of its beginning: exactly
+/// its body and the 64-byte signature when the body is all there, else more than `bytes`
+/// and the signature (a lower bound).
 fn needed<A: SignedArtifact>(bytes: &[u8]) -> (usize, bool) {
     let mut r = Reader::new(A::KIND, bytes);
-    match A::read_body(&mut r) {
+    let (total, exact) = match body::<A>(&mut r) {
         Ok(_) => (r.offset() + 64, true),
         Err(_) => (bytes.len() + 1 + 64, false),
+    };
+    (text::symbols_for_bytes(A::KIND, total), exact)
+}
+
+/// A code pasted twice keeps the one copy as its suggestion only when `valid` accepts it.
+pub(crate) fn only_a_valid_copy(e: Error, valid: &dyn Fn(&str) -> bool) -> Error {
+    match e {
+        Error::Code(CodeError::PastedTwice {
+            kind,
+            suggestion: Some(copy),
+        }) => Error::Code(CodeError::PastedTwice {
+            kind,
+            suggestion: valid(&copy).then_some(copy),
+        }),
+        other => other,
     }
 }
 

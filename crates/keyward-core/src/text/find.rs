@@ -18,147 +18,157 @@
 
 use alloc::vec::Vec;
 
-use super::normalize::{fold_char, is_separator, symbol_value};
+use super::normalize::{fold_char, is_separator, symbol_value, Symbols};
 use crate::error::CodeError;
 use crate::kind::Kind;
 
-/// Where a code is in the pasted text: byte range, and the characters before it (so that
-/// positions in messages count from the start of what was pasted).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Span {
-    pub start: usize,
-    pub end: usize,
-    pub chars_before: usize,
+/// What a folded character is to the finder (one lookup per character; the bits of a code
+/// symbol's letter case added to [`CODE`]).
+const CODE: u8 = 1;
+const UPPER: u8 = 2;
+const LOWER: u8 = 4;
+/// White space or `.`: between words.
+const GAP: u8 = 8;
+/// Another ignored character (`-`, `_`, `·`, …): inside a word.
+const SEP: u8 = 16;
+/// A letter outside ASCII that can pass for a Latin one.
+const LOOK: u8 = 32;
+
+/// The class of a folded character: [`CODE`] (with its case), [`GAP`], [`SEP`], [`LOOK`] or
+/// 0 (anything else).
+#[inline(never)]
+fn class(c: char) -> u8 {
+    if symbol_value(c).is_some() {
+        CODE | if c.is_ascii_uppercase() { UPPER } else { 0 }
+            | if c.is_ascii_lowercase() { LOWER } else { 0 }
+    } else if c.is_whitespace() || c == '.' {
+        GAP
+    } else if is_separator(c) {
+        SEP
+    } else if matches!(c as u32, 0xC0..=0x24F | 0x370..=0x52F) && !matches!(c, '×' | '÷') {
+        // Latin-1 and Latin Extended letters, Greek, Cyrillic (ranges only: no Unicode
+        // tables in the WebAssembly builds).
+        LOOK
+    } else {
+        0
+    }
 }
 
-/// The first code of `text` and, when there is one, the start of another code after it.
-/// `Ok(None)` when no prefix is found (the caller says what the text is not).
-pub(crate) fn find(text: &str) -> Result<Option<(Span, Option<Span>)>, CodeError> {
-    // Folded characters with their byte offsets; the text is at most MAX_TEXT_LEN bytes.
-    let cs: Vec<(usize, char)> = text
-        .char_indices()
-        .map(|(i, c)| (i, fold_char(c)))
+/// A folded character and its [`class`].
+type Char = (char, u8);
+
+/// The first code of `text` and, when there is one, the next code after it, as symbols
+/// (positions count characters from the start of what was pasted). `Ok(None)` when no
+/// prefix is found (the caller says what the text is not).
+pub(crate) fn find(text: &str) -> Result<Option<(Symbols, Option<Symbols>)>, CodeError> {
+    // The text is at most MAX_TEXT_LEN bytes.
+    let cs: Vec<Char> = text
+        .chars()
+        .map(|c| {
+            let c = fold_char(c);
+            (c, class(c))
+        })
         .collect();
-    let byte = |i: usize| cs.get(i).map_or(text.len(), |&(b, _)| b);
-    let span = |from: usize, to: usize| Span {
-        start: byte(from),
-        end: byte(to),
-        chars_before: from,
-    };
     let lead = cs
         .iter()
-        .position(|&(_, c)| !is_separator(c))
+        .position(|c| c.1 & (GAP | SEP) == 0)
         .unwrap_or(cs.len());
     let mut first = None;
     let mut i = 0;
     while i < cs.len() {
-        let found = match prefix_at(&cs, i, i == lead) {
-            Some(after) => {
-                let end = run_end(&cs, i, after)?;
-                // Elsewhere than at the start, a prefix with nothing after it is a word.
-                (i == lead || has_symbol(&cs[after..end])).then_some(end)
+        let mut found = None;
+        if let Some((after, kind, version)) = prefix_at(&cs, i, i == lead) {
+            let end = run_end(&cs, i, after)?;
+            let mut s = Symbols {
+                kind,
+                version,
+                values: Vec::new(),
+                positions: Vec::new(),
+            };
+            for (k, &(c, _)) in cs.iter().enumerate().take(end).skip(after) {
+                if let Some(v) = symbol_value(c) {
+                    s.values.push(v);
+                    s.positions.push(k + 1);
+                }
             }
-            None => None,
-        };
-        match (found, first) {
-            (Some(end), None) => {
-                first = Some(span(i, end));
+            // Elsewhere than at the start, a prefix with nothing after it is a word.
+            if i == lead || !s.values.is_empty() {
+                found = Some((s, end));
+            }
+        }
+        match (found, first.is_none()) {
+            (Some((s, end)), true) => {
+                first = Some(s);
                 i = end;
             }
-            (Some(end), Some(f)) => return Ok(Some((f, Some(span(i, end))))),
+            (Some((s, _)), false) => return Ok(first.map(|f| (f, Some(s)))),
             _ => i += 1,
         }
     }
     Ok(first.map(|f| (f, None)))
 }
 
-fn is_code(c: char) -> bool {
-    symbol_value(c).is_some()
-}
-
-fn has_symbol(cs: &[(usize, char)]) -> bool {
-    cs.iter().any(|&(_, c)| is_code(c))
-}
-
-/// A letter outside ASCII that can pass for a Latin one: Latin-1 and Latin Extended
-/// letters, Greek, Cyrillic (ranges only: no Unicode tables in the WebAssembly builds).
-fn looks_like_a_letter(c: char) -> bool {
-    matches!(c as u32, 0xC0..=0x24F | 0x370..=0x52F) && !matches!(c, '×' | '÷')
-}
-
 /// The index after a kind-and-version prefix starting at `i`, if one does: `loose` reads
 /// it as the start of a bare code is read (separators between, I/L/O as digits).
-fn prefix_at(cs: &[(usize, char)], i: usize, loose: bool) -> Option<usize> {
-    if i > 0 && cs[i - 1].1.is_ascii_alphanumeric() {
+#[inline(never)]
+fn prefix_at(cs: &[Char], i: usize, loose: bool) -> Option<(usize, Kind, u8)> {
+    if i > 0 && cs[i - 1].0.is_ascii_alphanumeric() {
         return None;
     }
     let mut j = i;
-    let next = |j: &mut usize| -> Option<char> {
-        while loose && cs.get(*j).is_some_and(|&(_, c)| is_separator(c)) {
-            *j += 1;
+    let mut got = [' '; 3];
+    for slot in got.iter_mut() {
+        while loose && cs.get(j).is_some_and(|c| c.1 & (GAP | SEP) != 0) {
+            j += 1;
         }
-        let c = cs.get(*j)?.1;
-        *j += 1;
-        Some(c)
-    };
-    let k = next(&mut j)?;
-    let letter = next(&mut j)?;
-    let version = next(&mut j)?;
-    let digit = if loose {
-        symbol_value(version).is_some_and(|v| v < 10)
-    } else {
-        version.is_ascii_digit()
-    };
-    (k.eq_ignore_ascii_case(&'K')
-        && letter.is_ascii()
-        && Kind::from_letter(letter.to_ascii_uppercase() as u8).is_some()
-        && digit)
-        .then_some(j)
-}
-
-/// Letter cases seen in a word: bit 0 upper, bit 1 lower.
-fn cases(c: char) -> u8 {
-    u8::from(c.is_ascii_uppercase()) | u8::from(c.is_ascii_lowercase()) << 1
+        *slot = cs.get(j)?.0;
+        j += 1;
+    }
+    let [k, letter, version] = got;
+    let v = symbol_value(version).filter(|&v| v < 10 && (loose || version.is_ascii_digit()))?;
+    let kind = Kind::from_letter(letter.to_ascii_uppercase() as u8)
+        .filter(|_| letter.is_ascii() && k.eq_ignore_ascii_case(&'K'))?;
+    Some((j, kind, v))
 }
 
 /// Where the code whose prefix spans `start..after` ends (an index into `cs`).
-fn run_end(cs: &[(usize, char)], start: usize, after: usize) -> Result<usize, CodeError> {
+#[inline(never)]
+fn run_end(cs: &[Char], start: usize, after: usize) -> Result<usize, CodeError> {
     // The letter cases of the code's first word (prefix included), then of the word being
     // read; a later word with both cases, or with the case the code lacks, is prose.
-    let mut code_case = cs[start..after].iter().fold(0, |a, &(_, c)| a | cases(c));
+    let mut code_case = cs[start..after].iter().fold(0, |a, c| a | c.1);
     let mut word_case = 0u8;
     let mut word_start: Option<usize> = None; // None while in the first word
-    let prose = |code: u8, word: u8| word == 3 || (code != 3 && word & !code != 0);
+    let prose = |code: u8, word: u8| {
+        let (code, word) = (code & (UPPER | LOWER), word & (UPPER | LOWER));
+        word == UPPER | LOWER || (code != UPPER | LOWER && word & !code != 0)
+    };
     let mut prev_code = true; // the last character, separators in a word aside, was code
     let mut k = after;
-    while let Some(&(_, c)) = cs.get(k) {
-        if is_code(c) {
+    while let Some(&(c, class)) = cs.get(k) {
+        if class & CODE != 0 {
             match word_start {
-                None => code_case |= cases(c),
-                Some(_) => word_case |= cases(c),
+                None => code_case |= class,
+                Some(_) => word_case |= class,
             }
             prev_code = true;
-        } else if is_separator(c) {
-            if c.is_whitespace() || c == '.' {
-                if let Some(w) = word_start.filter(|_| prose(code_case, word_case)) {
-                    return Ok(w);
-                }
-                // A word that starts as a code does (`KS1-`) is the next code.
-                if prefix_at(cs, k + 1, false)
-                    .is_some_and(|a| cs.get(a).is_some_and(|x| x.1 == '-'))
-                {
-                    return Ok(k + 1);
-                }
-                word_start = Some(k + 1);
-                word_case = 0;
-                prev_code = false;
+        } else if class == GAP {
+            if let Some(w) = word_start.filter(|_| prose(code_case, word_case)) {
+                return Ok(w);
             }
-        } else {
-            let next_code = cs.get(k + 1).is_some_and(|&(_, n)| is_code(n));
+            // A word that starts as a code does (`KS1-`) is the next code.
+            if prefix_at(cs, k + 1, false).is_some_and(|a| cs.get(a.0).is_some_and(|x| x.0 == '-'))
+            {
+                return Ok(k + 1);
+            }
+            word_start = Some(k + 1);
+            word_case = 0;
+            prev_code = false;
+        } else if class != SEP {
+            let next_code = cs.get(k + 1).is_some_and(|n| n.1 & CODE != 0);
             let in_prose = word_start.filter(|_| prose(code_case, word_case));
             if in_prose.is_none()
-                && ((prev_code && next_code)
-                    || (looks_like_a_letter(c) && (prev_code || next_code)))
+                && ((prev_code && next_code) || (class == LOOK && (prev_code || next_code)))
             {
                 return Err(CodeError::InvalidCharacter {
                     character: c,
@@ -177,12 +187,21 @@ fn run_end(cs: &[(usize, char)], start: usize, after: usize) -> Result<usize, Co
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::string::String;
 
-    fn found(text: &str) -> Option<&str> {
-        find(text)
-            .ok()
-            .flatten()
-            .map(|(s, _)| &text[s.start..s.end])
+    /// The code characters found, prefix included.
+    fn found(text: &str) -> Option<String> {
+        find(text).ok().flatten().map(|(s, _)| {
+            let mut t = String::from("K");
+            t.push(s.kind.letter() as char);
+            t.push((b'0' + s.version) as char);
+            t.extend(
+                s.values
+                    .iter()
+                    .map(|&v| super::super::ALPHABET[v as usize] as char),
+            );
+            t
+        })
     }
 
     #[test]
@@ -205,13 +224,12 @@ mod tests {
             ("Your code is ", " thanks"),
         ] {
             let text = [before, code, after].concat();
-            let got = found(&text).map(|s| s.trim_end_matches(['.', ' ', '\n']));
-            assert_eq!(got, Some(code), "{text}");
+            assert_eq!(found(&text).as_deref(), Some("KA1ABCDEFGHJKMNPQ"), "{text}");
         }
         // Lower case codes keep lower case words, upper case ones upper case words.
-        assert_eq!(found("ka1-abc def. Thanks"), Some("ka1-abc def. "));
-        assert_eq!(found("KA1-ABC DEF"), Some("KA1-ABC DEF"));
-        assert_eq!(found("k a 1 abc"), Some("k a 1 abc"));
+        assert_eq!(found("ka1-abc def. Thanks").as_deref(), Some("KA1ABCDEF"));
+        assert_eq!(found("KA1-ABC DEF").as_deref(), Some("KA1ABCDEF"));
+        assert_eq!(found("k a 1 abc").as_deref(), Some("KA1ABC"));
         for none in ["", "hello", "I Know", "KX1-ABC", "OKA1-ABC", "about KA1."] {
             assert_eq!(found(none), None, "{none}");
         }
@@ -231,16 +249,14 @@ mod tests {
         assert_eq!(err("KA1-AB\u{410}CD"), Some(('\u{410}', 7)));
         assert_eq!(err("code: KA1-ABCD\u{410}"), Some(('\u{410}', 15)));
         // Cyrillic prose after a code is not part of it.
-        assert_eq!(found("KA1-ABCD Привет"), Some("KA1-ABCD "));
+        assert_eq!(found("KA1-ABCD Привет").as_deref(), Some("KA1ABCD"));
     }
 
     #[test]
     fn a_second_code_is_seen() {
-        let (first, second) = find("KA1-ABCD\nKS1-EFGH").unwrap().unwrap();
-        assert_eq!((first.end, second.map(|s| s.start)), (9, Some(9)));
-        let (_, second) = find("KA1-ABCD, KS1-EFGH").unwrap().unwrap();
-        assert_eq!(second.map(|s| s.chars_before), Some(10));
-        let (_, second) = find("KA1-ABCD, see KS1.").unwrap().unwrap();
-        assert_eq!(second, None);
+        let second = |t: &str| find(t).unwrap().unwrap().1.map(|s| s.positions[0]);
+        assert_eq!(second("KA1-ABCD, KS1-EFGH"), Some(15));
+        assert_eq!(second("KA1-ABCD\nKS1-EFGH"), Some(14));
+        assert_eq!(second("KA1-ABCD, see KS1."), None);
     }
 }

@@ -35,8 +35,8 @@ pub(crate) mod normalize;
 mod typo;
 
 use gf32::{check_symbol, syndrome};
+use normalize::symbol_value;
 pub(crate) use normalize::{fold_char, Symbols};
-use normalize::{read, symbol_value};
 use typo::looks_shifted;
 pub(crate) use typo::{last_group_shift_corrections, single_corrections, Edit};
 
@@ -57,10 +57,9 @@ pub fn sniff_kind(text: &str) -> Option<Kind> {
 /// folds or normalises text itself).
 pub fn code_characters(text: &str) -> String {
     // Only the code's own characters when it is found in surrounding text.
-    let text = match find::find(text) {
-        Ok(Some((code, _))) => &text[code.start..code.end],
-        _ => text,
-    };
+    if let Some(Ok(Some((s, _)))) = (text.len() <= MAX_TEXT_LEN).then(|| find::find(text)) {
+        return render(&s).split('-').collect();
+    }
     text.chars()
         .take(MAX_TEXT_LEN)
         .filter_map(|c| normalize::symbol_value(fold_char(c)))
@@ -122,6 +121,11 @@ pub(crate) fn beginning_bytes(s: &Symbols) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Code characters of every system identification code (check symbols included, prefix and
+/// separators not): 20 data symbols in four groups (see [`Kind::group_len`]). keyward-core's
+/// `tests/text_around.rs` checks it against a computed code.
+pub(crate) const SYSTEM_ID_SYMBOLS: usize = 24;
+
 /// Code characters (check symbols included, prefix and separators not) of a whole code of
 /// `kind` holding `bytes` bytes.
 pub(crate) fn symbols_for_bytes(kind: Kind, bytes: usize) -> usize {
@@ -176,19 +180,26 @@ pub(crate) fn normalize(text: &str) -> Result<Symbols, CodeError> {
             max: MAX_TEXT_LEN,
         });
     }
-    let Some((code, other)) = find::find(text)? else {
+    let Some((s, other)) = find::find(text)? else {
         // No prefix anywhere: say why the text is not a code.
-        return read(text, 0);
+        return Err(match text.trim().is_empty() {
+            true => CodeError::Empty,
+            false => CodeError::UnknownPrefix,
+        });
     };
-    let s = read(&text[code.start..code.end], code.chars_before)?;
+    if s.version != VERSION {
+        return Err(CodeError::UnsupportedVersion {
+            kind: s.kind,
+            version: s.version,
+        });
+    }
     let twice = |copy: &Symbols| CodeError::PastedTwice {
         kind: copy.kind,
         // The one copy, when its checks pass (the caller keeps it only if it is valid).
         suggestion: decode_values(copy).is_ok().then(|| render(copy)),
     };
-    if let Some(other) = other {
-        let same = read(&text[other.start..other.end], other.chars_before)
-            .is_ok_and(|o| o.kind == s.kind && o.values == s.values);
+    if let Some(o) = other {
+        let same = o.kind == s.kind && o.version == s.version && o.values == s.values;
         return Err(if same { twice(&s) } else { CodeError::TwoCodes });
     }
     // The same code twice in a row, with only separators between: `KA1-…KA1-…`.

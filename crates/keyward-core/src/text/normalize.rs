@@ -3,8 +3,7 @@
 
 use alloc::vec::Vec;
 
-use super::{ALPHABET, VERSION};
-use crate::error::CodeError;
+use super::ALPHABET;
 use crate::kind::Kind;
 
 /// Maps one pasted character to what it most likely means: full-width forms to ASCII, the
@@ -61,60 +60,4 @@ impl Symbols {
 /// (`K A 1` reads as `KA1`).
 pub(super) fn is_separator(c: char) -> bool {
     c.is_whitespace() || matches!(c, '-' | '_' | '.' | '·')
-}
-
-/// Reads `text` as one code from its first character (its prefix, then only code
-/// characters and separators); `skipped` characters came before it in the pasted text.
-pub(crate) fn read(text: &str, skipped: usize) -> Result<Symbols, CodeError> {
-    let mut chars = text
-        .chars()
-        .enumerate()
-        .map(|(i, c)| (skipped + i + 1, fold_char(c)))
-        .filter(|&(_, c)| !is_separator(c));
-
-    // Prefix: K, kind letter, version digit.
-    let mut prefix = [(0usize, ' '); 3];
-    for slot in prefix.iter_mut() {
-        match chars.next() {
-            Some(x) => *slot = x,
-            None if text.trim().is_empty() => return Err(CodeError::Empty),
-            None => return Err(CodeError::UnknownPrefix),
-        }
-    }
-    if !prefix[0].1.eq_ignore_ascii_case(&'K') {
-        return Err(CodeError::UnknownPrefix);
-    }
-    let kind = Kind::from_letter(prefix[1].1.to_ascii_uppercase() as u8)
-        .filter(|_| prefix[1].1.is_ascii())
-        .ok_or(CodeError::UnknownPrefix)?;
-    let version = match symbol_value(prefix[2].1) {
-        Some(v) if v < 10 => v,
-        _ => return Err(CodeError::UnknownPrefix),
-    };
-    if version != VERSION {
-        return Err(CodeError::UnsupportedVersion { kind, version });
-    }
-
-    let mut values = Vec::new();
-    let mut positions = Vec::new();
-    for (pos, c) in chars {
-        match symbol_value(c) {
-            Some(v) => {
-                values.push(v);
-                positions.push(pos);
-            }
-            None => {
-                return Err(CodeError::InvalidCharacter {
-                    character: c,
-                    position: pos,
-                })
-            }
-        }
-    }
-    Ok(Symbols {
-        kind,
-        version,
-        values,
-        positions,
-    })
 }

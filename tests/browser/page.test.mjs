@@ -401,12 +401,30 @@ test('a pasted certificate or signed update is checked in the third field', asyn
   await page.close();
 });
 
+test('text around a code: found, and a code pasted twice offers its one copy', async () => {
+  const { page } = await fresh();
+  await page.fill('#code', input('code_in_chinese_sentence'));
+  assert.equal((await status(page, 'code')).verdict, 'active');
+  await page.fill('#code', input('code_pasted_twice'));
+  const s = await status(page, 'code');
+  assert.equal(s.verdict, 'pasted_twice');
+  assert.match(s.text, /粘贴了两遍/);
+  await page.click('#code-status .use-fix');
+  assert.equal(await page.inputValue('#code'), VALID);
+  assert.equal((await status(page, 'code')).verdict, 'active');
+  await page.close();
+});
+
 test('every kind of problem is worded in both languages', async () => {
   const { page } = await fresh();
   const cert = input('certificate_valid');
   const cases = [
     ['code', input('code_invalid_character'), 'malformed'],
-    ['code', 'KA1-7', 'malformed'],
+    ['code', 'KA1-7', 'incomplete'],
+    ['code', input('code_cut_off_in_signature'), 'incomplete'],
+    ['code', input('code_pasted_twice'), 'pasted_twice'],
+    ['code', input('code_look_alike_letter'), 'malformed'],
+    ['check', input('code_and_another_code'), 'malformed'],
     ['code', input('code_character_missing'), 'typo'],
     ['code', 'K'.repeat(70 * 1024), 'malformed'],
     ['check', input('code_truncated_valid_checks'), 'malformed'],
@@ -531,10 +549,11 @@ test('typing a code by hand says "incomplete, keep typing", not an error', async
   await page.focus('#machine');
   await page.keyboard.type(SYSTEM_ID.slice(0, 12));
   assert.match((await status(page, 'machine')).text, /请继续输入/);
-  // Pasted, a cut-off code is said to be incomplete (not a typing mistake).
+  // Pasted, a cut-off code is said to be incomplete (not a typing mistake), with how
+  // many characters are missing at the end (issue 8.11).
   await page.fill('#code', VALID.slice(0, 120));
   s = await status(page, 'code');
-  assert.match(s.text, /不完整（只有 \d+ 个字符），结尾似乎缺失/);
+  assert.match(s.text, /不完整：结尾(至少)?缺少 \d+ 个字符/);
   assert.doesNotMatch(s.text, /输入错误/);
   await page.close();
 });

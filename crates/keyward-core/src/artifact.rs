@@ -99,7 +99,7 @@ impl Artifact {
             }
         };
         // A cut-off code of a kind without a signature: how long a whole one is.
-        let cut_off = |e: Error, total: &dyn Fn(&[u8]) -> (usize, bool)| {
+        let cut_off = |e: Error, total: fn(&[u8]) -> (usize, bool)| {
             text::cut_off(&sym, &e, total).map_or(e, Error::from)
         };
         Ok(match (sym.kind, trusted) {
@@ -124,19 +124,21 @@ impl Artifact {
             (Kind::SystemId, _) => {
                 Artifact::SystemId(SystemIdCode::decode(&blanked).map_err(|e| {
                     // All system identification codes have one length.
-                    cut_off(e, &|_| (text::SYSTEM_ID_SYMBOLS, true))
+                    cut_off(e, |_| (text::SYSTEM_ID_SYMBOLS, true))
                 })?)
             }
             (Kind::DeactivationCode, _) => {
                 Artifact::DeactivationCode(DeactivationCode::decode(&blanked).map_err(|e| {
-                    let total = text::symbols_for_bytes(Kind::DeactivationCode, BYTES);
-                    cut_off(e, &|_| (total, true))
+                    cut_off(e, |_| {
+                        let total = text::symbols_for_bytes(Kind::DeactivationCode, BYTES);
+                        (total, true)
+                    })
                 })?)
             }
             (Kind::ActivationRequest, t) => {
                 let r = ActivationRequest::decode(&blanked).map_err(|e| {
                     // Its length is not known from its beginning: at least one more byte.
-                    cut_off(e, &|b| {
+                    cut_off(e, |b| {
                         let total = b.len() + 1;
                         (
                             text::symbols_for_bytes(Kind::ActivationRequest, total),

@@ -155,7 +155,7 @@ pub(crate) fn decode_text<A: SignedArtifact>(
     };
     parse(&sym).map_err(|e| {
         let e = explain(e, &sym, trusted.is_some(), &|c| parse(c).is_ok());
-        text::cut_off(&sym, &e, &needed::<A>).map_or(e, Error::Code)
+        text::cut_off(&sym, &e, needed::<A>).map_or(e, Error::Code)
     })
 }
 

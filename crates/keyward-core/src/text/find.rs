@@ -62,13 +62,11 @@ type Char = (char, u8);
 /// prefix is found (the caller says what the text is not).
 pub(crate) fn find(text: &str) -> Result<Option<(Symbols, Option<Symbols>)>, CodeError> {
     // The text is at most MAX_TEXT_LEN bytes.
-    let cs: Vec<Char> = text
-        .chars()
-        .map(|c| {
-            let c = fold_char(c);
-            (c, class(c))
-        })
-        .collect();
+    let mut cs: Vec<Char> = Vec::with_capacity(text.len());
+    for c in text.chars() {
+        let c = fold_char(c);
+        cs.push((c, class(c)));
+    }
     let lead = cs
         .iter()
         .position(|c| c.1 & (GAP | SEP) == 0)

@@ -107,18 +107,14 @@ pub(crate) fn beginning_bytes(s: &Symbols) -> Option<Vec<u8>> {
         }
         data.extend_from_slice(&group[..size - 1]);
     }
-    // Whole bytes only: the bits of a partly typed byte are left out.
-    let mut out = Vec::with_capacity(data.len() * 5 / 8);
-    let (mut acc, mut bits) = (0u32, 0);
-    for v in data {
-        acc = (acc << 5 | v as u32) & 0xffff;
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
+    // Whole bytes only: the symbols they take, without the bits of a partly typed byte.
+    let bytes = data.len() * 5 / 8;
+    let len = (bytes * 8).div_ceil(5);
+    data.truncate(len);
+    if let Some(last) = data.last_mut() {
+        *last &= 0x1f << (len * 5 - bytes * 8) & 0x1f;
     }
-    Some(out)
+    values_to_bytes(&data)
 }
 
 /// Code characters of every system identification code (check symbols included, prefix and
@@ -152,7 +148,7 @@ fn incomplete(s: &Symbols, total: usize, exact: bool) -> Option<CodeError> {
 pub(crate) fn cut_off(
     s: &Symbols,
     e: &Error,
-    total: &dyn Fn(&[u8]) -> (usize, bool),
+    total: fn(&[u8]) -> (usize, bool),
 ) -> Option<CodeError> {
     if !matches!(
         e,
@@ -205,17 +201,14 @@ pub(crate) fn normalize(text: &str) -> Result<Symbols, CodeError> {
     // The same code twice in a row, with only separators between: `KA1-…KA1-…`.
     let n = s.values.len();
     let m = n.saturating_sub(3) / 2;
-    let prefix = [
-        symbol_value('K'),
-        symbol_value(s.kind.letter() as char),
-        Some(s.version),
-    ];
     if m > 0
         && n == 2 * m + 3
         && s.values[m..m + 3]
-            .iter()
-            .zip(prefix)
-            .all(|(&v, p)| Some(v) == p)
+            == [
+                K,
+                symbol_value(s.kind.letter() as char).unwrap_or(K),
+                s.version,
+            ]
         && s.values[..m] == s.values[m + 3..]
     {
         let mut copy = s;
@@ -225,6 +218,9 @@ pub(crate) fn normalize(text: &str) -> Result<Symbols, CodeError> {
     }
     Ok(s)
 }
+
+/// The symbol value of `K`, the first character of every prefix.
+const K: u8 = 19;
 
 /// Crockford's base32 alphabet: no I, L, O, U.
 pub(crate) const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -437,6 +433,7 @@ mod tests {
 
     #[test]
     fn code_characters_fold_as_the_decoder_reads() {
+        assert_eq!(ALPHABET[K as usize], b'K');
         assert_eq!(code_characters("ｉｌｏ ab-\n“x”u#"), "110ABX");
         // Of a code found in text, its own characters only.
         assert_eq!(code_characters("ｋａ１－ｉｌｏ ab-\n“x”u#"), "KA1110AB");

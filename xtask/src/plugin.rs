@@ -131,6 +131,7 @@ fn build_variant(variant: &Variant, release: bool) -> Result<PathBuf, String> {
                 module_path.display()
             )
         })?;
+    let component = strip_names(&component)?;
     check_imports(&component)?;
     check_features(&component, variant)?;
     let dist = target.join("dist");
@@ -145,6 +146,34 @@ fn build_variant(variant: &Variant, release: bool) -> Result<PathBuf, String> {
         component.len(),
         module.len()
     );
+    Ok(out)
+}
+
+/// `component` without its top-level `component-name` and `producers` custom sections:
+/// names for debuggers and a list of the tools used, which no host reads to load or run it
+/// (like `--strip-debug` and `--strip-producers` for the core module): 1.5 KB of the plugin.
+/// The component's top level is a flat list of sections (an id byte, a LEB128 size, the
+/// contents), walked here with wasmparser's reader; everything else is copied unchanged.
+fn strip_names(component: &[u8]) -> Result<Vec<u8>, String> {
+    let bad = |e: wasmparser::BinaryReaderError| format!("cannot read the component: {e}");
+    let mut r = wasmparser::BinaryReader::new(component, 0);
+    let mut out = r.read_bytes(8).map_err(bad)?.to_vec(); // magic, version and layer
+    while !r.eof() {
+        let start = r.original_position();
+        let id = r.read_u8().map_err(bad)?;
+        let size = r.read_var_u32().map_err(bad)?;
+        let contents = r.read_bytes(size as usize).map_err(bad)?;
+        let name = (id == 0)
+            .then(|| {
+                wasmparser::BinaryReader::new(contents, 0)
+                    .read_string()
+                    .ok()
+            })
+            .flatten();
+        if !matches!(name, Some("component-name" | "producers")) {
+            out.extend_from_slice(&component[start..r.original_position()]);
+        }
+    }
     Ok(out)
 }
 

@@ -38,7 +38,12 @@ pub fn optimize(input: &Path, output: &Path, extra: &[&str]) -> Result<(), Strin
         .args(RUST_DEFAULT_FEATURES)
         .args(extra)
         // target_features tells tools what the code uses; nothing reads it at run time.
+        // Flattening and re-running the relooper first, then -Oz twice, leaves about 1%
+        // fewer bytes than -Oz alone (measured 2026-12-01: plugin 154,049 -> 152,604).
         .args([
+            "--flatten",
+            "--rereloop",
+            "-Oz",
             "-Oz",
             "--strip-debug",
             "--strip-producers",

@@ -57,13 +57,13 @@ pub fn build() -> Result<(), String> {
         // Applies to the wasm target only.
         .env(
             "CARGO_ENCODED_RUSTFLAGS",
-            wasm_rustflags(&[
-                "--cfg",
-                "curve25519_dalek_bits=\"64\"",
-                crate::SHIPPED_WASM_FLAGS[0],
-                crate::SHIPPED_WASM_FLAGS[1],
-                crate::SHIPPED_WASM_FLAGS[2],
-            ]),
+            wasm_rustflags(
+                &[
+                    &["--cfg", "curve25519_dalek_bits=\"64\""][..],
+                    &crate::SHIPPED_WASM_FLAGS,
+                ]
+                .concat(),
+            ),
         ))?;
     let input = target_dir().join(TARGET).join("release/keyward_web.wasm");
     let out = root().join("web/pkg");

@@ -43,11 +43,7 @@ pub enum Artifact {
 const HW_PREFIXES: [&str; 7] = ["mac:", "sn:", "serial:", "uuid:", "disk:", "fp:", "custom:"];
 
 fn looks_like_hardware_id(t: &str) -> bool {
-    let folded: String = t
-        .chars()
-        .map(text::fold_char)
-        .collect::<String>()
-        .to_ascii_lowercase();
+    let folded = crate::util::map_chars(t, text::fold_char).to_ascii_lowercase();
     let f = folded.trim_start();
     HW_PREFIXES.iter().any(|p| f.starts_with(p))
         || (f.contains('|') && crate::util::find(f, "-----").is_none())

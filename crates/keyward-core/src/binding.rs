@@ -61,6 +61,15 @@ fn default_tolerance(n: usize) -> u8 {
     (n / 2 + 1) as u8
 }
 
+/// The digest of each of a machine's parts, as bindings hold them.
+fn digests(parts: &[(PartKind, alloc::string::String)]) -> Vec<(PartKind, [u8; 8])> {
+    let mut have = Vec::with_capacity(parts.len());
+    for (k, v) in parts {
+        have.push((*k, part_digest(*k, v)));
+    }
+    have
+}
+
 impl Binding {
     /// Binds to a system identification code. `tolerance` defaults to a majority of the
     /// code's present facts (3 of 5).
@@ -129,11 +138,7 @@ impl Binding {
                 system_match(code, &SystemIdCode::compute(product, facts))
             }
             Binding::Hardware { parts, .. } => {
-                let have: Vec<(PartKind, [u8; 8])> = machine_parts(facts, extra)
-                    .iter()
-                    .map(|(k, v)| (*k, part_digest(*k, v)))
-                    .collect();
-                count_parts(parts, &have)
+                count_parts(parts, &digests(&machine_parts(facts, extra)))
             }
         };
         self.verdict(matched, differing)
@@ -146,12 +151,7 @@ impl Binding {
         let (matched, differing) = match (self, machine) {
             (Binding::System { code, .. }, MachineRef::System(other)) => system_match(code, other),
             (Binding::Hardware { parts, .. }, MachineRef::Hardware(id)) => {
-                let have: Vec<(PartKind, [u8; 8])> = id
-                    .parts()
-                    .iter()
-                    .map(|(k, v)| (*k, part_digest(*k, v)))
-                    .collect();
-                count_parts(parts, &have)
+                count_parts(parts, &digests(&id.parts()))
             }
             _ => return None,
         };

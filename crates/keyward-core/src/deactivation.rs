@@ -17,15 +17,15 @@
 //! holds the certificate; the deactivation code proves the license was removed from one
 //! copy, not from every copy (see docs/ACTIVATION.md).
 
+use crate::signed;
 use alloc::string::String;
-use alloc::vec::Vec;
 use core::fmt;
 
 use sha2::{Digest, Sha512};
 
 use crate::authcode::LicenseId;
 use crate::cert::ActivationCertificate;
-use crate::error::{CodeError, Error};
+use crate::error::Error;
 use crate::text::{self, Kind, Symbols};
 
 /// Bytes of the secret a machine keeps per license.
@@ -110,7 +110,7 @@ impl DeactivationCode {
     /// the certificate every single-character fix looks equally valid (see
     /// [`decode_with`](Self::decode_with)).
     pub fn decode(input: &str) -> Result<Self, Error> {
-        Self::decode_with(input, &|_| false)
+        Self::decode_checking(input, None)
     }
 
     /// Like [`decode`](Self::decode), and when the text has a typo, offers the correction if
@@ -120,42 +120,22 @@ impl DeactivationCode {
         input: &str,
         valid: &dyn Fn(&DeactivationCode) -> bool,
     ) -> Result<Self, Error> {
+        Self::decode_checking(input, Some(valid))
+    }
+
+    /// The correction search is the signed artifacts' own ([`signed::explain`]), with
+    /// `valid` in the place of the signature.
+    fn decode_checking(
+        input: &str,
+        valid: Option<&dyn Fn(&DeactivationCode) -> bool>,
+    ) -> Result<Self, Error> {
         let sym = symbols(input)?;
         let parse =
             |s: &Symbols| -> Result<Self, Error> { Self::from_bytes(&text::decode_symbols(s)?) };
-        parse(&sym).map_err(|e| match e {
-            Error::Code(CodeError::Typo {
-                kind,
-                groups,
-                suggestion: None,
-                missing_or_extra,
-            }) => {
-                let mut fixes: Vec<Symbols> = Vec::new();
-                for edit in text::single_corrections(&sym) {
-                    let mut c = Symbols {
-                        kind: sym.kind,
-                        version: sym.version,
-                        values: Vec::new(),
-                        positions: Vec::new(),
-                    };
-                    edit.apply(&sym.values, &mut c.values);
-                    if !fixes.iter().any(|f| f.values == c.values)
-                        && parse(&c).is_ok_and(|d| valid(&d))
-                    {
-                        fixes.push(c);
-                    }
-                }
-                Error::Code(CodeError::Typo {
-                    kind,
-                    groups,
-                    suggestion: match fixes.as_slice() {
-                        [one] => Some(text::render(one)),
-                        _ => None,
-                    },
-                    missing_or_extra,
-                })
-            }
-            other => other,
+        parse(&sym).map_err(|e| {
+            signed::explain(e, &sym, valid.is_some(), &|c| {
+                parse(c).is_ok_and(|d| valid.is_some_and(|v| v(&d)))
+            })
         })
     }
 }

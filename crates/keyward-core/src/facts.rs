@@ -54,15 +54,10 @@ impl MachineFacts {
     ///
     /// Normalising twice gives the same facts as normalising once.
     pub fn normalized(&self) -> MachineFacts {
-        let mut macs: Vec<String> = self
-            .macs
-            .iter()
-            .filter_map(|m| normalize_mac(m))
-            .filter(|m| !is_placeholder_mac(m))
-            .collect();
-        crate::util::sort_dedup(&mut macs);
-        let mut custom: Vec<String> = self.custom.iter().filter_map(|c| custom_value(c)).collect();
-        crate::util::sort_dedup(&mut custom);
+        let macs = normalized_list(&self.macs, &|m| {
+            normalize_mac(m).filter(|m| !is_placeholder_mac(m))
+        });
+        let custom = normalized_list(&self.custom, &custom_value);
         MachineFacts {
             machine_id: clean_id(self.machine_id.as_deref()),
             product_uuid: clean_id(self.product_uuid.as_deref()),
@@ -78,6 +73,20 @@ impl MachineFacts {
             custom,
         }
     }
+}
+
+/// The values of `items` that `normal` keeps, in their normal form, sorted, without
+/// duplicates. (A loop, not an iterator `collect`: one copy in the size-gated WebAssembly
+/// builds.)
+fn normalized_list(items: &[String], normal: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        if let Some(v) = normal(item) {
+            out.push(v);
+        }
+    }
+    crate::util::sort_dedup(&mut out);
+    out
 }
 
 /// Normalises one MAC address to lower-case `aa:bb:cc:dd:ee:ff`.
@@ -134,7 +143,7 @@ pub(crate) const MAX_CUSTOM_LEN: usize = 128;
 /// is empty, longer than 128 characters or holds a control character: the same rule for a
 /// typed `custom:` code and for the identifiers a host vouches for (`custom`).
 pub(crate) fn custom_value(value: &str) -> Option<String> {
-    let value: String = value.chars().map(crate::text::fold_char).collect();
+    let value = crate::util::map_chars(value, crate::text::fold_char);
     let value = value.trim();
     let ok = !value.is_empty()
         && crate::util::char_count(value) <= MAX_CUSTOM_LEN
@@ -160,11 +169,15 @@ fn clean_id(value: Option<&str>) -> Option<String> {
 /// Trims, collapses inner white space (and NULs), and turns placeholders into `None`.
 pub fn clean_text(value: Option<&str>) -> Option<String> {
     let value = value?;
-    let words: Vec<&str> = value
-        .split(|c: char| c.is_whitespace() || c == '\0')
-        .filter(|w| !w.is_empty())
-        .collect();
-    let cleaned = crate::util::join(words.iter().copied(), " ");
+    let mut cleaned = String::with_capacity(value.len());
+    for word in value.split(|c: char| c.is_whitespace() || c == '\0') {
+        if !word.is_empty() {
+            if !cleaned.is_empty() {
+                cleaned.push(' ');
+            }
+            cleaned.push_str(word);
+        }
+    }
     if is_placeholder(&cleaned) {
         None
     } else {
@@ -215,7 +228,7 @@ pub fn is_placeholder(value: &str) -> bool {
     let lower = value.trim().to_ascii_lowercase();
     // Compared letters and digits only, so a normal form (`sn:TOBEFILLEDBYO.E.M.`, spaces
     // gone) or another spelling (`N.A.`, `Default_String`) is recognised too.
-    let squash = |s: &str| -> String { s.chars().filter(char::is_ascii_alphanumeric).collect() };
+    let squash = |s: &str| crate::util::keep_chars(s, &|c| c.is_ascii_alphanumeric());
     let squashed = squash(&lower);
     if !squashed.is_empty() && PLACEHOLDERS.iter().any(|p| squash(p) == squashed) {
         return true;

@@ -140,10 +140,7 @@ fn bad(reason: impl Into<String>) -> Error {
 }
 
 fn normalize_mac(s: &str) -> Result<String, Error> {
-    let hex: String = s
-        .chars()
-        .filter(|c| !matches!(c, ':' | '-' | '.' | ' '))
-        .collect();
+    let hex = crate::util::keep_chars(s, &|c| !matches!(c, ':' | '-' | '.' | ' '));
     if hex.len() != 12 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(bad(words!(
             "\"{s}\" is not a MAC address: expected 12 hexadecimal digits such as 00:1A:2B:3C:4D:5E"
@@ -166,11 +163,7 @@ fn normalize_mac(s: &str) -> Result<String, Error> {
 }
 
 fn normalize_uuid(s: &str) -> Result<String, Error> {
-    let hex: String = s
-        .trim_matches(|c| c == '{' || c == '}')
-        .chars()
-        .filter(|&c| c != '-')
-        .collect();
+    let hex = crate::util::keep_chars(s.trim_matches(|c| c == '{' || c == '}'), &|c| c != '-');
     if hex.len() != 32 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(bad(words!(
             "\"{s}\" is not a UUID: expected 32 hexadecimal digits such as 4c4c4544-003d-4a10-804b-b4c04f4e3732"
@@ -194,7 +187,7 @@ fn normalize_uuid(s: &str) -> Result<String, Error> {
 }
 
 fn normalize_serial(what: &str, s: &str) -> Result<String, Error> {
-    let v: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    let v = crate::util::keep_chars(s, &|c| !c.is_whitespace());
     let v = v.to_ascii_uppercase();
     if v.is_empty() {
         return Err(bad(words!("the {what} is empty")));
@@ -217,20 +210,29 @@ fn normalize_serial(what: &str, s: &str) -> Result<String, Error> {
 }
 
 fn normalize_fingerprint(s: &str) -> Result<String, Error> {
-    let parts: Vec<&str> = s.split('|').collect();
-    if parts.len() != 4 {
+    // Loops rather than iterator collects here and below: each `collect` is its own
+    // generic copy in the size-gated WebAssembly builds.
+    let mut parts = [""; 4];
+    let mut count = 0;
+    for (i, p) in s.split('|').enumerate() {
+        if let Some(slot) = parts.get_mut(i) {
+            *slot = p;
+        }
+        count += 1;
+    }
+    if count != 4 {
         return Err(bad(words!(
-            "a fingerprint has four parts MAC|disk|board|cpu separated by '|', this one has {}",
-            parts.len()
+            "a fingerprint has four parts MAC|disk|board|cpu separated by '|', this one has {count}"
         )));
     }
     let list = |p: &str, f: &dyn Fn(&str) -> Result<String, Error>| -> Result<String, Error> {
-        let mut items = p
-            .split(',')
-            .map(str::trim)
-            .filter(|x| !x.is_empty())
-            .map(f)
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut items = Vec::new();
+        for x in p.split(',') {
+            let x = x.trim();
+            if !x.is_empty() {
+                items.push(f(x)?);
+            }
+        }
         crate::util::sort_dedup(&mut items);
         Ok(crate::util::join(items.iter().map(String::as_str), ","))
     };
@@ -280,7 +282,7 @@ impl HardwareId {
                 "far too long for a hardware identification code"
             )));
         }
-        let folded: String = input.chars().map(fold_char).collect();
+        let folded = crate::util::map_chars(input, fold_char);
         let s = folded.trim();
         if s.is_empty() {
             return Err(bad(

@@ -143,19 +143,42 @@ pub(crate) fn decode_text<A: SignedArtifact>(
     input: &str,
     trusted: Option<&TrustedKeys>,
 ) -> Result<A, Error> {
-    let sym = symbols_of_kind(input, A::KIND)
-        .map_err(|e| only_a_valid_copy(e, &|copy| decode_text::<A>(copy, trusted).is_ok()))?;
-    let parse = |sym: &Symbols| -> Result<A, Error> {
-        let bytes = text::decode_symbols(sym)?;
-        let a = from_bytes::<A>(&bytes)?;
-        if let Some(t) = trusted {
-            verify(&a, t)?;
+    let check = |bytes: &[u8]| -> Result<(), Error> {
+        let a = from_bytes::<A>(bytes)?;
+        match trusted {
+            Some(t) => verify(&a, t),
+            None => Ok(()),
         }
-        Ok(a)
+    };
+    let bytes = decode_checked(input, A::KIND, trusted.is_some(), &check, needed::<A>)?;
+    // The bytes passed `check`, so they parse (a second parse of a few hundred bytes costs
+    // far less than keeping the search below generic: it exists once in WebAssembly builds).
+    from_bytes::<A>(&bytes)
+}
+
+/// The bytes of the `kind` code in `input` that `check` accepts (`verified` when it checks
+/// the signature), with the typo, pasted-twice and cut-off explanations of a refusal;
+/// `needed` measures a whole code from the bytes of its beginning.
+fn decode_checked(
+    input: &str,
+    kind: Kind,
+    verified: bool,
+    check: &dyn Fn(&[u8]) -> Result<(), Error>,
+    needed: fn(&[u8]) -> (usize, bool),
+) -> Result<Vec<u8>, Error> {
+    let sym = symbols_of_kind(input, kind).map_err(|e| {
+        only_a_valid_copy(e, &|copy| {
+            decode_checked(copy, kind, verified, check, needed).is_ok()
+        })
+    })?;
+    let parse = |sym: &Symbols| -> Result<Vec<u8>, Error> {
+        let bytes = text::decode_symbols(sym)?;
+        check(&bytes)?;
+        Ok(bytes)
     };
     parse(&sym).map_err(|e| {
-        let e = explain(e, &sym, trusted.is_some(), &|c| parse(c).is_ok());
-        text::cut_off(&sym, &e, needed::<A>).map_or(e, Error::Code)
+        let e = explain(e, &sym, verified, &|c| parse(c).is_ok());
+        text::cut_off(&sym, &e, needed).map_or(e, Error::Code)
     })
 }
 
@@ -208,7 +231,12 @@ fn symbols_of_kind(input: &str, kind: Kind) -> Result<Symbols, Error> {
 /// Adds the offered correction to a decoding failure, when exactly one single-character
 /// fix makes the artifact fully valid (`valid`, which checks the signature when `verified`).
 /// Kept apart from the generic [`decode_text`] so it exists once in WebAssembly builds.
-fn explain(e: Error, sym: &Symbols, verified: bool, valid: &dyn Fn(&Symbols) -> bool) -> Error {
+pub(crate) fn explain(
+    e: Error,
+    sym: &Symbols,
+    verified: bool,
+    valid: &dyn Fn(&Symbols) -> bool,
+) -> Error {
     // The one edit that makes the artifact valid, if exactly one does. Candidates are
     // written into one reused buffer; the search stops at the second distinct fix.
     let only_fix = |edits: Vec<Edit>| -> Option<(Edit, String)> {

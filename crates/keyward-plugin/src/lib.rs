@@ -55,7 +55,9 @@ mod component {
     use alloc::string::String;
     use alloc::vec::Vec;
 
-    use keyward_core::{Applied, Kind, MachineFacts, Policy, Status, Timestamp};
+    use keyward_core::{
+        Applied, ErrorCode, Kind, MachineFacts, Policy, Status, StatusCode, Timestamp, VerdictCode,
+    };
 
     use crate::bindings::keyward::plugin::host;
     use crate::bindings::keyward::plugin::types as wit;
@@ -103,39 +105,43 @@ mod component {
     /// A stable code as its `error-code` case. Every code the plugin refuses with has its
     /// case (checked by `every_refusal_has_its_own_case` below); `malformed` stands in
     /// should a future keyward-core add a code before the WIT does.
-    fn error_code(code: &str) -> wit::ErrorCode {
-        use wit::ErrorCode as C;
+    fn error_code(code: ErrorCode) -> wit::ErrorCode {
+        use wit::ErrorCode as W;
+        use ErrorCode as C;
         match code {
-            "empty" => C::Empty,
-            "not_a_keyward_code" => C::NotAKeywardCode,
-            "unsupported_version" => C::UnsupportedVersion,
-            "typo" => C::Typo,
-            "pasted_twice" => C::PastedTwice,
-            "incomplete" => C::Incomplete,
-            "wrong_kind" => C::WrongKind,
-            "unknown_key" => C::UnknownKey,
-            "bad_signature" => C::BadSignature,
-            "invalid_input" => C::InvalidInput,
-            "invalid_hardware_id" => C::InvalidHardwareId,
-            "invalid_key" => C::InvalidKey,
-            "marketplace_code" => C::MarketplaceCode,
-            "corrupt_state" => C::CorruptState,
-            "machine_mismatch" => C::MachineMismatch,
-            "expired" => C::Expired,
-            "released" => C::Released,
-            "clock_rolled_back" => C::ClockRolledBack,
-            "not_initialized" => C::NotInitialized,
-            "already_initialized" => C::AlreadyInitialized,
-            "state_not_saved" => C::StateNotSaved,
-            "no_randomness" => C::NoRandomness,
-            _ => C::Malformed,
+            C::Empty => W::Empty,
+            C::NotAKeywardCode => W::NotAKeywardCode,
+            C::UnsupportedVersion => W::UnsupportedVersion,
+            C::Typo => W::Typo,
+            C::PastedTwice => W::PastedTwice,
+            C::Incomplete => W::Incomplete,
+            C::WrongKind => W::WrongKind,
+            C::UnknownKey => W::UnknownKey,
+            C::BadSignature => W::BadSignature,
+            C::InvalidInput => W::InvalidInput,
+            C::InvalidHardwareId => W::InvalidHardwareId,
+            C::InvalidKey => W::InvalidKey,
+            C::MarketplaceCode => W::MarketplaceCode,
+            C::CorruptState => W::CorruptState,
+            C::MachineMismatch => W::MachineMismatch,
+            C::Expired => W::Expired,
+            C::Released => W::Released,
+            C::ClockRolledBack => W::ClockRolledBack,
+            C::NotYetValid => W::NotYetValid,
+            C::Frozen => W::Frozen,
+            C::NoLicense => W::NoLicense,
+            C::NotInitialized => W::NotInitialized,
+            C::AlreadyInitialized => W::AlreadyInitialized,
+            C::StateNotSaved => W::StateNotSaved,
+            C::NoRandomness => W::NoRandomness,
+            _ => W::Malformed,
         }
     }
 
     /// A refusal for WIT, its stable code as the `error-code` case.
     pub(crate) fn error(f: Failure) -> wit::Error {
         wit::Error {
-            code: error_code(f.code.as_str()),
+            code: error_code(f.code),
             message: f.message,
             suggestion: f.suggestion,
         }
@@ -157,21 +163,23 @@ mod component {
         }
     }
 
-    /// A verdict's code (keyward-core gives it as its stable string) as `verdict-code`.
-    pub(crate) fn verdict_code(code: &str) -> wit::VerdictCode {
-        use wit::StatusCode as S;
+    /// A verdict's code as `verdict-code` (the plugin always verifies: never `unverified`).
+    pub(crate) fn verdict_code(code: VerdictCode) -> wit::VerdictCode {
+        use wit::StatusCode as W;
+        use StatusCode as C;
         let status = match code {
-            "valid" => return wit::VerdictCode::Valid,
-            "active" => S::Active,
-            "in_grace" => S::InGrace,
-            "not_yet_valid" => S::NotYetValid,
-            "expired" => S::Expired,
-            "frozen" => S::Frozen,
-            "released" => S::Released,
-            "machine_mismatch" => S::MachineMismatch,
-            "clock_rolled_back" => S::ClockRolledBack,
-            "no_license" => S::NoLicense,
-            _ => return wit::VerdictCode::Error(error_code(code)),
+            VerdictCode::Valid => return wit::VerdictCode::Valid,
+            VerdictCode::Error(e) => return wit::VerdictCode::Error(error_code(e)),
+            VerdictCode::Status(C::Active) => W::Active,
+            VerdictCode::Status(C::InGrace) => W::InGrace,
+            VerdictCode::Status(C::NotYetValid) => W::NotYetValid,
+            VerdictCode::Status(C::Expired) => W::Expired,
+            VerdictCode::Status(C::Frozen) => W::Frozen,
+            VerdictCode::Status(C::Released) => W::Released,
+            VerdictCode::Status(C::MachineMismatch) => W::MachineMismatch,
+            VerdictCode::Status(C::ClockRolledBack) => W::ClockRolledBack,
+            VerdictCode::Status(C::NoLicense) => W::NoLicense,
+            _ => return wit::VerdictCode::Error(wit::ErrorCode::Malformed),
         };
         wit::VerdictCode::Status(status)
     }
@@ -258,7 +266,7 @@ mod component {
             let i = PLUGIN.with(|p| p.inspect(&Imports, &text, expected.map(kind)));
             wit::Verdict {
                 kind: i.verdict.kind.map(String::from),
-                code: verdict_code(i.verdict.code.as_str()),
+                code: verdict_code(i.verdict.code),
                 message: i.verdict.message,
                 suggestion: i.verdict.suggestion,
                 typos: i
@@ -333,7 +341,9 @@ mod tests {
     use alloc::string::String;
     use alloc::vec::Vec;
 
-    use keyward_core::{ClockRollback, CodeError, Error, KeyId, Kind, Status, Timestamp};
+    use keyward_core::{
+        ClockRollback, CodeError, Error, KeyId, Kind, Status, Timestamp, VerdictCode as CoreVerdict,
+    };
 
     use crate::bindings::keyward::plugin::types::{ErrorCode as C, VerdictCode};
     use crate::component::{error, status_code, verdict_code};
@@ -412,7 +422,7 @@ mod tests {
                 alloc::format!("StatusCode::{}", camel(s.code().as_str()))
             );
             assert!(
-                matches!(verdict_code(s.code().as_str()), VerdictCode::Status(c) if c == case),
+                matches!(verdict_code(CoreVerdict::Status(s.code())), VerdictCode::Status(c) if c == case),
                 "{}",
                 s.code()
             );
@@ -421,12 +431,14 @@ mod tests {
         seen.sort_unstable();
         seen.dedup();
         assert_eq!(seen.len(), 9);
-        assert!(matches!(verdict_code("valid"), VerdictCode::Valid));
         assert!(matches!(
-            verdict_code("bad_signature"),
+            verdict_code(CoreVerdict::Valid),
+            VerdictCode::Valid
+        ));
+        assert!(matches!(
+            verdict_code(CoreVerdict::Error(keyward_core::ErrorCode::BadSignature)),
             VerdictCode::Error(C::BadSignature)
         ));
-        assert!(matches!(verdict_code("typo"), VerdictCode::Error(C::Typo)));
     }
 
     /// Every stable code a refusal can carry gets its own WIT case: keyward-core's errors,
@@ -532,6 +544,26 @@ mod tests {
         seen.sort_unstable();
         seen.dedup();
         assert_eq!(seen.len(), 23, "{seen:?}");
+    }
+
+    /// Every stable error code, whatever produced it, crosses as the WIT case of its own
+    /// name (`frozen` and `no_license` once crossed as `malformed`).
+    #[test]
+    fn every_error_code_crosses_as_its_own_case() {
+        for &code in keyward_core::ErrorCode::ALL {
+            let case = error(Failure {
+                code,
+                message: String::new(),
+                suggestion: None,
+            })
+            .code;
+            let name = alloc::format!("{case:?}");
+            assert_eq!(
+                name.trim_start_matches("ErrorCode::"),
+                camel(code.as_str()),
+                "{code}"
+            );
+        }
     }
 }
 

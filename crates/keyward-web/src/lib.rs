@@ -55,7 +55,6 @@ static HEAP: keyward_heap::Heap = keyward_heap::Heap::new();
 mod json;
 
 use alloc::string::String;
-use alloc::vec::Vec;
 
 use keyward_core::Timestamp;
 use wasm_bindgen::prelude::*;
@@ -99,12 +98,8 @@ impl Page {
     /// key cannot be read, [`Page::key_ids`] says why and every check is that error.
     #[wasm_bindgen(constructor)]
     pub fn new(public_keys_pem: &str) -> Page {
-        let pems: Vec<&str> = if public_keys_pem.is_empty() {
-            Vec::new()
-        } else {
-            public_keys_pem.split('\0').collect()
-        };
-        let checker = Checker::new(&pems).map_err(|e| {
+        let pems = public_keys_pem.split('\0').filter(|p| !p.is_empty());
+        let checker = Checker::new(pems).map_err(|e| {
             // The merchant's config is wrong: say which way, in English (the page shows it
             // under its own sentence). The core is built without its message sentences
             // here, so the reason is put in words by hand (keys only fail as invalid_key;

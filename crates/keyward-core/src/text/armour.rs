@@ -13,7 +13,7 @@ pub(crate) fn armour(title: &str, headers: &[(&str, String)], kind: Kind, bytes:
     let mut s = cat(&["-----BEGIN KEYWARD ", title, "-----\n"]);
     for (k, v) in headers {
         // Header values are for reading only; keep them on one line.
-        let v: String = v.chars().filter(|c| !c.is_control()).collect();
+        let v = crate::util::keep_chars(v, &|c| !c.is_control());
         s.push_str(&cat(&[k, ": ", &v, "\n"]));
     }
     s.push('\n');

@@ -57,14 +57,20 @@ pub fn sniff_kind(text: &str) -> Option<Kind> {
 /// folds or normalises text itself).
 pub fn code_characters(text: &str) -> String {
     // Only the code's own characters when it is found in surrounding text.
+    // (Loops rather than iterator `collect`s: each is its own generic copy in the size-gated
+    // WebAssembly builds.)
     if let Some(Ok(Some((s, _)))) = (text.len() <= MAX_TEXT_LEN).then(|| find::find(text)) {
-        return render(&s).split('-').collect();
+        let mut out = render(&s);
+        out.retain(|c| c != '-');
+        return out;
     }
-    text.chars()
-        .take(MAX_TEXT_LEN)
-        .filter_map(|c| normalize::symbol_value(fold_char(c)))
-        .map(|v| ALPHABET[v as usize] as char)
-        .collect()
+    let mut out = String::new();
+    for c in text.chars().take(MAX_TEXT_LEN) {
+        if let Some(v) = normalize::symbol_value(fold_char(c)) {
+            out.push(ALPHABET[v as usize] as char);
+        }
+    }
+    out
 }
 
 /// Whether `text` could be the beginning of a code still being typed: the start of a

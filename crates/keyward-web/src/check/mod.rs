@@ -50,7 +50,7 @@ const GENUINE: [&str; 9] = [
 
 impl Checker {
     /// Trusts every `PUBLIC KEY` PEM block in `pems` (the merchant's keys from config.json).
-    pub fn new<S: AsRef<str>>(pems: &[S]) -> Result<Checker, Error> {
+    pub fn new<S: AsRef<str>>(pems: impl IntoIterator<Item = S>) -> Result<Checker, Error> {
         let mut trusted = TrustedKeys::new();
         for pem in pems {
             for k in TrustedKeys::from_pem(pem.as_ref())?.keys() {

@@ -340,6 +340,6 @@ fn activation_request_round_trips() {
 
 #[test]
 fn keys_are_required() {
-    assert!(Checker::new::<&str>(&[]).is_err());
+    assert!(Checker::new(Vec::<&str>::new()).is_err());
     assert!(Checker::new(&["not a key"]).is_err());
 }

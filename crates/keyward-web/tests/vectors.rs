@@ -341,5 +341,5 @@ fn activation_request_round_trips() {
 #[test]
 fn keys_are_required() {
     assert!(Checker::new(Vec::<&str>::new()).is_err());
-    assert!(Checker::new(&["not a key"]).is_err());
+    assert!(Checker::new(["not a key"]).is_err());
 }

@@ -174,6 +174,7 @@ mod tests {
     use crate::sysid::SystemIdCode;
     use crate::time::Timestamp;
     use alloc::vec;
+    use alloc::vec::Vec;
 
     const SECRET: [u8; SECRET_LEN] = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3];
 

@@ -69,6 +69,28 @@ pub(crate) fn join<'a>(items: impl IntoIterator<Item = &'a str>, sep: &str) -> S
     out
 }
 
+/// The characters of `s` that `keep` accepts. One loop for the many places that filter a
+/// string (each iterator `collect` would be its own copy in the size-gated WebAssembly
+/// builds).
+pub(crate) fn keep_chars(s: &str, keep: &dyn Fn(char) -> bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if keep(c) {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `s` with every character mapped by `f` (see [`keep_chars`] for why a loop).
+pub(crate) fn map_chars(s: &str, f: fn(char) -> char) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        out.push(f(c));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,26 +112,4 @@ mod tests {
             assert_eq!(items, expected);
         }
     }
-}
-
-/// The characters of `s` that `keep` accepts. One loop for the many places that filter a
-/// string (each iterator `collect` would be its own copy in the size-gated WebAssembly
-/// builds).
-pub(crate) fn keep_chars(s: &str, keep: &dyn Fn(char) -> bool) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if keep(c) {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// `s` with every character mapped by `f` (see [`keep_chars`] for why a loop).
-pub(crate) fn map_chars(s: &str, f: fn(char) -> char) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        out.push(f(c));
-    }
-    out
 }

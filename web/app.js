@@ -121,7 +121,9 @@ function validate(field) {
 function compareMachine() {
   const { code, machine, check } = state.reports;
   const machineOk = machine?.verdict === 'valid';
-  state.match = code?.details?.bound_to && machineOk
+  // Unbound codes too: a system identification code made without this product (or for
+  // another) matches no license of it, and is said so on the spot.
+  state.match = code?.details && machineOk
     ? parsed(state.page.bound_matches($('code').value, $('machine').value)) : null;
   state.checkMatch = check?.kind === 'activation_certificate' && check.details && machineOk
     ? parsed(state.page.bound_matches($('check').value, $('machine').value)) : null;
@@ -411,7 +413,8 @@ function renderField(field) {
     status.dataset.match = m.state;
     status.append(el('p', { class: `lead match ${matchLevel}` }, t(key, {
       required: m.required, matched: m.matched, differing: list(m.differing.map((f) => t(`fact_${f}`))),
-      product: r.details?.product,
+      // The license's product (field 2's own report is the machine's).
+      product: (field === 'check' ? r : state.reports.code)?.details?.product,
     })));
     if (matchLevel === 'bad' || (matchLevel === 'warn' && level === 'ok')) level = matchLevel;
   }
@@ -432,7 +435,9 @@ function activationBlocker() {
     return { key: 'activate_wait' };
   }
   if (!ACTIVATABLE.has(code.verdict)) return { key: 'activate_not_usable', args: { reason: sentence(code, 'code') } };
-  if (state.match && state.match.state !== 'match') return { key: 'activate_mismatch' };
+  if (state.match && !['match', 'unbound'].includes(state.match.state)) {
+    return { key: wrongProduct(state.match.differing) ? 'activate_wrong_product' : 'activate_mismatch' };
+  }
   return null;
 }
 

@@ -270,6 +270,33 @@ test('a bound code is checked against field 2 on the spot', async () => {
   await page.close();
 });
 
+test('a system identification code made without the product, or for another, is named as such', async () => {
+  const { page } = await fresh();
+  const cases = [
+    ['code_valid_unbound', 'system_id_without_product'],
+    ['code_valid_unbound', 'system_id_for_another_product'],
+    ['code_bound_system_this_machine', 'system_id_without_product'],
+  ];
+  for (const [code, machine] of cases) {
+    await page.fill('#code', input(code));
+    assert.equal((await status(page, 'code')).verdict, 'active', code);
+    await page.fill('#machine', input(machine));
+    const m = await status(page, 'machine');
+    assert.equal(m.match, 'mismatch', `${code} + ${machine}`);
+    assert.equal(m.tone, 'bad', `${code} + ${machine}`);
+    // The cause and the fix, with the product's id: not "another machine".
+    assert.match(m.text, /不是为 acme-invoice 生成的/, `${code} + ${machine}: ${m.text}`);
+    assert.match(m.text, /keyward system-id --product acme-invoice/, m.text);
+    assert.doesNotMatch(m.text, /另一台机器/, m.text);
+    assert.equal(await page.isDisabled('#activate'), true, `${code} + ${machine}: activation`);
+    assert.match(await page.textContent('#activate-hint'), /不是为本产品生成的/);
+    // The same code made for the product matches (bound) or is accepted (unbound).
+    await page.fill('#machine', SYSTEM_ID);
+    assert.notEqual((await status(page, 'machine')).match, 'mismatch', code);
+  }
+  await page.close();
+});
+
 test('the language switch changes every message', async () => {
   const { page } = await fresh();
   await page.fill('#code', input('code_bound_system_other_machine'));

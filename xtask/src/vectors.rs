@@ -371,6 +371,17 @@ pub fn generate(dir: &Path) -> Result<(), String> {
 
     let sys_text = sys_here.encode();
     add("system_id_valid", sys_text.clone());
+    // This machine's codes made without a product (`keyward system-id` without
+    // `--product`) and for another product: valid on their own, a mismatch on "product"
+    // beside a license of acme-invoice.
+    add(
+        "system_id_without_product",
+        SystemIdCode::compute("", &facts).encode(),
+    );
+    add(
+        "system_id_for_another_product",
+        SystemIdCode::compute("acme-payroll", &facts).encode(),
+    );
     add(
         "system_id_in_sentence",
         format!("系统识别码：{sys_text}，谢谢"),

@@ -184,8 +184,13 @@ fn code(id: u8, seats: u32) -> String {
 }
 
 fn system_id(n: u32) -> SystemIdCode {
+    system_id_for("acme-invoice", n)
+}
+
+/// Machine `n`'s system identification code as made for `product` (`""`: without one).
+fn system_id_for(product: &str, n: u32) -> SystemIdCode {
     SystemIdCode::compute(
-        "acme-invoice",
+        product,
         &MachineFacts {
             machine_id: Some(format!("machine-{n}")),
             cpu: Some("GenuineIntel 6-85-7".into()),
@@ -384,6 +389,24 @@ async fn bad_input_gets_the_right_4xx_and_changes_nothing() {
                 .into_bytes(),
             StatusCode::BAD_REQUEST,
             "invalid_hardware_id",
+        ),
+        (
+            "system id made without a product",
+            "application/json",
+            json!({"code": good, "system_id": system_id_for("", 9).to_string()})
+                .to_string()
+                .into_bytes(),
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+        ),
+        (
+            "system id made for another product",
+            "application/json",
+            json!({"code": good, "system_id": system_id_for("acme-payroll", 9).to_string()})
+                .to_string()
+                .into_bytes(),
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
         ),
         (
             "marketplace code",

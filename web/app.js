@@ -191,7 +191,10 @@ function sentence(r, field) {
     // The beginning of a code: still being typed, or cut off when pasted (then how many
     // characters are missing, when the core could tell).
     if (state.typing[field]) return t('v_incomplete_typing', { kind, symbols: a.symbols });
-    if (a.missing != null) return t(a.at_least ? 'v_incomplete_at_least' : 'v_incomplete_missing', { kind, missing: a.missing });
+    if (a.missing != null) {
+      const key = (a.at_least ? 'v_incomplete_at_least' : 'v_incomplete_missing') + (a.missing === 1 ? '_one' : '');
+      return t(key, { kind, missing: a.missing });
+    }
     return t('v_incomplete', { kind, symbols: a.symbols });
   }
   switch (r.verdict) {

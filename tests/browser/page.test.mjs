@@ -40,6 +40,7 @@ const status = (page, field) => page.$eval(`#${field}-status`, (el) => ({
   verdict: el.dataset.verdict ?? null,
   kind: el.dataset.kind ?? null,
   match: el.dataset.match ?? null,
+  suggestion: el.dataset.suggestion ?? null,
   tone: ['ok', 'warn', 'bad', 'info'].find((c) => el.classList.contains(c)) ?? null,
   text: el.textContent,
 }));
@@ -582,6 +583,19 @@ test('typing a code by hand says "incomplete, keep typing", not an error', async
   s = await status(page, 'code');
   assert.match(s.text, /不完整：结尾(至少)?缺少 \d+ 个字符/);
   assert.doesNotMatch(s.text, /输入错误/);
+  // A signed code missing only its last character is corrected (one insertion makes it
+  // valid), and the typo is located in its last group.
+  await page.click('#lang');
+  await page.fill('#code', VALID.slice(0, -1));
+  s = await status(page, 'code');
+  assert.equal(s.suggestion, VALID);
+  assert.match(s.text, /a character missing or one too many, in or near group \d+/, s.text);
+  // A system identification code has no signature to pick a fix: one character is said
+  // in the singular, more in the plural.
+  await page.fill('#machine', SYSTEM_ID.slice(0, -1));
+  assert.match((await status(page, 'machine')).text, /incomplete: 1 character is missing at the end/);
+  await page.fill('#machine', SYSTEM_ID.slice(0, -3));
+  assert.match((await status(page, 'machine')).text, /incomplete: 3 characters are missing at the end/);
   await page.close();
 });
 

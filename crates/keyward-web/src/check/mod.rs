@@ -111,17 +111,13 @@ impl Checker {
             Some(k) => Artifact::parse_expecting(text, k, None),
             None => Artifact::parse(text, None),
         };
-        match parsed {
-            Err(e) if e.code() == r.verdict => r.explain(&e, text),
-            Err(_) => {}
-            Ok(a) => {
-                if r.verdict == "unknown_key" {
-                    r.args.key_id = key_id(&a);
-                }
-                if GENUINE.contains(&r.verdict) {
-                    r.describe(&a, &ctx, env);
-                }
-            }
+        match (&v.error, parsed) {
+            // The refusal's details come from the verdict's own error: the unverified parse
+            // can fail differently (a code missing its last character is a typo with its
+            // correction when the signature is checked, and only "incomplete" without).
+            (Some(e), _) => r.explain(e, text),
+            (None, Ok(a)) if GENUINE.contains(&r.verdict) => r.describe(&a, &ctx, env),
+            (None, _) => {}
         }
         r.mark_incomplete(text);
         r.read_pasted(text);
@@ -240,20 +236,6 @@ impl Checker {
         }
         Ok(ActivationRequest::new(code, machine, nonce, now).encode())
     }
-}
-
-/// The id of the key that signed `a` (a request: its code's).
-fn key_id(a: &Artifact) -> Option<String> {
-    let id = match a {
-        Artifact::AuthorizationCode(c) => c.key_id(),
-        Artifact::ActivationCertificate(c) => c.key_id(),
-        Artifact::SignedUpdate(u) => u.key_id(),
-        Artifact::ActivationRequest(r) => r.code.key_id(),
-        Artifact::SystemId(_) | Artifact::HardwareId(_) | Artifact::DeactivationCode(_) => {
-            return None
-        }
-    };
-    Some(id.to_string())
 }
 
 /// A system or hardware identification code, or `None`.

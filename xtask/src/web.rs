@@ -132,8 +132,9 @@ pub fn is_built() -> bool {
 /// Installs what the browser tests need (Chromium from Debian when `/usr/bin/chromium` is
 /// missing, Node.js when `node` is missing, a CJK font for the screenshots, playwright-core
 /// and jsQR from npm), then runs `node --test` in `tests/browser/`: the page served from
-/// 127.0.0.1 by the tests' own little server, in headless Chromium. Screenshots of each
-/// state go to `tests/browser/artifacts/`.
+/// 127.0.0.1 by the tests' own little server, in headless Chromium, and (serve.test.mjs) by
+/// `keyward serve` itself with the CLI as the buyer's machines. Screenshots of each state go
+/// to `tests/browser/artifacts/`.
 pub fn test() -> Result<(), String> {
     if !is_built() {
         build()?;
@@ -147,7 +148,15 @@ pub fn test() -> Result<(), String> {
         .filter(|n| n.ends_with(".test.mjs"))
         .collect();
     files.sort();
-    run_in(&dir, Command::new("node").arg("--test").args(&files))
+    // serve.test.mjs runs `keyward serve` and the CLI: built now, after the page it embeds.
+    run(cargo().args(["build", "--bin", "keyward"]))?;
+    run_in(
+        &dir,
+        Command::new("node")
+            .arg("--test")
+            .args(&files)
+            .env("KEYWARD_CLI", target_dir().join("debug/keyward")),
+    )
 }
 
 /// Prints the page's weight (raw and gzip, per file), the time from navigation to the first

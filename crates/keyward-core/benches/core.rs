@@ -1,5 +1,6 @@
 //! `cargo xtask bench` (or `cargo bench -p keyward-core`): issue and verify throughput on
-//! one core. Goals: issuing ≥ 30,000 codes/s, verifying ≥ 20,000 codes/s.
+//! one core. Goals: issuing ≥ 30,000 codes/s, verifying ≥ 20,000 codes/s. And the typo
+//! search on a normal code and on the longest text accepted (64 KiB), to compare in one run.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use keyward_core::*;
@@ -75,6 +76,40 @@ fn bench(c: &mut Criterion) {
         )
         .unwrap();
     g.bench_function("state_status", |b| b.iter(|| black_box(state.peek(&ctx))));
+    g.finish();
+
+    // The typo-correction search (issue 13.1): a normal code with one wrong character, and
+    // the longest text accepted (64 KiB) made of valid groups with one wrong character. The
+    // search is bounded by the located group, so the two differ by the input's reading,
+    // not by a search over all of it.
+    let mut g = c.benchmark_group("typo");
+    g.throughput(Throughput::Elements(1));
+    // One code character at or after `at` replaced by another.
+    let with_typo = |code: &str, at: usize| -> String {
+        let mut chars: Vec<char> = code.chars().collect();
+        let at = (at..chars.len())
+            .find(|&i| chars[i].is_ascii_alphanumeric())
+            .unwrap();
+        chars[at] = if chars[at] == '7' { '8' } else { '7' };
+        chars.into_iter().collect()
+    };
+    let normal = with_typo(&bound, 20);
+    assert!(AuthorizationCode::decode(&normal, &trusted).is_err());
+    g.bench_function("normal_code_one_typo", |b| {
+        b.iter(|| black_box(AuthorizationCode::decode(black_box(&normal), &trusted).is_err()))
+    });
+    let chars_per_byte =
+        keyward_core::raw::encode(Kind::AuthorizationCode, &[0x5a; 1000]).len() as f64 / 1000.0;
+    let mut bytes = vec![0x5a; ((64 * 1024 - 16) as f64 / chars_per_byte) as usize];
+    while keyward_core::raw::encode(Kind::AuthorizationCode, &bytes).len() > 64 * 1024 {
+        bytes.truncate(bytes.len() - 8);
+    }
+    let long = keyward_core::raw::encode(Kind::AuthorizationCode, &bytes);
+    let long = with_typo(&long, long.len() / 2);
+    assert!(long.len() <= 64 * 1024, "{}", long.len());
+    g.bench_function("64k_code_one_typo", |b| {
+        b.iter(|| black_box(AuthorizationCode::decode(black_box(&long), &trusted).is_err()))
+    });
     g.finish();
 
     let mut g = c.benchmark_group("batch");

@@ -171,7 +171,7 @@ pub(crate) fn write_report(j: &mut Json, r: &Report) {
         .key("kind")
         .str_or_null(r.kind)
         .key("verdict")
-        .str(r.verdict)
+        .str(r.verdict.as_str())
         .key("message")
         .str(&r.message)
         .key("suggestion")

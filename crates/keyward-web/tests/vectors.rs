@@ -97,7 +97,7 @@ fn every_vector_reaches_the_same_verdict() {
             case["verdict"].as_str().expect("verdict"),
             case["suggestion"].as_str(),
         );
-        let got = (r.kind, r.verdict, r.suggestion.as_deref());
+        let got = (r.kind, r.verdict.as_str(), r.suggestion.as_deref());
         if got != want {
             failures.push(format!("{}: got {got:?}, want {want:?}", case["name"]));
         }
@@ -113,7 +113,7 @@ fn valid_code_has_its_details() {
         Field::Only(Kind::AuthorizationCode),
         &page_env(&v),
     );
-    assert_eq!(r.verdict, "active");
+    assert_eq!(r.verdict.as_str(), "active");
     let l = r.details.and_then(|d| d.license).expect("license details");
     assert_eq!(l.product, "acme-invoice");
     assert_eq!(l.sku, "pro");
@@ -136,7 +136,7 @@ fn typo_groups_are_structured() {
         Field::Only(Kind::AuthorizationCode),
         &page_env(&v),
     );
-    assert_eq!(r.verdict, "typo");
+    assert_eq!(r.verdict.as_str(), "typo");
     assert_eq!(r.typos.len(), 1);
     let t = &r.typos[0];
     // Symbol 17 (0-based) is in the second ten-character group: characters 16-25 (`KA1-` is 1-4).
@@ -161,24 +161,24 @@ fn errors_carry_what_the_page_words_them_with() {
 
     let r = c.check(case(&v, "code_invalid_character"), code_field, &env);
     assert_eq!(
-        (r.verdict, r.reason),
+        (r.verdict.as_str(), r.reason),
         ("malformed", Some("invalid_character"))
     );
     assert_eq!(r.args.character, Some('#'));
     assert_eq!(r.args.position, Some(5));
 
     let r = c.check(case(&v, "system_id_in_code_field"), code_field, &env);
-    assert_eq!(r.verdict, "wrong_kind");
+    assert_eq!(r.verdict.as_str(), "wrong_kind");
     assert_eq!(r.args.expected, Some("authorization_code"));
     assert_eq!(r.args.found, Some("system_id"));
 
     let r = c.check(case(&v, "code_in_system_id_field"), Field::Machine, &env);
-    assert_eq!(r.verdict, "wrong_kind");
+    assert_eq!(r.verdict.as_str(), "wrong_kind");
     assert_eq!(r.args.expected, Some("system_id"));
     assert_eq!(r.args.found, Some("authorization_code"));
 
     let r = c.check(case(&v, "code_unknown_key"), code_field, &env);
-    assert_eq!(r.verdict, "unknown_key");
+    assert_eq!(r.verdict.as_str(), "unknown_key");
     assert!(r.args.key_id.is_some());
     assert!(
         r.details.is_none(),
@@ -186,12 +186,12 @@ fn errors_carry_what_the_page_words_them_with() {
     );
 
     let r = c.check("mac:00:1a:2b", Field::Machine, &env);
-    assert_eq!(r.verdict, "invalid_hardware_id");
+    assert_eq!(r.verdict.as_str(), "invalid_hardware_id");
     assert_eq!(r.args.hardware_kind, Some("mac"));
 
     let r = c.check("mac:00:1a:2b:3c:4d:5e", code_field, &env);
     assert_eq!(
-        (r.verdict, r.reason, r.args.found),
+        (r.verdict.as_str(), r.reason, r.args.found),
         (
             "invalid_input",
             Some("hardware_id_here"),
@@ -203,19 +203,28 @@ fn errors_carry_what_the_page_words_them_with() {
     assert_eq!(r.reason, Some("armor_end_missing"));
 
     let r = c.check(case(&v, "code_character_missing"), code_field, &env);
-    assert_eq!((r.verdict, r.reason), ("typo", Some("missing_or_extra")));
+    assert_eq!(
+        (r.verdict.as_str(), r.reason),
+        ("typo", Some("missing_or_extra"))
+    );
     assert!(!r.typos.is_empty());
 
     // A lone symbol after the prefix: a code still being typed ("incomplete, keep typing").
     let r = c.check("KA1-7", code_field, &env);
-    assert_eq!((r.verdict, r.reason), ("incomplete", Some("incomplete")));
+    assert_eq!(
+        (r.verdict.as_str(), r.reason),
+        ("incomplete", Some("incomplete"))
+    );
     // The characters typed so far, prefix included; at least how many are missing.
     assert_eq!(r.args.symbols, Some(4));
     assert!(matches!(r.args.missing, Some((m, true)) if m > 100));
 
     // Text around a code (issue 8.11): what the page words its messages with.
     let r = c.check(case(&v, "code_cut_off_in_signature"), code_field, &env);
-    assert_eq!((r.verdict, r.reason), ("incomplete", Some("incomplete")));
+    assert_eq!(
+        (r.verdict.as_str(), r.reason),
+        ("incomplete", Some("incomplete"))
+    );
     // 13 characters were cut; separators are not counted.
     let cut = case(&v, "code_cut_off_in_signature");
     let whole = case(&v, "code_valid_unbound");
@@ -223,20 +232,23 @@ fn errors_carry_what_the_page_words_them_with() {
         keyward_core::code_characters(whole).len() - keyward_core::code_characters(cut).len();
     assert_eq!(r.args.missing, Some((missing, false)));
     let r = c.check(case(&v, "code_pasted_twice"), code_field, &env);
-    assert_eq!(r.verdict, "pasted_twice");
+    assert_eq!(r.verdict.as_str(), "pasted_twice");
     assert_eq!(
         r.suggestion.as_deref(),
         Some(case(&v, "code_valid_unbound"))
     );
     let r = c.check(case(&v, "code_and_another_code"), Field::Any, &env);
-    assert_eq!((r.verdict, r.reason), ("malformed", Some("two_codes")));
+    assert_eq!(
+        (r.verdict.as_str(), r.reason),
+        ("malformed", Some("two_codes"))
+    );
     let r = c.check(case(&v, "code_look_alike_letter"), code_field, &env);
     assert_eq!(
         (r.reason, r.args.character, r.args.position),
         (Some("invalid_character"), Some('\u{410}'), Some(5))
     );
     let r = c.check(case(&v, "certificate_in_an_email"), Field::Any, &env);
-    assert_eq!(r.verdict, "active");
+    assert_eq!(r.verdict.as_str(), "active");
 }
 
 #[test]
@@ -310,7 +322,7 @@ fn activation_request_round_trips() {
     assert_eq!(r.nonce, [1, 2, 3, 4, 5, 6, 7, 8]);
     let seen = c.check(&text, Field::Any, &page_env(&v));
     assert_eq!(
-        (seen.kind, seen.verdict),
+        (seen.kind, seen.verdict.as_str()),
         (Some("activation_request"), "valid")
     );
 

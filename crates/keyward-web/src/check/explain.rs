@@ -4,8 +4,9 @@
 use alloc::string::{String, ToString};
 
 use keyward_core::{
-    eval::evaluate_terms, ArmourError, Artifact, Binding, CodeError, Context, Error, LicenseFlags,
-    LicenseTerms, MachineRef, SignedUpdate, UpdateAction, DAY,
+    eval::evaluate_terms, ArmourError, Artifact, Binding, CodeError, Context, Error, ErrorCode,
+    LicenseFlags, LicenseTerms, MachineRef, SignedUpdate, StatusCode, UpdateAction, VerdictCode,
+    DAY,
 };
 
 use super::report::{Details, Env, License, Machine, Report, Update};
@@ -20,7 +21,12 @@ impl Report {
         if self.suggestion.is_some()
             || !matches!(
                 self.verdict,
-                "typo" | "malformed" | "not_a_keyward_code" | "incomplete"
+                VerdictCode::Error(
+                    ErrorCode::Typo
+                        | ErrorCode::Malformed
+                        | ErrorCode::NotAKeywardCode
+                        | ErrorCode::Incomplete
+                )
             )
         {
             return;
@@ -156,11 +162,11 @@ impl Report {
     ) {
         if binding.is_some() && env.facts.is_none() {
             self.binding_unchecked = true;
-            if self.verdict == "machine_mismatch" {
+            if self.verdict == VerdictCode::Status(StatusCode::MachineMismatch) {
                 // A browser knows nothing of the machine: judge the terms, and let the page
                 // check the binding against the pasted machine code.
                 let s = evaluate_terms(terms, None, &LicenseFlags::default(), ctx);
-                self.verdict = s.code().as_str();
+                self.verdict = VerdictCode::Status(s.code());
                 self.message = s.describe();
             }
         }
@@ -169,11 +175,13 @@ impl Report {
             a.days_left = Some(e.0.saturating_sub(env.now.0).div_ceil(DAY));
         }
         match self.verdict {
-            "in_grace" => {
+            VerdictCode::Status(StatusCode::InGrace) => {
                 a.grace_ends = terms.expires.map(|e| e.add_secs(ctx.policy.grace));
             }
-            "clock_rolled_back" => a.clock = Some((env.now, env.high_water)),
-            "machine_mismatch" => {
+            VerdictCode::Status(StatusCode::ClockRolledBack) => {
+                a.clock = Some((env.now, env.high_water))
+            }
+            VerdictCode::Status(StatusCode::MachineMismatch) => {
                 if let Some(Err(m)) = binding.map(|b| b.check(&terms.product, ctx.facts, &[])) {
                     a.mismatch = Some((m.matched, m.required, m.differing));
                 }

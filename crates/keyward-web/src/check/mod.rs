@@ -20,7 +20,7 @@ use alloc::vec::Vec;
 
 use keyward_core::{
     verdict, ActivationRequest, Artifact, AuthorizationCode, Binding, Context, Error, Kind,
-    MachineFacts, MachineRef, Mismatch, Policy, Timestamp, TrustedKeys,
+    MachineFacts, MachineRef, Mismatch, Policy, StatusCode, Timestamp, TrustedKeys, VerdictCode,
 };
 
 pub use report::{
@@ -34,19 +34,16 @@ pub struct Checker {
     trusted: TrustedKeys,
 }
 
-/// Verdicts on a genuine artifact: its contents are shown. (Any other verdict is a problem,
-/// and the contents of a text with a bad signature are not to be believed.)
-const GENUINE: [&str; 9] = [
-    "active",
-    "in_grace",
-    "not_yet_valid",
-    "expired",
-    "frozen",
-    "released",
-    "machine_mismatch",
-    "clock_rolled_back",
-    "valid",
-];
+/// Whether a verdict is on a genuine artifact, whose contents are shown: a license's status
+/// or `valid`. (Any other verdict is a problem, and the contents of a text with a bad
+/// signature are not to be believed.)
+fn genuine(v: VerdictCode) -> bool {
+    match v {
+        VerdictCode::Valid => true,
+        VerdictCode::Status(s) => s != StatusCode::NoLicense,
+        _ => false,
+    }
+}
 
 impl Checker {
     /// Trusts every `PUBLIC KEY` PEM block in `pems` (the merchant's keys from config.json).
@@ -97,7 +94,7 @@ impl Checker {
         let v = verdict(text, expected, &ctx, env.high_water);
         let mut r = Report {
             kind: v.kind,
-            verdict: v.code.as_str(),
+            verdict: v.code,
             message: v.message,
             suggestion: v.suggestion,
             pasted_as: None,
@@ -116,7 +113,7 @@ impl Checker {
             // can fail differently (a code missing its last character is a typo with its
             // correction when the signature is checked, and only "incomplete" without).
             (Some(e), _) => r.explain(e, text),
-            (None, Ok(a)) if GENUINE.contains(&r.verdict) => r.describe(&a, &ctx, env),
+            (None, Ok(a)) if genuine(r.verdict) => r.describe(&a, &ctx, env),
             (None, _) => {}
         }
         r.mark_incomplete(text);
@@ -229,7 +226,7 @@ impl Checker {
             .or_else(|| code.binding().and_then(|b| b.check_machine_ref(&machine)));
         if let Some(Err(m)) = mismatch {
             let mut r = self.check(&code.encode(), Field::Any, &env);
-            r.verdict = "machine_mismatch";
+            r.verdict = VerdictCode::Status(StatusCode::MachineMismatch);
             r.message = "this authorization code is bound to another machine".into();
             r.args.mismatch = Some((m.matched, m.required, m.differing));
             return Err(Box::new(r));

@@ -4,7 +4,9 @@
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use keyward_core::{Binding, Kind, LicenseTerms, MachineFacts, MachineRef, Timestamp, Typo};
+use keyward_core::{
+    Binding, Kind, LicenseTerms, MachineFacts, MachineRef, Timestamp, Typo, VerdictCode,
+};
 
 /// What an input field takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -238,8 +240,9 @@ pub struct Details {
 pub struct Report {
     /// What the text was recognised as (`authorization_code`, …, `hardware_id`), if known.
     pub kind: Option<&'static str>,
-    /// The core's verdict code (`active`, `valid`, `typo`, `wrong_kind`, …).
-    pub verdict: &'static str,
+    /// The core's verdict code (`active`, `valid`, `typo`, `wrong_kind`, …), a value; its
+    /// snake_case string only in the JSON.
+    pub verdict: VerdictCode,
     /// The core's English sentence.
     pub message: String,
     /// The one correction of a typo, when exactly one makes the text fully valid.

@@ -37,11 +37,14 @@ function weight() {
 /** Navigation start to the first verdict on screen, for a code already in the field. */
 async function visit(context, server) {
   const page = await context.newPage();
-  await page.addInitScript((text) => {
+  // The vectors' clock, not today's: the vectors' codes are judged at their own `now` (on
+  // today's date the code would be in its grace period, then expired).
+  await page.addInitScript(([text, nowMs]) => {
+    Date.now = () => nowMs;
     document.addEventListener('readystatechange', () => {
       if (document.readyState === 'interactive') document.getElementById('code').value = text;
     });
-  }, input('code_valid_unbound'));
+  }, [input('code_valid_unbound'), secs(vectors().now) * 1000]);
   await page.goto(server.url);
   await page.waitForFunction(() => performance.getEntriesByName('keyward:first-result').length > 0);
   const t = await page.evaluate(() => ({

@@ -133,7 +133,11 @@ impl DeactivationCode {
         let parse =
             |s: &Symbols| -> Result<Self, Error> { Self::from_bytes(&text::decode_symbols(s)?) };
         parse(&sym).map_err(|e| {
-            signed::explain(e, &sym, valid.is_some(), &|c| {
+            let search = match valid {
+                Some(_) => signed::Search::Exhaustive,
+                None => signed::Search::Off,
+            };
+            signed::explain(e, &sym, search, &|c| {
                 parse(c).is_ok_and(|d| valid.is_some_and(|v| v(&d)))
             })
         })

@@ -177,7 +177,16 @@ fn decode_checked(
         Ok(bytes)
     };
     parse(&sym).map_err(|e| {
-        let e = explain(e, &sym, verified, &|c| parse(c).is_ok());
+        // A candidate's groups all check by construction: not checked again, which for a
+        // 64 KB code is most of each candidate's cost.
+        let candidate =
+            |c: &Symbols| text::checked_symbols_bytes(c).is_some_and(|b| check(&b).is_ok());
+        let search = if verified {
+            Search::Signature
+        } else {
+            Search::Off
+        };
+        let e = explain(e, &sym, search, &candidate);
         text::cut_off(&sym, &e, needed).map_or(e, Error::Code)
     })
 }
@@ -228,19 +237,35 @@ fn symbols_of_kind(input: &str, kind: Kind) -> Result<Symbols, Error> {
     Ok(sym)
 }
 
+/// How [`explain`] may judge a candidate correction.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Search {
+    /// Not at all: no correction is offered (nothing to check a candidate against).
+    Off,
+    /// `valid` checks a signature: a candidate it accepts is the only one, as a second
+    /// would be another valid signature under the merchant's key for another text (a
+    /// forgery), so the search stops at the first. That halves a typo's signature checks
+    /// on average (about ten candidates, each a signature check).
+    Signature,
+    /// `valid` is the caller's own test: every candidate is tried, and a correction is
+    /// offered only when exactly one passes.
+    Exhaustive,
+}
+
 /// Adds the offered correction to a decoding failure, when exactly one single-character
-/// fix makes the artifact fully valid (`valid`, which checks the signature when `verified`).
+/// fix makes the artifact fully valid (`valid`, judged as `search` says).
 /// Kept apart from the generic [`decode_text`] so it exists once in WebAssembly builds.
 pub(crate) fn explain(
     e: Error,
     sym: &Symbols,
-    verified: bool,
+    search: Search,
     valid: &dyn Fn(&Symbols) -> bool,
 ) -> Error {
     // The one edit that makes the artifact valid, if exactly one does. Candidates are
-    // written into one reused buffer; the search stops at the second distinct fix.
+    // written into one reused buffer; the search stops at the second distinct fix (at the
+    // first, for a signature).
     let only_fix = |edits: Vec<Edit>| -> Option<(Edit, String)> {
-        if !verified {
+        if search == Search::Off {
             return None;
         }
         let mut candidate = Symbols {
@@ -260,6 +285,9 @@ pub(crate) fn explain(
                     return None;
                 }
                 found = Some((edit, candidate.values.clone()));
+                if search == Search::Signature {
+                    break;
+                }
             }
         }
         found.map(|(edit, values)| {

@@ -80,8 +80,8 @@ pub(crate) fn find(text: &str) -> Result<Option<(Symbols, Option<Symbols>)>, Cod
             let mut s = Symbols {
                 kind,
                 version,
-                values: Vec::new(),
-                positions: Vec::new(),
+                values: Vec::with_capacity(end.saturating_sub(after)),
+                positions: Vec::with_capacity(end.saturating_sub(after)),
             };
             for (k, &(c, _)) in cs.iter().enumerate().take(end).skip(after) {
                 if let Some(v) = symbol_value(c) {

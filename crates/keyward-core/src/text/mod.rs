@@ -259,20 +259,31 @@ fn bytes_to_values(bytes: &[u8]) -> Vec<u8> {
 
 /// The inverse of [`bytes_to_values`]; `None` when the length or padding is not canonical.
 fn values_to_bytes(values: &[u8]) -> Option<Vec<u8>> {
-    let n_bytes = values.len() * 5 / 8;
-    if (n_bytes * 8).div_ceil(5) != values.len() {
+    pack(values, values.len().max(1), 0)
+}
+
+/// The bytes of `values` taken in groups of `group` symbols whose last `check` are skipped
+/// (0: all are data; 1: the codes' check symbols), in one pass without a copy of the data
+/// symbols (a 64 KB code's typo search packs each candidate).
+fn pack(values: &[u8], group: usize, check: usize) -> Option<Vec<u8>> {
+    let groups = values.len().div_ceil(group);
+    let data = values.len().checked_sub(groups * check)?;
+    let n_bytes = data * 5 / 8;
+    if (n_bytes * 8).div_ceil(5) != data {
         return None;
     }
     let mut out = Vec::with_capacity(n_bytes);
     let mut acc: u32 = 0;
     let mut bits = 0;
-    for &v in values {
-        acc = (acc << 5) | v as u32;
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
+    for chunk in values.chunks(group) {
+        for &v in chunk.get(..chunk.len().checked_sub(check)?)? {
+            acc = (acc << 5) | v as u32;
+            bits += 5;
+            if bits >= 8 {
+                bits -= 8;
+                out.push((acc >> bits) as u8);
+                acc &= (1 << bits) - 1;
+            }
         }
     }
     // Leftover padding bits must be zero, or two texts would mean the same bytes.
@@ -280,6 +291,18 @@ fn values_to_bytes(values: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     Some(out)
+}
+
+/// The data bytes of `s` (check symbols skipped) without checking any group: for symbols
+/// known to check, such as the typo search's candidates, each built so that every group
+/// checks (`typo.rs`; keyward-core's tests check that every candidate does). `None` when no
+/// whole number of bytes has this many symbols.
+pub(crate) fn checked_symbols_bytes(s: &Symbols) -> Option<Vec<u8>> {
+    let size = s.kind.group_len() + 1;
+    if s.values.len() % size == 1 {
+        return None; // a lone check symbol
+    }
+    pack(&s.values, size, 1)
 }
 
 /// Splits data symbols into groups and appends each group's check symbol.
@@ -353,8 +376,8 @@ pub(super) fn failing_groups(
 
 /// Checks every group and returns the data bytes, or the precise reason they are wrong.
 pub(crate) fn decode_symbols(s: &Symbols) -> Result<Vec<u8>, CodeError> {
-    let values = decode_values(s)?;
-    values_to_bytes(&values).ok_or_else(|| {
+    check_groups(s)?;
+    checked_symbols_bytes(s).ok_or_else(|| {
         // Every group checks, but no whole number of bytes has this many symbols: a
         // character was dropped or doubled in the last group (and it passed by chance).
         let size = s.kind.group_len() + 1;
@@ -374,6 +397,17 @@ pub(crate) fn decode_symbols(s: &Symbols) -> Result<Vec<u8>, CodeError> {
 
 /// Checks every group and returns the data symbol values (check symbols removed).
 pub(crate) fn decode_values(s: &Symbols) -> Result<Vec<u8>, CodeError> {
+    check_groups(s)?;
+    let size = s.kind.group_len() + 1;
+    let mut data = Vec::with_capacity(s.values.len());
+    for group in s.values.chunks(size) {
+        data.extend_from_slice(&group[..group.len() - 1]);
+    }
+    Ok(data)
+}
+
+/// Checks every group, or says precisely why they are wrong.
+fn check_groups(s: &Symbols) -> Result<(), CodeError> {
     let bad_length = CodeError::BadLength {
         kind: s.kind,
         symbols: s.values.len(),
@@ -389,10 +423,7 @@ pub(crate) fn decode_values(s: &Symbols) -> Result<Vec<u8>, CodeError> {
     let groups = split_groups(s.kind, usable).ok_or(bad_length)?;
     let mut failing = failing_groups(s.kind, usable, &groups);
     if failing.is_empty() && !lone {
-        return Ok(groups
-            .iter()
-            .flat_map(|r| s.values[r.start..r.end - 1].iter().copied())
-            .collect());
+        return Ok(());
     }
     if failing.is_empty() {
         failing.push(groups.len() - 1);

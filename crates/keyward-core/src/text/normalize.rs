@@ -25,17 +25,30 @@ pub(crate) fn fold_char(c: char) -> char {
 
 /// Value of one code character after case folding and the I/L→1, O→0 rule, or `None`.
 pub(crate) fn symbol_value(c: char) -> Option<u8> {
-    let c = c.to_ascii_uppercase();
-    let c = match c {
-        'I' | 'L' => '1',
-        'O' => '0',
-        _ => c,
-    };
-    if !c.is_ascii() {
-        return None;
-    }
-    ALPHABET.iter().position(|&a| a == c as u8).map(|p| p as u8)
+    // One lookup: every character of a pasted text goes through here (a 64 KB text's
+    // search read it several times when this scanned the alphabet).
+    let v = *VALUES.get(c as usize)?;
+    (v < 32).then_some(v)
 }
+
+/// [`symbol_value`] of every ASCII character (0xff: none).
+const VALUES: [u8; 128] = {
+    let mut t = [0xffu8; 128];
+    let mut v = 0;
+    while v < 32 {
+        let c = ALPHABET[v];
+        t[c as usize] = v as u8;
+        t[c.to_ascii_lowercase() as usize] = v as u8;
+        v += 1;
+    }
+    t[b'I' as usize] = 1;
+    t[b'i' as usize] = 1;
+    t[b'L' as usize] = 1;
+    t[b'l' as usize] = 1;
+    t[b'O' as usize] = 0;
+    t[b'o' as usize] = 0;
+    t
+};
 
 /// A code after normalisation: kind, version, symbol values, and where each symbol came
 /// from in the original text (1-based character positions) for error messages.

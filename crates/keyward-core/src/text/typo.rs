@@ -246,3 +246,68 @@ pub(crate) fn last_group_shift_corrections(s: &Symbols) -> Vec<Edit> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::{decode_values, encode, normalize};
+
+    /// Every candidate the search offers passes every group's check: the typo search's
+    /// callers pack a candidate's bytes without checking its groups again
+    /// (`text::checked_symbols_bytes`). Random codes of every kind and length, each with
+    /// one random substitution, transposition, dropped or doubled symbol (both searches:
+    /// when the groups fail, and when they check but the contents do not decode); and every
+    /// substitution's original is among the candidates.
+    #[test]
+    fn every_candidate_checks() {
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |bound: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % bound as u64) as usize
+        };
+        let mut candidates_seen = 0;
+        for round in 0..3000 {
+            let kind = Kind::ALL[round % Kind::ALL.len()];
+            let bytes: Vec<u8> = (0..1 + next(160)).map(|_| next(256) as u8).collect();
+            let original = normalize(&encode(kind, &bytes)).unwrap();
+            let mut typo = original.clone();
+            let n = typo.values.len();
+            let p = next(n);
+            let edit = match round % 4 {
+                0 => Edit::Replace(p, (typo.values[p] + 1 + next(31) as u8) % 32),
+                1 => Edit::Swap(p.min(n - 2)),
+                2 => Edit::Delete(p),
+                _ => Edit::Insert(p, next(32) as u8),
+            };
+            edit.apply(&original.values, &mut typo.values);
+            // When the groups still check (the edit was a shift in the last group, or is
+            // the same text), the search is the one for contents that do not decode.
+            let candidates = if decode_values(&typo).is_ok() {
+                last_group_shift_corrections(&typo)
+            } else {
+                single_corrections(&typo)
+            };
+            let mut fixed = typo.clone();
+            for c in &candidates {
+                c.apply(&typo.values, &mut fixed.values);
+                assert!(
+                    decode_values(&fixed).is_ok(),
+                    "{kind:?}, {edit:?} of {n} symbols: candidate {c:?} does not check"
+                );
+                candidates_seen += 1;
+            }
+            if matches!(edit, Edit::Replace(..)) {
+                assert!(
+                    candidates.iter().any(|c| {
+                        c.apply(&typo.values, &mut fixed.values);
+                        fixed.values == original.values
+                    }),
+                    "{kind:?}, {edit:?}: the original is not a candidate"
+                );
+            }
+        }
+        assert!(candidates_seen > 10_000, "{candidates_seen} candidates");
+    }
+}

@@ -110,6 +110,19 @@ fn bench(c: &mut Criterion) {
     g.bench_function("64k_code_one_typo", |b| {
         b.iter(|| black_box(AuthorizationCode::decode(black_box(&long), &trusted).is_err()))
     });
+    // The same code with one character dropped instead: the search tries insertions, each
+    // a new packing of the whole code.
+    let dropped = {
+        let mut chars: Vec<char> = long.chars().collect();
+        let at = (chars.len() / 3..chars.len())
+            .find(|&i| chars[i].is_ascii_alphanumeric())
+            .unwrap();
+        chars.remove(at);
+        chars.into_iter().collect::<String>()
+    };
+    g.bench_function("64k_code_one_dropped", |b| {
+        b.iter(|| black_box(AuthorizationCode::decode(black_box(&dropped), &trusted).is_err()))
+    });
     g.finish();
 
     let mut g = c.benchmark_group("batch");

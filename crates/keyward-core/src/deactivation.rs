@@ -137,7 +137,7 @@ impl DeactivationCode {
                 Some(_) => signed::Search::Exhaustive,
                 None => signed::Search::Off,
             };
-            signed::explain(e, &sym, search, &|c| {
+            signed::explain(e, &sym, search, &|c, _| {
                 parse(c).is_ok_and(|d| valid.is_some_and(|v| v(&d)))
             })
         })

@@ -178,9 +178,19 @@ fn decode_checked(
     };
     parse(&sym).map_err(|e| {
         // A candidate's groups all check by construction: not checked again, which for a
-        // 64 KB code is most of each candidate's cost.
-        let candidate =
-            |c: &Symbols| text::checked_symbols_bytes(c).is_some_and(|b| check(&b).is_ok());
+        // 64 KB code is most of each candidate's cost. A substitution or swap changes one
+        // or two symbols: its bytes are the pasted text's with those symbols' bits
+        // rewritten, not a new packing of the whole code.
+        let pasted = text::checked_symbols_bytes(&sym);
+        let candidate = |c: &Symbols, edit: Edit| {
+            let bytes = match (edit, &pasted) {
+                (Edit::Replace(p, _) | Edit::Swap(p), Some(b)) if p + 3 < c.values.len() => {
+                    Some(text::repacked(b, c, p))
+                }
+                _ => text::checked_symbols_bytes(c),
+            };
+            bytes.is_some_and(|b| check(&b).is_ok())
+        };
         let search = if verified {
             Search::Signature
         } else {
@@ -259,7 +269,7 @@ pub(crate) fn explain(
     e: Error,
     sym: &Symbols,
     search: Search,
-    valid: &dyn Fn(&Symbols) -> bool,
+    valid: &dyn Fn(&Symbols, Edit) -> bool,
 ) -> Error {
     // The one edit that makes the artifact valid, if exactly one does. Candidates are
     // written into one reused buffer; the search stops at the second distinct fix (at the
@@ -280,7 +290,7 @@ pub(crate) fn explain(
             if found.as_ref().is_some_and(|(_, v)| *v == candidate.values) {
                 continue; // the same text by another edit
             }
-            if valid(&candidate) {
+            if valid(&candidate, edit) {
                 if found.is_some() {
                     return None;
                 }

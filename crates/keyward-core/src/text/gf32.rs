@@ -56,12 +56,18 @@ pub(super) fn seed(kind: Kind, group: usize) -> u8 {
 
 /// Sum over a whole group (data followed by its check symbol); zero when it checks.
 pub(super) fn syndrome(kind: Kind, group: usize, symbols: &[u8]) -> u8 {
-    symbols
-        .iter()
-        .enumerate()
-        .fold(seed(kind, group), |acc, (i, &x)| {
-            acc ^ gf_mul(alpha_pow(i), x)
-        })
+    // Σ α^i·x_i by Horner's rule, from the last symbol: a multiplication by α is a shift
+    // and a reduction, with no table lookups (every group of a pasted code is checked,
+    // twice for a typo's search).
+    let sum = symbols.iter().rev().fold(0u8, |acc, &x| {
+        let shifted = acc << 1;
+        (if shifted & 0x20 != 0 {
+            shifted ^ 0x25
+        } else {
+            shifted
+        }) ^ (x & 0x1f)
+    });
+    seed(kind, group) ^ sum
 }
 
 pub(super) fn check_symbol(kind: Kind, group: usize, data: &[u8]) -> u8 {

@@ -293,6 +293,34 @@ fn pack(values: &[u8], group: usize, check: usize) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// The data bytes of `s` where `bytes` are those of a text of the same length that differs
+/// at most in symbols `p` and `p + 1`, both before the last data symbol (the one that can
+/// hold padding bits): those symbols' bits rewritten, the rest copied (a long code's typo
+/// search, without packing each candidate anew).
+pub(crate) fn repacked(bytes: &[u8], s: &Symbols, p: usize) -> Vec<u8> {
+    let size = s.kind.group_len() + 1;
+    let mut out = bytes.to_vec();
+    for p in p..p + 2 {
+        if p % size == size - 1 {
+            continue; // a check symbol: no data bits
+        }
+        // Its data index: the symbols before it, less the check symbols among them.
+        let bit0 = (p - p / size) * 5;
+        for k in 0..5 {
+            let bit = bit0 + k;
+            let mask = 0x80u8 >> (bit % 8);
+            if let Some(b) = out.get_mut(bit / 8) {
+                *b = if s.values.get(p).is_some_and(|v| v >> (4 - k) & 1 == 1) {
+                    *b | mask
+                } else {
+                    *b & !mask
+                };
+            }
+        }
+    }
+    out
+}
+
 /// The data bytes of `s` (check symbols skipped) without checking any group: for symbols
 /// known to check, such as the typo search's candidates, each built so that every group
 /// checks (`typo.rs`; keyward-core's tests check that every candidate does). `None` when no
@@ -467,6 +495,49 @@ pub(crate) fn render(s: &Symbols) -> String {
 mod tests {
     use super::*;
     use alloc::vec;
+
+    /// Rewriting one or two symbols' bits gives the bytes a whole new packing gives, for
+    /// every kind, length and position before the last data symbol.
+    #[test]
+    fn repacked_bytes_are_packed_bytes() {
+        let mut seed: u32 = 0x1234_5678;
+        let mut next = |bound: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            seed as usize % bound
+        };
+        let mut tried = 0;
+        for round in 0..6000 {
+            let kind = Kind::ALL[round % Kind::ALL.len()];
+            let bytes: Vec<u8> = (0..1 + next(40)).map(|_| next(256) as u8).collect();
+            // The pasted text: a code, most often with a wrong symbol of its own (that
+            // keeps its padding: not the last data symbol or the check after it).
+            let mut pasted = normalize(&encode(kind, &bytes)).unwrap();
+            let n = pasted.values.len();
+            if n < 4 {
+                continue;
+            }
+            if round % 3 != 0 {
+                pasted.values[next(n - 2)] = next(32) as u8;
+            }
+            // A candidate: the pasted text with one or two neighbours rewritten.
+            let mut t = pasted.clone();
+            let p = next(n - 3);
+            t.values[p] = next(32) as u8;
+            if round % 2 == 0 {
+                t.values[p + 1] = next(32) as u8;
+            }
+            let pasted_bytes = checked_symbols_bytes(&pasted).unwrap();
+            assert_eq!(
+                Some(repacked(&pasted_bytes, &t, p)),
+                checked_symbols_bytes(&t),
+                "{kind:?} {p} of {n}"
+            );
+            tried += 1;
+        }
+        assert!(tried > 3000, "{tried}");
+    }
 
     #[test]
     fn code_characters_fold_as_the_decoder_reads() {

@@ -324,10 +324,8 @@ pub fn parse_time(s: &str) -> Result<Timestamp, String> {
     })
 }
 
-/// Lower-case hex.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+/// Lower-case hex (keyward-core's, the one encoder every form uses).
+pub use keyward_core::raw::hex;
 
 #[cfg(test)]
 mod tests {

@@ -24,6 +24,8 @@ use std::process::{Command, ExitCode};
 
 mod demo;
 mod fuzz;
+#[cfg(test)]
+mod modules;
 mod node;
 mod node_host;
 mod plugin;

@@ -1,6 +1,7 @@
-//! Raw access to the text layer: any bytes as a code of any kind, and back.
+//! Raw access to the text layer: any bytes as a code of any kind, and back; and bytes as
+//! hexadecimal, the one hex encoder every crate uses.
 //!
-//! For tests and tools (bit-flip vectors, fuzzing). Encoding arbitrary bytes forges
+//! The codes are for tests and tools (bit-flip vectors, fuzzing). Encoding arbitrary bytes forges
 //! nothing: a code made here still has to pass decoding and the signature check.
 
 use alloc::vec::Vec;
@@ -21,4 +22,27 @@ pub fn decode(input: &str) -> Result<(Kind, Vec<u8>), Error> {
     let sym = text::normalize(&blanked)?;
     let bytes = text::decode_symbols(&sym)?;
     Ok((sym.kind, bytes))
+}
+
+/// `bytes` in lower-case hexadecimal: the one hex encoder of the project (license and key
+/// ids, nonces, digests, tokens), used by the page, the CLI, the host, the service and the
+/// marketplace client. Written here rather than taken from the `hex` crate: its generic
+/// encoder is larger in the size-gated wasm builds, which already carry this loop for
+/// license and key ids.
+pub fn hex(bytes: &[u8]) -> alloc::string::String {
+    let mut out = alloc::string::String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        out.push(char::from(crate::util::DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(crate::util::DIGITS[usize::from(b & 15)]));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn hex_is_lower_case_two_digits_a_byte() {
+        assert_eq!(super::hex(&[0, 0x0f, 0xa0, 0xff]), "000fa0ff");
+        assert_eq!(super::hex(&[]), "");
+    }
 }

@@ -33,10 +33,12 @@ pub(crate) fn sort_dedup<T: Ord>(items: &mut Vec<T>) {
     items.dedup();
 }
 
+/// Lower-case hexadecimal digits.
+pub(crate) const DIGITS: &[u8; 16] = b"0123456789abcdef";
+
 /// `bytes` in lower-case hexadecimal, written into `out` (twice as long; any extra is left
 /// out of the result).
 pub(crate) fn hex_into<'a>(bytes: &[u8], out: &'a mut [u8]) -> &'a str {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut n = 0;
     for (b, pair) in bytes.iter().zip(out.chunks_exact_mut(2)) {
         pair[0] = DIGITS[usize::from(b >> 4)];

@@ -317,7 +317,7 @@ fn cache_file(engine: &Engine, wasm: &[u8], dir: &Path) -> PathBuf {
     std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut h);
     h.0.update(Sha256::digest(wasm));
     let digest = h.0.finalize();
-    let name: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    let name = keyward_core::raw::hex(&digest[..16]);
     dir.join(format!("{CACHE_PREFIX}{name}{CACHE_SUFFIX}"))
 }
 

@@ -130,7 +130,8 @@ pub fn string_to_sign(req: &Request<'_>, date: &str) -> (String, String) {
 /// and `host`.
 pub fn authorization(ak: &str, sk: &AccessKey, req: &Request<'_>, date: &str) -> String {
     let (to_sign, signed) = string_to_sign(req, date);
-    let signature = hex::encode(hmac_sha256(sk.expose().as_bytes(), to_sign.as_bytes()));
+    let signature =
+        keyward_core::raw::hex(&hmac_sha256(sk.expose().as_bytes(), to_sign.as_bytes()));
     format!("{ALGORITHM} Access={ak}, SignedHeaders={signed}, Signature={signature}")
 }
 
@@ -203,7 +204,7 @@ pub fn verify(
         ..req.clone()
     };
     let (to_sign, _) = string_to_sign(&signed_req, date);
-    let expected = hex::encode(hmac_sha256(sk.expose().as_bytes(), to_sign.as_bytes()));
+    let expected = keyward_core::raw::hex(&hmac_sha256(sk.expose().as_bytes(), to_sign.as_bytes()));
     if eq_ignore_case_ct(&expected, signature) {
         Ok(())
     } else {

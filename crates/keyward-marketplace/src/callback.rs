@@ -112,9 +112,9 @@ pub fn timestamp_ms(text: &str) -> Option<u64> {
 /// The signature the marketplace computes for a call (lower-case hex).
 pub fn sign(key: &AccessKey, nonce: &str, timestamp: &str, body: &[u8]) -> String {
     let k = key.expose().as_bytes();
-    let body_digest = hex::encode(hmac_sha256(k, body));
+    let body_digest = keyward_core::raw::hex(&hmac_sha256(k, body));
     let canonical = format!("{}{nonce}{timestamp}{body_digest}", key.expose());
-    hex::encode(hmac_sha256(k, canonical.as_bytes()))
+    keyward_core::raw::hex(&hmac_sha256(k, canonical.as_bytes()))
 }
 
 /// Authenticates a callback against the configured keys (current first, then the previous
@@ -452,9 +452,9 @@ mod tests {
         // Recomputed by hand from the documented formula, independently of `sign`.
         let body = br#"{"activity":"releaseLicenseCode","license":"PL1"}"#;
         let k = b"callback-key";
-        let digest = hex::encode(hmac_sha256(k, body));
+        let digest = keyward_core::raw::hex(&hmac_sha256(k, body));
         let canonical = format!("callback-keyabc{NOW}{digest}");
-        let expected = hex::encode(hmac_sha256(k, canonical.as_bytes()));
+        let expected = keyward_core::raw::hex(&hmac_sha256(k, canonical.as_bytes()));
         assert_eq!(sign(&key(), "abc", &NOW.to_string(), body), expected);
     }
 

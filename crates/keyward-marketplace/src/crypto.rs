@@ -44,7 +44,7 @@ pub(crate) fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
 
 /// SHA-256 of `data`, lower-case hex.
 pub(crate) fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(Sha256::digest(data))
+    keyward_core::raw::hex(&Sha256::digest(data))
 }
 
 /// Whether two ASCII texts are equal ignoring case, in time that does not depend on where
@@ -69,7 +69,7 @@ mod tests {
         // RFC 4231, test case 2.
         let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
         assert_eq!(
-            hex::encode(mac),
+            keyward_core::raw::hex(&mac),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
     }

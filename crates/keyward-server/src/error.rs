@@ -125,3 +125,16 @@ impl IntoResponse for ApiError {
 /// The refusal code of a response, kept for the metrics' `result` label.
 #[derive(Clone, Debug)]
 pub struct RefusalCode(pub String);
+
+/// A configuration that cannot be used, with what to change (here, not in `config`, so
+/// that the marketplace's settings, which `config` reads, can report it too).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}

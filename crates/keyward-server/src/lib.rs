@@ -30,6 +30,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub mod api;
+pub mod app;
 pub mod config;
 pub mod error;
 pub mod ledger;

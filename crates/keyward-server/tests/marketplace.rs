@@ -212,7 +212,7 @@ impl Harness {
 fn rand_hex() -> String {
     let mut b = [0u8; 8];
     getrandom::fill(&mut b).unwrap();
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    keyward_core::raw::hex(&b)
 }
 
 fn system_id(seed: &str) -> String {

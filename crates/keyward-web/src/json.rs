@@ -148,16 +148,6 @@ impl Json {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-/// `bytes` as lowercase hex digits.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        s.push(HEX[usize::from(b >> 4)] as char);
-        s.push(HEX[usize::from(b & 15)] as char);
-    }
-    s
-}
-
 /// `{kind, verdict, message, suggestion, reason, typos: [{group, first, last}], args,
 /// details, binding_unchecked}`.
 pub(crate) fn report(r: &Report) -> String {
@@ -442,11 +432,6 @@ mod tests {
             .num_if("f", Some(7))
             .close('}');
         assert_eq!(j.finish(), r#"{"a":{},"b":[[],12,{"c":3}],"e":"x","f":7}"#);
-    }
-
-    #[test]
-    fn hex_is_lowercase() {
-        assert_eq!(hex(&[0, 0x0f, 0xa0, 0xff]), "000fa0ff");
     }
 
     #[test]

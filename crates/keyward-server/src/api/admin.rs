@@ -12,7 +12,6 @@ use keyward_core::{
     AuthorizationCode, Binding, HardwareId, LicenseId, LicenseTerms, SystemIdCode, Timestamp, DAY,
 };
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha512};
 use subtle::ConstantTimeEq;
 
 use super::buyer::parse_license_id;
@@ -25,10 +24,6 @@ use crate::ledger::{
 
 /// Most licenses one issue call makes.
 pub const MAX_BATCH: u32 = 1000;
-
-pub(crate) fn token_hash(token: &str) -> [u8; 64] {
-    Sha512::digest(token.as_bytes()).into()
-}
 
 pub(crate) fn router(state: Shared) -> Router<Shared> {
     Router::new()
@@ -60,7 +55,8 @@ async fn authorize(State(s): State<Shared>, req: Request, next: Next) -> Respons
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
-    let ok = given.is_some_and(|t| bool::from(token_hash(t).ct_eq(&s.admin_token_hash)));
+    let ok =
+        given.is_some_and(|t| bool::from(crate::app::token_hash(t).ct_eq(&s.admin_token_hash)));
     if !ok {
         return ApiError::new(
             StatusCode::UNAUTHORIZED,

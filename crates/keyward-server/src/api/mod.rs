@@ -2,9 +2,7 @@
 //! the ledger decides in one transaction → the answer.
 
 use std::net::{IpAddr, SocketAddr};
-use std::num::NonZeroU32;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, MatchedPath, Request, State};
@@ -13,68 +11,15 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use keyward_core::{MerchantKey, Timestamp, TrustedKeys};
 use serde::de::DeserializeOwned;
 
+use crate::app::Shared;
+pub use crate::app::{limiter, state, AppState, Clock};
 use crate::error::{ApiError, RefusalCode};
-use crate::ledger::Ledger;
-use crate::metrics::{Metrics, RequestLabels, RouteLabels};
+use crate::metrics::{RequestLabels, RouteLabels};
 
 mod admin;
 mod buyer;
-
-/// What every handler shares.
-pub struct AppState {
-    /// The seat ledger.
-    pub ledger: Arc<dyn Ledger>,
-    /// The merchant's signing key.
-    pub key: Arc<MerchantKey>,
-    /// The keys whose authorization codes are accepted.
-    pub trusted: TrustedKeys,
-    /// SHA-512 of the admin token (compared in constant time).
-    pub admin_token_hash: [u8; 64],
-    /// Metrics.
-    pub metrics: Metrics,
-    /// Per-client limit on activations and deactivations (`None`: off).
-    pub limiter: Option<DefaultKeyedRateLimiter<IpAddr>>,
-    /// The clock (a fixed time in tests).
-    pub clock: Clock,
-    /// Longest a request may take.
-    pub request_timeout: Duration,
-    /// The marketplace's production interface, when configured.
-    pub marketplace: Option<Arc<crate::marketplace::Marketplace>>,
-}
-
-/// Where the service reads the time.
-#[derive(Clone, Copy, Debug)]
-pub enum Clock {
-    /// The system clock.
-    System,
-    /// A fixed time (tests).
-    Fixed(Timestamp),
-}
-
-impl Clock {
-    /// Now.
-    pub fn now(self) -> Timestamp {
-        match self {
-            Clock::System => Timestamp(
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_secs()),
-            ),
-            Clock::Fixed(t) => t,
-        }
-    }
-}
-
-/// A per-minute limit per client address; `None` when `per_minute` is 0.
-pub fn limiter(per_minute: u32) -> Option<DefaultKeyedRateLimiter<IpAddr>> {
-    NonZeroU32::new(per_minute).map(|n| RateLimiter::keyed(Quota::per_minute(n)))
-}
-
-pub(crate) type Shared = Arc<AppState>;
 
 /// The API's router (without the buyer page).
 pub fn router(state: Shared, body_limit: usize) -> Router {
@@ -257,31 +202,4 @@ fn json_rejection(r: JsonRejection) -> ApiError {
             r.body_text()
         )),
     }
-}
-
-/// Builds the shared state.
-// One call site (Server::start_with), each argument a part of the state: a struct of them
-// would only restate `AppState`.
-#[allow(clippy::too_many_arguments)]
-pub fn state(
-    ledger: Arc<dyn Ledger>,
-    key: MerchantKey,
-    trusted: TrustedKeys,
-    admin_token: &str,
-    rate_limit_per_minute: u32,
-    clock: Clock,
-    request_timeout: Duration,
-    marketplace: Option<Arc<crate::marketplace::Marketplace>>,
-) -> Shared {
-    Arc::new(AppState {
-        ledger,
-        key: Arc::new(key),
-        trusted,
-        admin_token_hash: admin::token_hash(admin_token),
-        metrics: Metrics::new(),
-        limiter: limiter(rate_limit_per_minute),
-        clock,
-        request_timeout,
-        marketplace,
-    })
 }

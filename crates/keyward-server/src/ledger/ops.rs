@@ -381,7 +381,7 @@ macro_rules! impl_ledger {
                         return Err(LedgerError::NoSeatLeft { used, total, machines });
                     }
                     let certificate = sign(&license)?;
-                    let nonce: String = a.nonce.iter().map(|b| format!("{b:02x}")).collect();
+                    let nonce = keyward_core::raw::hex(&a.nonce);
                     sqlx::query::<$db>(ops::INSERT_ACTIVATION)
                         .bind(&id)
                         .bind(&a.machine)

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use keyward_core::{AuthorizationCode, LicenseTerms, DAY};
 use keyward_marketplace::openapi::{MarketStatus, OpenApiError};
 
-use crate::api::Shared;
+use crate::app::Shared;
 use crate::error::ApiError;
 use crate::ledger::{Bridge, LicenseRecord};
 

@@ -12,7 +12,7 @@ use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use keyward_marketplace::callback::{self, Callback, ResultCode, StatusChange};
 
-use crate::api::Shared;
+use crate::app::Shared;
 use crate::ledger::{Change, LedgerError, MarketOutcome, MarketRef, MarketplaceEvent};
 use crate::metrics::MarketplaceLabels;
 

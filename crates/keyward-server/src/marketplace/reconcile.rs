@@ -5,7 +5,7 @@
 
 use keyward_marketplace::openapi::{MarketStatus, MAX_BATCH};
 
-use crate::api::Shared;
+use crate::app::Shared;
 use crate::ledger::{BridgedLicense, Change, LedgerError, MarketOutcome, MarketplaceEvent};
 
 /// What one run did.

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use keyward_core::{AuthorizationCode, LicenseTerms, Timestamp, DAY};
 use keyward_marketplace::v1::{self, Activity, ResultCode};
 
-use crate::api::Shared;
+use crate::app::Shared;
 use crate::ledger::{Change, LedgerError, LicenseRecord, MarketRef, MarketplaceEvent};
 use crate::metrics::MarketplaceLabels;
 

@@ -10,7 +10,7 @@ use keyward_core::{
 };
 
 use super::report::{Details, Env, License, Machine, Report, Update};
-use crate::json::hex;
+use keyward_core::raw::hex;
 
 impl Report {
     /// A code still being typed (or cut off) is not wrong, only unfinished: when no

@@ -3,7 +3,6 @@
 //! optional); [`Config`] is the result, and [`Config::prepare`] makes what a first start
 //! needs (the data folder, the merchant key, the admin token).
 
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -11,7 +10,11 @@ use std::time::Duration;
 use keyward_core::{MerchantKey, TrustedKeys};
 use serde::Deserialize;
 
+pub mod marketplace;
+
+pub use crate::error::ConfigError;
 use crate::ledger::SqliteSync;
+pub use marketplace::Marketplace;
 
 /// Log line format.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -64,7 +67,7 @@ pub struct Settings {
     /// Where buyers get help (an e-mail address or URL), shown on the buyer page.
     pub support: Option<String>,
     /// The marketplace's production interface (`[marketplace]`; the file only).
-    pub marketplace: Option<crate::marketplace::MarketplaceSettings>,
+    pub marketplace: Option<marketplace::MarketplaceSettings>,
     /// The names buyers reach the service by (besides its listening address), for the
     /// buyer page's Host check (DNS rebinding protection).
     pub host_names: Option<Vec<String>>,
@@ -186,18 +189,6 @@ impl Settings {
     }
 }
 
-/// A configuration that cannot be used, with what to change.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConfigError(pub String);
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
 /// The resolved configuration.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -235,7 +226,7 @@ pub struct Config {
     /// Shown on the buyer page.
     pub support: Option<String>,
     /// The marketplace's production interface, when `[marketplace]` is configured.
-    pub marketplace: Option<crate::marketplace::Marketplace>,
+    pub marketplace: Option<marketplace::Marketplace>,
     /// Names the buyer page answers to besides the listening address.
     pub host_names: Vec<String>,
 }
@@ -299,7 +290,7 @@ impl Config {
             support: s.support,
             marketplace: s
                 .marketplace
-                .map(crate::marketplace::Marketplace::resolve)
+                .map(marketplace::Marketplace::resolve)
                 .transpose()?,
             host_names: s.host_names.unwrap_or_default(),
             data_dir,
@@ -360,7 +351,7 @@ impl Config {
             }
             t
         } else {
-            let t: String = random::<32>()?.iter().map(|b| format!("{b:02x}")).collect();
+            let t = keyward_core::raw::hex(&random::<32>()?);
             keyward_files::write_new(&self.admin_token_file, format!("{t}\n").as_bytes(), 0o600)
                 .map_err(|e| write_error(&self.admin_token_file, e))?;
             notes.push(format!(

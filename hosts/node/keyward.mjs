@@ -225,7 +225,7 @@ const seconds = (t) => (t === undefined ? null : Number(t));
 /** A WIT status as plain JS: snake_case codes, times as numbers of seconds. */
 function statusOf(s) {
   return {
-    state: snakeCase(s.state),
+    code: snakeCase(s.code),
     usable: s.usable,
     message: s.message,
     license: s.license === undefined ? null : {

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use keyward_core::StatusCode;
+
 use crate::bindings::keyward::plugin::types as wit;
 
 /// The kinds of keyward code, for [`License::inspect_as`](crate::License::inspect_as).
@@ -145,9 +147,10 @@ pub struct ClockRollback {
 /// The license status on this machine: the best of the installed licenses.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Status {
-    /// `active`, `in_grace`, `not_yet_valid`, `expired`, `frozen`, `released`,
-    /// `machine_mismatch`, `clock_rolled_back` or `no_license`.
-    pub state: String,
+    /// Which status: `active`, `in_grace`, `not_yet_valid`, `expired`, `frozen`,
+    /// `released`, `machine_mismatch`, `clock_rolled_back` or `no_license` (compare it with
+    /// a [`StatusCode`] or its string).
+    pub code: StatusCode,
     /// Whether features work (active or in grace).
     pub usable: bool,
     /// For people.
@@ -179,19 +182,19 @@ impl fmt::Display for Status {
     }
 }
 
-/// A WIT `status-code` as keyward's stable snake_case code.
-pub(crate) fn status_code(c: wit::StatusCode) -> &'static str {
+/// A WIT `status-code` as keyward-core's [`StatusCode`].
+pub(crate) fn status_code(c: wit::StatusCode) -> StatusCode {
     use wit::StatusCode as C;
     match c {
-        C::Active => "active",
-        C::InGrace => "in_grace",
-        C::NotYetValid => "not_yet_valid",
-        C::Expired => "expired",
-        C::Frozen => "frozen",
-        C::Released => "released",
-        C::MachineMismatch => "machine_mismatch",
-        C::ClockRolledBack => "clock_rolled_back",
-        C::NoLicense => "no_license",
+        C::Active => StatusCode::Active,
+        C::InGrace => StatusCode::InGrace,
+        C::NotYetValid => StatusCode::NotYetValid,
+        C::Expired => StatusCode::Expired,
+        C::Frozen => StatusCode::Frozen,
+        C::Released => StatusCode::Released,
+        C::MachineMismatch => StatusCode::MachineMismatch,
+        C::ClockRolledBack => StatusCode::ClockRolledBack,
+        C::NoLicense => StatusCode::NoLicense,
     }
 }
 
@@ -200,7 +203,7 @@ pub(crate) fn status_code(c: wit::StatusCode) -> &'static str {
 pub(crate) fn verdict_code(c: wit::VerdictCode) -> String {
     match c {
         wit::VerdictCode::Valid => "valid",
-        wit::VerdictCode::Status(s) => status_code(s),
+        wit::VerdictCode::Status(s) => status_code(s).as_str(),
         wit::VerdictCode::Error(e) => crate::code(e).as_str(),
     }
     .into()
@@ -215,7 +218,7 @@ pub(crate) fn time(secs: u64) -> SystemTime {
 impl From<wit::Status> for Status {
     fn from(s: wit::Status) -> Self {
         Status {
-            state: status_code(s.state).into(),
+            code: status_code(s.code),
             usable: s.usable,
             message: s.message,
             license: s.license.map(|l| LicenseSummary {

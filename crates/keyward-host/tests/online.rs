@@ -20,11 +20,11 @@ fn activate_online_then_fetch_updates() {
 
     let a_dir = tempfile::tempdir().expect("dir");
     let a = license(a_dir.path(), this_machine(), &clock);
-    assert_eq!(a.status().expect("status").state, "no_license");
+    assert_eq!(a.status().expect("status").code, "no_license");
     let status = a
         .activate_online(service.url(), &code, None)
         .expect("activates online");
-    assert_eq!(status.state, "active");
+    assert_eq!(status.code, "active");
     assert!(status.license.as_ref().is_some_and(|l| l.bound));
     assert!(a.has_feature("pro"));
     let seats = service.activations(license_id);
@@ -41,7 +41,7 @@ fn activate_online_then_fetch_updates() {
         }
         other => panic!("expected the service's refusal, got {other:?}"),
     }
-    assert_eq!(b.status().expect("status").state, "no_license");
+    assert_eq!(b.status().expect("status").code, "no_license");
 
     // Nothing published: nothing applied. Then a renewal and a freeze, in order.
     assert_eq!(a.fetch_updates(service.url()).expect("fetch"), 0);
@@ -57,7 +57,7 @@ fn activate_online_then_fetch_updates() {
         .publish(license_id, UpdateAction::Freeze)
         .expect("publish");
     assert_eq!(a.fetch_updates(service.url()).expect("fetch"), 2);
-    assert_eq!(a.status().expect("status").state, "frozen");
+    assert_eq!(a.status().expect("status").code, "frozen");
     // Fetched again: only what is new (nothing).
     assert_eq!(a.fetch_updates(service.url()).expect("fetch"), 0);
     service
@@ -65,7 +65,7 @@ fn activate_online_then_fetch_updates() {
         .expect("publish");
     assert_eq!(a.fetch_updates(service.url()).expect("fetch"), 1);
     let s = a.status().expect("status");
-    assert_eq!(s.state, "active");
+    assert_eq!(s.code, "active");
     assert_eq!(s.license.as_ref().and_then(|l| l.days_left), Some(400));
 }
 
@@ -89,5 +89,5 @@ fn an_unreachable_or_invalid_service_is_a_clear_error() {
         .activate_online(&format!("http://127.0.0.1:{port}"), &code, None)
         .expect_err("nothing listens");
     assert_eq!(e.code(), "unreachable", "{e}");
-    assert_eq!(a.status().expect("status").state, "no_license");
+    assert_eq!(a.status().expect("status").code, "no_license");
 }

@@ -61,12 +61,12 @@ fn offline_round_trip_and_other_machine() {
     );
     let cert = certificate_for(&request, now);
     let status = a.install(&cert).expect("installs");
-    assert_eq!(status.state, "active");
+    assert_eq!(status.code, "active");
     assert!(status.license.as_ref().is_some_and(|l| l.bound));
     assert!(a.has_feature("pro"));
     assert!(!a.has_feature("enterprise"));
     let s = a.status().expect("status");
-    assert_eq!(s.state, "active");
+    assert_eq!(s.code, "active");
     assert_eq!(s.license.as_ref().and_then(|l| l.days_left), Some(30));
 
     // The same certificate on host B: refused, naming the facts that differ.
@@ -81,7 +81,7 @@ fn offline_round_trip_and_other_machine() {
         }
         other => panic!("expected machine_mismatch, got {other:?}"),
     }
-    assert_eq!(b.status().expect("status").state, "no_license");
+    assert_eq!(b.status().expect("status").code, "no_license");
     let verdict = b.inspect(&cert).expect("verdict");
     assert_eq!(verdict.code, "machine_mismatch");
     assert!(!b.has_feature("pro"));
@@ -113,11 +113,11 @@ fn tolerance_one_fact_of_five_changed_is_still_active_three_is_not() {
             .expect("request"),
         now,
     );
-    assert_eq!(a.install(&cert).expect("install").state, "active");
+    assert_eq!(a.install(&cert).expect("install").code, "active");
 
     let one = tempfile::tempdir().expect("dir");
     let c = license(one.path(), facts_with(&["disk"]), &clock);
-    assert_eq!(c.install(&cert).expect("one fact changed").state, "active");
+    assert_eq!(c.install(&cert).expect("one fact changed").code, "active");
     assert!(c.has_feature("pro"));
 
     let three = tempfile::tempdir().expect("dir");
@@ -142,7 +142,7 @@ fn tolerance_one_fact_of_five_changed_is_still_active_three_is_not() {
         &clock,
     );
     let s = moved.status().expect("status");
-    assert_eq!(s.state, "machine_mismatch");
+    assert_eq!(s.code, "machine_mismatch");
     let m = s.mismatch.expect("mismatch details");
     assert_eq!((m.matched, m.required), (2, 3));
     assert!(!moved.has_feature("pro"));
@@ -163,7 +163,7 @@ fn bound_code_activates_offline_and_wrong_machine_is_refused() {
     .expect("issue")
     .encode();
     let s = l.activate(&bound).expect("activates");
-    assert_eq!(s.state, "active");
+    assert_eq!(s.code, "active");
     assert!(l.has_feature("export"));
     // A request for the installed code (e.g. to move it to a certificate).
     let r = l.request(None).expect("request for the installed code");
@@ -223,7 +223,7 @@ fn updates_and_deactivation() {
         l.apply(&update(1, UpdateAction::Freeze)).expect("freeze"),
         Applied::Applied
     );
-    assert_eq!(l.status().expect("status").state, "frozen");
+    assert_eq!(l.status().expect("status").code, "frozen");
     assert!(!l.has_feature("pro"));
     assert_eq!(
         l.apply(&update(1, UpdateAction::Freeze)).expect("again"),
@@ -240,7 +240,7 @@ fn updates_and_deactivation() {
     ))
     .expect("renew");
     let s = l.status().expect("status");
-    assert_eq!(s.state, "active");
+    assert_eq!(s.code, "active");
     assert_eq!(s.license.as_ref().and_then(|l| l.days_left), Some(400));
     assert_eq!(
         refused_code(l.apply(&update(2, UpdateAction::Freeze)).unwrap_err()),
@@ -250,11 +250,11 @@ fn updates_and_deactivation() {
     // Expiry and grace follow the clock.
     clock.set(renewed + 3600);
     let s = l.status().expect("status");
-    assert_eq!(s.state, "in_grace");
+    assert_eq!(s.code, "in_grace");
     assert!(s.grace_ends.is_some());
     assert!(l.has_feature("pro"));
     clock.set(renewed + 4 * 86_400);
-    assert_eq!(l.status().expect("status").state, "expired");
+    assert_eq!(l.status().expect("status").code, "expired");
     assert!(!l.has_feature("pro"));
 
     assert_eq!(
@@ -262,7 +262,7 @@ fn updates_and_deactivation() {
             .expect("deactivate"),
         1
     );
-    assert_eq!(l.status().expect("status").state, "no_license");
+    assert_eq!(l.status().expect("status").code, "no_license");
     assert_eq!(l.deactivate().expect("none left"), 0);
     assert_eq!(
         l.deactivate_license("nonsense").unwrap_err().code(),
@@ -284,7 +284,7 @@ fn hardware_bound_certificates_need_the_hardware() {
             .expect("request"),
         now,
     );
-    assert_eq!(l.install(&cert).expect("install").state, "active");
+    assert_eq!(l.install(&cert).expect("install").code, "active");
 
     // A dongle serial: only a host that vouches for it can use the certificate.
     let dongle = certificate_for(
@@ -303,9 +303,6 @@ fn hardware_bound_certificates_need_the_hardware() {
         .hardware_ids(["sn:DONGLE-0042"])
         .build()
         .expect("license");
-    assert_eq!(
-        has_dongle.install(&dongle).expect("install").state,
-        "active"
-    );
+    assert_eq!(has_dongle.install(&dongle).expect("install").code, "active");
     assert!(has_dongle.has_feature("pro"));
 }

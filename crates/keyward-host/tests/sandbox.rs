@@ -85,7 +85,7 @@ fn license_is_send_and_sync_and_shared_by_threads() {
             std::thread::spawn(move || {
                 for i in 0..50 {
                     assert!(l.has_feature("pro"));
-                    assert_eq!(l.status().expect("status").state, "active");
+                    assert_eq!(l.status().expect("status").code, "active");
                     if i % 10 == t {
                         assert_eq!(l.inspect(&code).expect("inspect").code, "active");
                     }
@@ -144,7 +144,7 @@ fn hostile_input_is_refused_not_fatal() {
     );
     assert_ordinary(&l, "KC1-");
     assert_ordinary(&l, "fp:||||||||||||||||||||||");
-    assert_eq!(l.status().expect("still fine").state, "no_license");
+    assert_eq!(l.status().expect("still fine").code, "no_license");
 }
 
 #[test]
@@ -230,7 +230,7 @@ fn memory_limit_stops_a_call() {
         Err(Error::Sandbox { code, .. }) => assert_eq!(code, "memory_limit"),
         other => panic!("expected the memory limit, got {other:?}"),
     }
-    assert_eq!(l.status().expect("a fresh instance").state, "no_license");
+    assert_eq!(l.status().expect("a fresh instance").code, "no_license");
 }
 
 /// A component implementing the keyward-plugin world whose `init` succeeds, `inspect` asks

@@ -18,16 +18,16 @@ fn clock_rolled_back_past_the_tolerance_is_reported() {
     l.activate(&unbound_code(1, now, Some(30)))
         .expect("activate");
     clock.advance(2 * 86_400);
-    assert_eq!(l.status().expect("status").state, "active");
+    assert_eq!(l.status().expect("status").code, "active");
 
     // Within the tolerance (a day): fine.
     clock.set(now + 86_400 + 1800);
-    assert_eq!(l.status().expect("status").state, "active");
+    assert_eq!(l.status().expect("status").code, "active");
 
     // More than a day back: reported, features off, activation refused.
     clock.set(now + 86_400 - 3600);
     let s = l.status().expect("status");
-    assert_eq!(s.state, "clock_rolled_back");
+    assert_eq!(s.code, "clock_rolled_back");
     let c = s.clock.expect("times");
     assert!(c.high_water > c.now);
     assert!(!l.has_feature("pro"));
@@ -37,11 +37,11 @@ fn clock_rolled_back_past_the_tolerance_is_reported() {
     // The mark survives a restart (it was saved with the activation and by status()).
     drop(l);
     let again = license(dir.path(), this_machine(), &clock);
-    assert_eq!(again.status().expect("status").state, "clock_rolled_back");
+    assert_eq!(again.status().expect("status").code, "clock_rolled_back");
 
     // Setting the clock right again restores the license.
     clock.set(now + 3 * 86_400);
-    assert_eq!(again.status().expect("status").state, "active");
+    assert_eq!(again.status().expect("status").code, "active");
 }
 
 /// A state directory holding license 1 in the backup and licenses 1 and 2 in the file.
@@ -88,7 +88,7 @@ fn damaged_or_truncated_state_falls_back_to_the_backup_and_says_so() {
         let l = license(dir.path(), this_machine(), &clock);
         let s = l.status().expect("status");
         // License 1 (in the backup) is still there; the notice says what happened.
-        assert_eq!(s.state, "active", "{damage}");
+        assert_eq!(s.code, "active", "{damage}");
         let notices = l.state_notices();
         assert_eq!(notices.len(), 1, "{damage}: {notices:?}");
         assert_eq!(notices[0].kind, NoticeKind::RecoveredFromBackup, "{damage}");
@@ -118,7 +118,7 @@ fn damaged_or_truncated_state_falls_back_to_the_backup_and_says_so() {
         assert!(LicenseState::from_bytes(&fs::read(&path).expect("restored")).is_ok());
         drop(l);
         let again = license(dir.path(), this_machine(), &clock);
-        assert_eq!(again.status().expect("status").state, "active");
+        assert_eq!(again.status().expect("status").code, "active");
         assert!(again.state_notices().is_empty(), "{damage}");
     }
 }
@@ -130,7 +130,7 @@ fn both_copies_damaged_is_reported_and_nothing_crashes() {
     fs::write(dir.path().join(STATE_FILE), b"KWST garbage").expect("damage");
     fs::write(dir.path().join(BACKUP_FILE), [0u8; 3]).expect("damage");
     let l = license(dir.path(), this_machine(), &clock);
-    assert_eq!(l.status().expect("status").state, "no_license");
+    assert_eq!(l.status().expect("status").code, "no_license");
     let n = l.state_notices();
     assert_eq!(n.len(), 1, "{n:?}");
     assert_eq!(n[0].kind, NoticeKind::Lost);
@@ -139,7 +139,7 @@ fn both_copies_damaged_is_reported_and_nothing_crashes() {
     // Licenses can be installed again; the damaged backup is replaced only by a good copy.
     l.activate(&unbound_code(3, clock.get(), None))
         .expect("reinstall");
-    assert_eq!(l.status().expect("status").state, "active");
+    assert_eq!(l.status().expect("status").code, "active");
 }
 
 #[test]
@@ -151,14 +151,14 @@ fn a_directory_in_place_of_the_state_is_set_aside_not_lost() {
     fs::create_dir(dir.path().join(STATE_FILE)).expect("dir as file");
     fs::write(dir.path().join(STATE_FILE).join("keep.txt"), b"mine").expect("content");
     let l = license(dir.path(), this_machine(), &clock);
-    assert_eq!(l.status().expect("status").state, "no_license");
+    assert_eq!(l.status().expect("status").code, "no_license");
     assert_eq!(l.state_notices()[0].kind, NoticeKind::Lost);
     l.activate(&unbound_code(1, clock.get(), None))
         .expect("a change sets the directory aside and saves");
     assert!(dir.path().join(STATE_FILE).is_file());
     let kept = dir.path().join("state.bin.damaged").join("keep.txt");
     assert_eq!(fs::read(kept).expect("kept"), b"mine");
-    assert_eq!(l.status().expect("status").state, "active");
+    assert_eq!(l.status().expect("status").code, "active");
 }
 
 #[test]
@@ -171,9 +171,9 @@ fn deleted_state_without_backup_is_a_fresh_start() {
     fs::remove_file(dir.path().join(STATE_FILE)).expect("delete");
     let _ = fs::remove_file(dir.path().join(BACKUP_FILE));
     // The running instance keeps what it verified until told to reload.
-    assert_eq!(l.status().expect("status").state, "active");
+    assert_eq!(l.status().expect("status").code, "active");
     l.reload().expect("reload");
-    assert_eq!(l.status().expect("status").state, "no_license");
+    assert_eq!(l.status().expect("status").code, "no_license");
     assert!(l.state_notices().is_empty());
 }
 
@@ -212,8 +212,8 @@ fn two_programs_on_one_state_directory_lose_nothing() {
     let a = license(dir.path(), this_machine(), &clock);
     let b = license(dir.path(), this_machine(), &clock);
     // Both have loaded the (empty) state before either changes it.
-    assert_eq!(a.status().expect("a").state, "no_license");
-    assert_eq!(b.status().expect("b").state, "no_license");
+    assert_eq!(a.status().expect("a").code, "no_license");
+    assert_eq!(b.status().expect("b").code, "no_license");
     a.activate(&unbound_code(1, now, Some(30)))
         .expect("a activates 1");
     b.activate(&unbound_code(2, now, Some(30)))
@@ -257,7 +257,7 @@ fn a_clock_mark_save_never_drops_another_programs_license() {
     let a = license(dir.path(), this_machine(), &clock);
     a.activate(&unbound_code(1, now, Some(30)))
         .expect("a activates 1");
-    assert_eq!(a.status().expect("a").state, "active");
+    assert_eq!(a.status().expect("a").code, "active");
     let b = license(dir.path(), this_machine(), &clock);
     b.activate(&unbound_code(2, now, Some(30)))
         .expect("b activates 2");
@@ -269,7 +269,7 @@ fn a_clock_mark_save_never_drops_another_programs_license() {
     // Well past the plugin's periodic save of the mark (600 s), minute by minute.
     for _ in 0..12 {
         clock.advance(60);
-        assert_eq!(a.status().expect("a").state, "active");
+        assert_eq!(a.status().expect("a").code, "active");
     }
     let state = stored(dir.path());
     assert_eq!(state.entries.len(), 2, "B's license was kept");

@@ -187,7 +187,7 @@ mod component {
     fn status(s: Status) -> wit::Status {
         let secs = |t: Timestamp| t.0;
         let message = s.describe();
-        let state = status_code(&s);
+        let code = status_code(&s);
         let usable = s.is_usable();
         let (grace_ends, mismatch, clock) = match &s {
             Status::InGrace { grace_ends, .. } => (Some(grace_ends.0), None, None),
@@ -227,7 +227,7 @@ mod component {
             bound: l.bound,
         });
         wit::Status {
-            state,
+            code,
             usable,
             message,
             license,

@@ -200,7 +200,7 @@ fn errors_carry_what_the_page_words_them_with() {
     );
 
     let r = c.check(case(&v, "certificate_missing_end_line"), Field::Any, &env);
-    assert_eq!(r.reason, Some("armor_end_missing"));
+    assert_eq!(r.reason, Some("armour_end_missing"));
 
     let r = c.check(case(&v, "code_character_missing"), code_field, &env);
     assert_eq!(

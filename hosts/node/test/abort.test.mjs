@@ -42,12 +42,12 @@ const out = {};
 const code = (f) => { try { return { ok: f() }; } catch (e) { return { threw: String(e?.payload?.code ?? e?.message ?? e) }; } };
 out.init = code(() => plugin.init(input.keys.map((k) => new Uint8Array(k)), { graceSecs: 259200n, clockToleranceSecs: 3600n }));
 out.first = code(() => plugin.activate(input.code));
-out.status = code(() => plugin.status().state);
+out.status = code(() => plugin.status().code);
 out.systemId = code(() => plugin.systemId('acme-invoice'));
 out.inspect = code(() => plugin.inspect(input.code, undefined).code.val);
 diskFull = false;
-out.second = code(() => plugin.activate(input.code).state);
-out.after = code(() => plugin.status().state);
+out.second = code(() => plugin.activate(input.code).code);
+out.after = code(() => plugin.status().code);
 out.saved = saved !== undefined;
 console.log(JSON.stringify(out));
 `;
@@ -91,6 +91,6 @@ test('the Node host turns a failed save into state_not_saved and changes nothing
   // The temporary file's name is taken by a directory: every save fails.
   mkdirSync(join(dir, `.state.bin.tmp-${process.pid}`));
   assert.throws(() => l.activate(CODE), (e) => e.code === 'state_not_saved' && /cannot write/.test(e.message));
-  assert.equal(l.status().state, 'no_license');
+  assert.equal(l.status().code, 'no_license');
   assert.equal(l.hasFeature('export'), false);
 });

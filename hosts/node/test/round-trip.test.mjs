@@ -60,12 +60,12 @@ test('CLI merchant, Node host buyer: request, certificate, install, update', asy
 
   await t.test('the certificate installs, with the status the CLI gives', () => {
     const s = buyer.install(cert);
-    assert.equal(s.state, 'active');
+    assert.equal(s.code, 'active');
     assert.equal(s.license.licenseId, issued.license_id);
     assert.equal(buyer.hasFeature('export'), true);
     cli(['install', '--public-key', `${key}.pub`, certFile]);
     const native = cli(['status', '--public-key', `${key}.pub`, '--product', 'acme-invoice']);
-    assert.equal(s.state, native.state ?? native.status);
+    assert.equal(s.code, native.state ?? native.status);
     assert.equal(s.message, native.message);
   });
 
@@ -75,7 +75,7 @@ test('CLI merchant, Node host buyer: request, certificate, install, update', asy
     const update = readFileSync(updateFile, 'utf8');
     assert.equal(buyer.apply(update), 'applied');
     assert.equal(buyer.apply(update), 'already_applied');
-    assert.equal(buyer.status().state, 'frozen');
+    assert.equal(buyer.status().code, 'frozen');
     assert.equal(buyer.hasFeature('export'), false);
     cli(['apply', '--public-key', `${key}.pub`, updateFile]);
     const native = cli(['status', '--public-key', `${key}.pub`, '--product', 'acme-invoice'], { allowFailure: true });
@@ -85,7 +85,7 @@ test('CLI merchant, Node host buyer: request, certificate, install, update', asy
   await t.test('a code bound to the Node host\'s system id activates offline; another machine\'s is refused', () => {
     const bound = keyward(['issue', '--key', key, '--product', 'acme-invoice', '--days', '10', '--feature', 'print', '--bind-system-id', buyer.systemId()]);
     const s = buyer.activate(bound.code);
-    assert.equal(s.state, 'active');
+    assert.equal(s.code, 'active');
     assert.equal(s.license.bound, true);
     assert.equal(buyer.hasFeature('print'), true);
     const native = cli(['inspect', '--public-key', `${key}.pub`, bound.code]);

@@ -26,7 +26,7 @@ async function stateAt(highWater) {
   const dir = tempDir('hw');
   const l = await open(dir, highWater);
   const code = vectors.cases.find((c) => c.name === 'code_valid_unbound').input;
-  assert.equal(l.activate(code).state, 'active');
+  assert.equal(l.activate(code).code, 'active');
   assert.equal(l.deactivate(), 1);
   return dir;
 }
@@ -65,7 +65,7 @@ test('a refused activation carries the stable code and the correction', async ()
     refused += 1;
   }
   assert.ok(refused >= 5, `${refused} refusals checked`);
-  assert.equal(l.status().state, 'no_license');
+  assert.equal(l.status().code, 'no_license');
 });
 
 test('the state is saved atomically with a backup, and read by a new instance', async () => {
@@ -74,7 +74,7 @@ test('the state is saved atomically with a backup, and read by a new instance', 
   const l = await open(dir, now);
   const code = vectors.cases.find((c) => c.name === 'code_valid_unbound').input;
   const s = l.activate(code);
-  assert.equal(s.state, 'active');
+  assert.equal(s.code, 'active');
   assert.equal(s.usable, true);
   assert.equal(typeof s.license.expires, 'number');
   const again = await open(dir, now);
@@ -86,9 +86,9 @@ test('the state is saved atomically with a backup, and read by a new instance', 
   assert.equal(again.deactivate(), 1);
   assert.deepEqual(readdirSync(dir).sort(), ['state.bin', 'state.bin.bak']);
   const restored = await open(dir, now);
-  assert.equal(restored.status().state, 'no_license');
+  assert.equal(restored.status().code, 'no_license');
   const { renameSync } = await import('node:fs');
   renameSync(join(dir, 'state.bin.bak'), join(dir, 'state.bin'));
   restored.reload();
-  assert.equal(restored.status().state, 'active');
+  assert.equal(restored.status().code, 'active');
 });

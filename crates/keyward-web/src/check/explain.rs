@@ -88,13 +88,13 @@ impl Report {
             Error::Malformed { .. } => self.reason = Some("contents"),
             Error::BadArmour(armour) => {
                 self.reason = Some(match armour {
-                    ArmourError::TwoBegins => "armor_two_begins",
-                    ArmourError::EndWithoutBegin => "armor_end_without_begin",
-                    ArmourError::EndMissing => "armor_end_missing",
-                    ArmourError::WrongTitle => "armor_wrong_title",
-                    ArmourError::HeaderInCode => "armor_header_in_code",
-                    ArmourError::NotACertificate => "armor_not_a_certificate",
-                    _ => "armor",
+                    ArmourError::TwoBegins => "armour_two_begins",
+                    ArmourError::EndWithoutBegin => "armour_end_without_begin",
+                    ArmourError::EndMissing => "armour_end_missing",
+                    ArmourError::WrongTitle => "armour_wrong_title",
+                    ArmourError::HeaderInCode => "armour_header_in_code",
+                    ArmourError::NotACertificate => "armour_not_a_certificate",
+                    _ => "armour",
                 })
             }
             Error::WrongKind { expected, found } => {

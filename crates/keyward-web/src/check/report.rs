@@ -253,9 +253,9 @@ pub struct Report {
     pub pasted_as: Option<String>,
     /// A finer reason under the verdict code, for messages: `missing_or_extra` (a typo that
     /// is a dropped or doubled character), `invalid_character`, `bad_length`, `too_long`,
-    /// `contents`, `two_codes`, `armor_two_begins`, `armor_end_without_begin`,
-    /// `armor_end_missing`, `armor_wrong_title`, `armor_header_in_code`,
-    /// `armor_not_a_certificate`, `armor`, `hardware_id_here`, `incomplete` (the beginning
+    /// `contents`, `two_codes`, `armour_two_begins`, `armour_end_without_begin`,
+    /// `armour_end_missing`, `armour_wrong_title`, `armour_header_in_code`,
+    /// `armour_not_a_certificate`, `armour`, `hardware_id_here`, `incomplete` (the beginning
     /// of a code, still being typed or cut off: every complete group checks; `args.symbols`
     /// counts its characters, `args.missing` what is missing when known).
     pub reason: Option<&'static str>,

@@ -3,6 +3,10 @@
 //! A test fails when two modules depend on each other, directly or around a loop: the
 //! layers stay one-way (utilities at the bottom, nothing below them calling up).
 //!
+//! keyward-core also has its own, stricter test (`crates/keyward-core/tests/layers.rs`: doc
+//! links count, and the files inside `text/` are layered too); this one holds every crate
+//! to the plain rule.
+//!
 //! Read from the text, without a Rust parser: doc and line comments are skipped, and so is
 //! a file's `#[cfg(test)] mod tests` at its end (tests may reach anywhere).
 

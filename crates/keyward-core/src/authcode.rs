@@ -34,8 +34,7 @@ impl LicenseId {
 
 impl fmt::Display for LicenseId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut hex = [0u8; 16];
-        f.write_str(crate::util::hex_into(&self.0, &mut hex))
+        f.write_str(&crate::util::hex(&self.0))
     }
 }
 

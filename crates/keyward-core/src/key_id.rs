@@ -9,8 +9,7 @@ pub struct KeyId(pub [u8; 4]);
 
 impl fmt::Display for KeyId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut hex = [0u8; 8];
-        f.write_str(crate::util::hex_into(&self.0, &mut hex))
+        f.write_str(&crate::util::hex(&self.0))
     }
 }
 

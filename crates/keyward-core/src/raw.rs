@@ -26,17 +26,8 @@ pub fn decode(input: &str) -> Result<(Kind, Vec<u8>), Error> {
 
 /// `bytes` in lower-case hexadecimal: the one hex encoder of the project (license and key
 /// ids, nonces, digests, tokens), used by the page, the CLI, the host, the service and the
-/// marketplace client. Written here rather than taken from the `hex` crate: its generic
-/// encoder is larger in the size-gated wasm builds, which already carry this loop for
-/// license and key ids.
-pub fn hex(bytes: &[u8]) -> alloc::string::String {
-    let mut out = alloc::string::String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        out.push(char::from(crate::util::DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(crate::util::DIGITS[usize::from(b & 15)]));
-    }
-    out
-}
+/// marketplace client.
+pub use crate::util::hex;
 
 #[cfg(test)]
 mod tests {

@@ -33,19 +33,18 @@ pub(crate) fn sort_dedup<T: Ord>(items: &mut Vec<T>) {
     items.dedup();
 }
 
-/// Lower-case hexadecimal digits.
-pub(crate) const DIGITS: &[u8; 16] = b"0123456789abcdef";
+const DIGITS: &[u8; 16] = b"0123456789abcdef";
 
-/// `bytes` in lower-case hexadecimal, written into `out` (twice as long; any extra is left
-/// out of the result).
-pub(crate) fn hex_into<'a>(bytes: &[u8], out: &'a mut [u8]) -> &'a str {
-    let mut n = 0;
-    for (b, pair) in bytes.iter().zip(out.chunks_exact_mut(2)) {
-        pair[0] = DIGITS[usize::from(b >> 4)];
-        pair[1] = DIGITS[usize::from(b & 15)];
-        n += 2;
+/// `bytes` in lower-case hexadecimal (public as `raw::hex`, the project's one hex
+/// encoder). Written here rather than taken from the `hex` crate: its generic
+/// encoder is larger in the size-gated wasm builds, which use it for license and key ids too.
+pub fn hex(bytes: &[u8]) -> alloc::string::String {
+    let mut out = alloc::string::String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 15)]));
     }
-    core::str::from_utf8(&out[..n]).unwrap_or_default()
+    out
 }
 
 /// The parts one after another (`[..].concat()` is a generic join, large in wasm).

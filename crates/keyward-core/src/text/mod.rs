@@ -491,6 +491,18 @@ pub(crate) fn render(s: &Symbols) -> String {
     t
 }
 
+/// A small deterministic generator for the text layer's randomised tests: each call gives
+/// a number below its bound.
+#[cfg(test)]
+pub(crate) fn test_numbers(mut seed: u64) -> impl FnMut(usize) -> usize {
+    move |bound| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % bound as u64) as usize
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -500,13 +512,7 @@ mod tests {
     /// every kind, length and position before the last data symbol.
     #[test]
     fn repacked_bytes_are_packed_bytes() {
-        let mut seed: u32 = 0x1234_5678;
-        let mut next = |bound: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 17;
-            seed ^= seed << 5;
-            seed as usize % bound
-        };
+        let mut next = test_numbers(0x1234_5678);
         let mut tried = 0;
         for round in 0..6000 {
             let kind = Kind::ALL[round % Kind::ALL.len()];

@@ -260,13 +260,7 @@ mod tests {
     /// substitution's original is among the candidates.
     #[test]
     fn every_candidate_checks() {
-        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = |bound: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % bound as u64) as usize
-        };
+        let mut next = crate::text::test_numbers(0x9e37_79b9_7f4a_7c15);
         let mut candidates_seen = 0;
         for round in 0..3000 {
             let kind = Kind::ALL[round % Kind::ALL.len()];

@@ -72,8 +72,18 @@ impl Artifact {
             .into());
         }
         if looks_like_hardware_id(input) {
-            return HardwareId::parse(input).map(Artifact::HardwareId);
+            // Text that looks like a hardware id may still hold a code beside it (a `|` in
+            // the rest of an e-mail): the code's own decoder reads that code, so this does
+            // too. When neither reads, the hardware id's error says what to fix.
+            return HardwareId::parse(input)
+                .map(Artifact::HardwareId)
+                .or_else(|e| Artifact::parse_code(input, trusted).map_err(|_| e));
         }
+        Artifact::parse_code(input, trusted)
+    }
+
+    /// [`Artifact::parse`] for anything but a hardware id that looks like one.
+    fn parse_code(input: &str, trusted: Option<&TrustedKeys>) -> Result<Artifact, Error> {
         let blanked = strip_armour(input)?;
         let sym = match text::normalize(&blanked) {
             Ok(sym) => sym,

@@ -129,7 +129,7 @@ impl DeactivationCode {
         input: &str,
         valid: Option<&dyn Fn(&DeactivationCode) -> bool>,
     ) -> Result<Self, Error> {
-        let sym = symbols(input)?;
+        let sym = text::read_kind(input, Kind::DeactivationCode)?;
         let parse =
             |s: &Symbols| -> Result<Self, Error> { Self::from_bytes(&text::decode_symbols(s)?) };
         parse(&sym).map_err(|e| {
@@ -142,18 +142,6 @@ impl DeactivationCode {
             })
         })
     }
-}
-
-/// The normalised symbols of `input`, which must be a deactivation code.
-fn symbols(input: &str) -> Result<Symbols, Error> {
-    let sym = text::normalize(input)?;
-    if sym.kind != Kind::DeactivationCode {
-        return Err(Error::WrongKind {
-            expected: Kind::DeactivationCode,
-            found: sym.kind,
-        });
-    }
-    Ok(sym)
 }
 
 impl fmt::Display for DeactivationCode {

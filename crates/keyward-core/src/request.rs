@@ -110,13 +110,7 @@ impl ActivationRequest {
     /// Parses the text form. The embedded authorization code is not verified here: the
     /// merchant does that with `request.code.verify(&keys)`.
     pub fn decode(input: &str) -> Result<Self, Error> {
-        let sym = text::normalize(input)?;
-        if sym.kind != Kind::ActivationRequest {
-            return Err(Error::WrongKind {
-                expected: Kind::ActivationRequest,
-                found: sym.kind,
-            });
-        }
+        let sym = text::read_kind(input, Kind::ActivationRequest)?;
         Self::from_bytes(&text::decode_symbols(&sym)?)
     }
 }

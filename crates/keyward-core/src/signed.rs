@@ -6,7 +6,6 @@ use alloc::vec::Vec;
 
 use crate::error::{CodeError, Error};
 use crate::keys::{KeyId, MerchantKey, TrustedKeys};
-use crate::text::armour::strip_armour;
 use crate::text::{self, Edit, Kind, Symbols, VERSION};
 use crate::wire::{Reader, Writer};
 
@@ -166,7 +165,7 @@ fn decode_checked(
     check: &dyn Fn(&[u8]) -> Result<(), Error>,
     needed: fn(&[u8]) -> (usize, bool),
 ) -> Result<Vec<u8>, Error> {
-    let sym = symbols_of_kind(input, kind).map_err(|e| {
+    let sym = text::read_kind(input, kind).map_err(|e| {
         only_a_valid_copy(e, &|copy| {
             decode_checked(copy, kind, verified, check, needed).is_ok()
         })
@@ -232,19 +231,6 @@ pub(crate) fn only_a_valid_copy(e: Error, valid: &dyn Fn(&str) -> bool) -> Error
         }),
         other => other,
     }
-}
-
-/// The normalised symbols of `input`, which must be a code of `kind`.
-fn symbols_of_kind(input: &str, kind: Kind) -> Result<Symbols, Error> {
-    let blanked = strip_armour(input)?;
-    let sym = text::normalize(&blanked)?;
-    if sym.kind != kind {
-        return Err(Error::WrongKind {
-            expected: kind,
-            found: sym.kind,
-        });
-    }
-    Ok(sym)
 }
 
 /// How [`explain`] may judge a candidate correction.

@@ -261,13 +261,7 @@ impl SystemIdCode {
 
     /// Parses the text form (forgiving of case, spaces, full-width characters, I/L/O).
     pub fn decode(s: &str) -> Result<SystemIdCode, Error> {
-        let sym = text::normalize(s)?;
-        if sym.kind != Kind::SystemId {
-            return Err(Error::WrongKind {
-                expected: Kind::SystemId,
-                found: sym.kind,
-            });
-        }
+        let sym = text::read_kind(s, Kind::SystemId)?;
         let values = text::decode_values(&sym)?;
         if values.len() != 20 {
             return Err(CodeError::BadLength {

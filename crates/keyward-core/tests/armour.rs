@@ -91,11 +91,18 @@ fn refused_everywhere(text: &str, reason: ArmourError) {
         policy: Policy::default(),
     };
     let v = verdict(text, None, &ctx, now());
-    assert_eq!(v.error, Some(want), "verdict: {text}");
-    // The kinds that are never armoured refuse it as well (their decoders read no armour).
-    assert!(SystemIdCode::decode(text).is_err());
-    assert!(ActivationRequest::decode(text).is_err());
-    assert!(DeactivationCode::decode(text).is_err());
+    assert_eq!(v.error, Some(want.clone()), "verdict: {text}");
+    // The kinds that are never armoured refuse it for the same reason: every decoder reads
+    // text through the one armour rule, and `sniff_kind` names no kind.
+    assert_eq!(SystemIdCode::decode(text).err(), Some(want.clone()));
+    assert_eq!(ActivationRequest::decode(text).err(), Some(want.clone()));
+    assert_eq!(DeactivationCode::decode(text).err(), Some(want.clone()));
+    assert_eq!(
+        AuthorizationCode::decode(text, &t).err(),
+        Some(want.clone())
+    );
+    assert_eq!(SignedUpdate::decode_unverified(text).err(), Some(want));
+    assert_eq!(sniff_kind(text), None, "sniff_kind: {text}");
 }
 
 #[test]
@@ -239,4 +246,39 @@ fn an_email_quoted_certificate_or_code_is_read() {
     // the armour's lines, which are then not found.
     let mixed = format!("Here it is:\n{}", quote(&c.encode(), "> "));
     assert!(ActivationCertificate::decode(&mixed, &t).is_err());
+}
+
+/// Found by the CI-length fuzz pass (`fuzz/regressions/text/13.4-damaged-armour-beside-a-system-id`):
+/// a system identification code in text beside a damaged END line was read by
+/// `SystemIdCode::decode`, which skipped the armour rule, while `sniff_kind` and
+/// `Artifact::parse` refused the armour. Now a code of any kind beside damaged armour is
+/// refused by every reader with the armour's reason.
+#[test]
+fn damaged_armour_beside_a_code_of_any_kind_is_refused_by_every_reader() {
+    let sys = SystemIdCode::compute("acme-invoice", &facts());
+    let code = AuthorizationCode::issue(&key(), terms(), None).unwrap();
+    let request = ActivationRequest::new(code.clone(), MachineRef::System(sys), [2; 8], now());
+    let deactivation = DeactivationCode {
+        license_id: LicenseId([4; 8]),
+        secret: [3; 10],
+    };
+    for code in [
+        sys.encode(),
+        code.encode(),
+        request.encode(),
+        deactivation.encode(),
+    ] {
+        refused_everywhere(
+            &format!("-----END KEYWARD ACTIVATION CERTIFICATE-----\nYour code: {code}\n"),
+            ArmourError::EndWithoutBegin,
+        );
+        refused_everywhere(
+            &format!("Your code: {code}\n-----BEGIN KEYWARD ACTIVATION\n"),
+            ArmourError::WrongTitle,
+        );
+        refused_everywhere(
+            &format!("-----BEGIN KEYWARD ACTIVATION CERTIFICATE-----\n{code}\n"),
+            ArmourError::EndMissing,
+        );
+    }
 }

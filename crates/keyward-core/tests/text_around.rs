@@ -259,3 +259,41 @@ fn the_exact_number_missing_for_every_cut_of_the_signature() {
         }
     }
 }
+
+/// Found by the CI-length fuzz pass (`fuzz/regressions/text/13.4-code-beside-a-bar`): text
+/// that looks like a hardware id (a `|`, or a `mac:`-style prefix) yet holds a code beside it
+/// was read as a hardware id by `Artifact::parse` and refused, while the code's own decoder
+/// read the code. Now both read the code; text that is neither still gets the hardware id's
+/// error.
+#[test]
+fn a_code_beside_what_looks_like_a_hardware_id_is_read() {
+    let code = code();
+    for text in [
+        format!("ticket 4|2: {code}"),
+        format!("{code}\nnotes: a|b"),
+        format!("mac: see below\n{code}"),
+        format!("fp:x|y\n{code}"),
+    ] {
+        let own = AuthorizationCode::decode(&text, &trusted());
+        assert!(own.is_ok(), "{text}: {own:?}");
+        match parse(&text) {
+            Ok(Artifact::AuthorizationCode(c)) => assert_eq!(Ok(c), own),
+            other => panic!("{text}: {other:?}"),
+        }
+        assert_eq!(verdict_of(&text).code, "active", "{text}");
+    }
+    // Neither a hardware id nor a code: the hardware id's reason.
+    assert!(matches!(
+        parse("fp:x|y"),
+        Err(Error::InvalidHardwareId { .. })
+    ));
+    assert!(matches!(
+        parse("mac:zz"),
+        Err(Error::InvalidHardwareId { .. })
+    ));
+    // A hardware id that parses is still one.
+    assert!(matches!(
+        parse("mac:04:7c:16:5e:e3:5d"),
+        Ok(Artifact::HardwareId(_))
+    ));
+}

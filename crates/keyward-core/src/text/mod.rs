@@ -40,6 +40,21 @@ pub(crate) use normalize::{fold_char, Symbols};
 use typo::looks_shifted;
 pub(crate) use typo::{last_group_shift_corrections, single_corrections, Edit};
 
+/// The symbols of the one code in pasted `text`, which must be of `kind`: the armour
+/// checked and blanked ([`armour::strip_armour`]), then the code found and normalised. Every
+/// decoder reads text through here, so all of them (and [`sniff_kind`]) agree on what a
+/// text holds: damaged armour is refused by each of them alike.
+pub(crate) fn read_kind(text: &str, kind: Kind) -> Result<Symbols, Error> {
+    let sym = normalize(&armour::strip_armour(text)?)?;
+    if sym.kind != kind {
+        return Err(Error::WrongKind {
+            expected: kind,
+            found: sym.kind,
+        });
+    }
+    Ok(sym)
+}
+
 /// Which kind of code `text` claims to be, from its prefix alone (no checks; armour and
 /// header lines are skipped).
 pub fn sniff_kind(text: &str) -> Option<Kind> {

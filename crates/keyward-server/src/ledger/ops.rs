@@ -19,14 +19,17 @@ pub(crate) const INSERT_LICENSE: &str = "INSERT INTO licenses (license_id, produ
      not_before, expires, features, trial, instance_id, order_id, marketplace_license, code, \
      status, created, updated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
      $14, $14) ON CONFLICT (license_id) DO NOTHING";
-pub(crate) const LIVE_FOR_MACHINE: &str = "SELECT certificate FROM activations \
-     WHERE license_id = $1 AND machine = $2 AND deactivated IS NULL";
 pub(crate) const LIVE_ID_FOR_MACHINE: &str = "SELECT id FROM activations \
      WHERE license_id = $1 AND machine = $2 AND deactivated IS NULL";
 pub(crate) const LIVE_MACHINES: &str = "SELECT machine FROM activations \
      WHERE license_id = $1 AND deactivated IS NULL ORDER BY id";
 pub(crate) const LIVE_WITH_CERT: &str = "SELECT id, machine, certificate FROM activations \
      WHERE license_id = $1 AND deactivated IS NULL ORDER BY id";
+/// The live seats of a license and the certificate of `machine`'s live seat, if it holds
+/// one: one statement for what an activation decides on.
+pub(crate) const SEATS_AND_MACHINE: &str = "SELECT COUNT(*), \
+     MAX(CASE WHEN machine = $2 THEN certificate END) FROM activations \
+     WHERE license_id = $1 AND deactivated IS NULL";
 pub(crate) const COUNT_LIVE: &str =
     "SELECT COUNT(*) FROM activations WHERE license_id = $1 AND deactivated IS NULL";
 pub(crate) const COUNT_ALL_LIVE: &str =
@@ -349,20 +352,31 @@ macro_rules! impl_ledger {
                     let id = a.license.license_id.clone();
                     let now = a.now.secs();
                     let mut tx = self.begin().await?;
-                    if insert_license(&mut tx, &a.license).await? {
-                        audit(&mut tx, now, &a.actor, "register", Some(&id), "first activation of a code issued elsewhere")
-                            .await?;
-                    }
-                    let license = locked_license(&mut tx, &id).await?;
+                    // The license as the ledger has it (locked); a code issued elsewhere is
+                    // registered at its first activation. (Read first: most activations are
+                    // of a license the ledger has, and this saves them a statement.)
+                    let license = match locked_license(&mut tx, &id).await {
+                        Err(LedgerError::NotFound(_)) => {
+                            if insert_license(&mut tx, &a.license).await? {
+                                audit(&mut tx, now, &a.actor, "register", Some(&id), "first activation of a code issued elsewhere")
+                                    .await?;
+                            }
+                            locked_license(&mut tx, &id).await?
+                        }
+                        other => other?,
+                    };
                     usable(&license, a.now)?;
                     let total = license.seats;
-                    let held: Option<String> = sqlx::query_scalar::<$db, String>(ops::LIVE_FOR_MACHINE)
-                        .bind(&id)
-                        .bind(&a.machine)
-                        .fetch_optional(&mut *tx)
-                        .await?;
+                    // After the lock, in its own statement: PostgreSQL reads it with a
+                    // snapshot taken after any activation that held the lock committed.
+                    let (used, held): (i64, Option<String>) =
+                        sqlx::query_as::<$db, (i64, Option<String>)>(ops::SEATS_AND_MACHINE)
+                            .bind(&id)
+                            .bind(&a.machine)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                    let used = to_u32(used);
                     if let Some(certificate) = held {
-                        let used = count_live(&mut tx, &id).await?;
                         // Nothing changed: the transaction only read.
                         tx.rollback().await?;
                         return Ok(Activated {
@@ -371,7 +385,6 @@ macro_rules! impl_ledger {
                             reactivated: true,
                         });
                     }
-                    let used = count_live(&mut tx, &id).await?;
                     if used >= total {
                         let machines: Vec<String> = sqlx::query_scalar::<$db, String>(ops::LIVE_MACHINES)
                             .bind(&id)

@@ -2,11 +2,13 @@
 // embedded in the binary), in Chromium, and the `keyward` CLI as the buyer's two machines.
 // One seat: machine A activates (online, from its own request), the page refuses machine B
 // while A holds the seat, A gives the seat back and its deactivation code is entered on the
-// page, then the page activates B and B installs the certificate: licensed.
+// page, then the page activates B and B installs the certificate through keyward-host (the
+// merchant program of `crates/keyward-host/examples/merchant_app.rs`): licensed.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { once } from 'node:events';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { mkdtempSync, writeFileSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +17,30 @@ import { ROOT, launchBrowser, openPage, screenshot } from './support.mjs';
 
 /** The CLI, built after the page (it embeds web/pkg): `cargo xtask test` sets KEYWARD_CLI. */
 const CLI = process.env.KEYWARD_CLI ?? join(ROOT, 'target', 'debug', 'keyward');
+/** The merchant's program built on keyward-host: `cargo xtask test` sets KEYWARD_MERCHANT_APP. */
+const MERCHANT_APP = process.env.KEYWARD_MERCHANT_APP ?? join(ROOT, 'target', 'debug', 'examples', 'merchant_app');
 const PRODUCT = 'acme-invoice';
+
+/**
+ * The private key whose public half merchant_app embeds: keyward's fixed *test* key
+ * (tests/vectors), as PKCS#8 PEM. Ed25519's PKCS#8 form is a fixed 16-byte header and then
+ * the 32-byte seed (RFC 8410).
+ */
+function testKeyPem() {
+  const header = Buffer.from('302e020100300506032b657004220420', 'hex');
+  const seed = Buffer.from('keyward fixed test key: not safe', 'ascii');
+  return createPrivateKey({ key: Buffer.concat([header, seed]), format: 'der', type: 'pkcs8' })
+    .export({ format: 'pem', type: 'pkcs8' });
+}
+
+/** Runs merchant_app (keyward-host) with `args`, `input` on its standard input; its output. */
+function merchantApp(args, input = '') {
+  try {
+    return execFileSync(MERCHANT_APP, args, { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], timeout: 120_000 });
+  } catch (e) {
+    throw new Error(`merchant_app ${args.join(' ')}: exit ${e.status}\n${e.stdout}\n${e.stderr}`);
+  }
+}
 
 let dir;
 let browser;
@@ -41,8 +66,8 @@ function exitOf(args) {
 }
 
 /** `keyward serve` on a free port of 127.0.0.1, in a fresh data folder. */
-async function serve(data) {
-  const child = spawn(CLI, ['serve', '--data-dir', data, '--listen', '127.0.0.1:0', '--rate-limit', '0'], {
+async function serve(data, key) {
+  const child = spawn(CLI, ['serve', '--data-dir', data, '--key', key, '--listen', '127.0.0.1:0', '--rate-limit', '0'], {
     env: { ...process.env, RUST_LOG: 'warn' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -88,8 +113,10 @@ function machine(name) {
 
 before(async () => {
   assert.ok(existsSync(CLI), `the keyward CLI is not built at ${CLI} (cargo xtask test builds it)`);
+  assert.ok(existsSync(MERCHANT_APP), `merchant_app is not built at ${MERCHANT_APP} (cargo xtask test builds it)`);
   dir = mkdtempSync(join(tmpdir(), 'keyward-serve-e2e-'));
-  service = await serve(join(dir, 'data'));
+  writeFileSync(join(dir, 'merchant.pem'), testKeyPem(), { mode: 0o600 });
+  service = await serve(join(dir, 'data'), join(dir, 'merchant.pem'));
   browser = await launchBrowser();
 });
 
@@ -101,8 +128,9 @@ after(async () => {
 
 test('keyward serve: the page activates online, a deactivation code frees the seat, another machine gets it', async () => {
   const data = join(dir, 'data');
-  const publicKey = join(data, 'merchant.pem.pub');
-  const code = keyward(['issue', '--key', join(data, 'merchant.pem'), '--product', PRODUCT, '--seats', '1', '--days', '30']).trim()
+  const publicKey = join(dir, 'merchant.pem.pub');
+  writeFileSync(publicKey, createPublicKey(testKeyPem()).export({ format: 'pem', type: 'spki' }));
+  const code = keyward(['issue', '--key', join(dir, 'merchant.pem'), '--product', PRODUCT, '--seats', '1', '--days', '30', '--feature', 'pro']).trim()
     .split('\n').find((l) => l.startsWith('KA1-'));
   assert.match(code ?? '', /^KA1-/);
   const a = machine('a');
@@ -145,7 +173,17 @@ test('keyward serve: the page activates online, a deactivation code frees the se
   await screenshot(page, '31-serve-activated');
   const certFile = join(dir, 'b.lic');
   writeFileSync(certFile, certificate);
-  keyward(['install', certFile, '--public-key', publicKey, ...b.common]);
+  // Installed by the merchant's program through keyward-host (the plugin), which then
+  // reads the license as active and unlocks its paid feature.
+  const hostArgs = ['--state-dir', join(dir, 'b.state'), '--facts', join(dir, 'b.facts.json'), '--cache-dir', join(dir, 'plugin-cache')];
+  const installed = merchantApp([...hostArgs, '-'], certificate);
+  assert.match(installed, /license: licensed: acme-invoice/, installed);
+  assert.match(installed, /pro features: unlocked/, installed);
+  assert.ok(installed.includes(`system identification code: ${b.systemId}`), installed);
+  const again = merchantApp(hostArgs);
+  assert.match(again, /license: licensed: acme-invoice/, again);
+  assert.match(again, /pro features: unlocked/, again);
+  // The CLI reads the same state folder the same way.
   assert.match(keyward(['status', '--product', PRODUCT, '--public-key', publicKey, ...b.common]), /active|licensed/i);
   // The certificate is B's: on A it is another machine's (exit 6).
   assert.equal(exitOf(['install', certFile, '--public-key', publicKey, ...a.common]), 6);

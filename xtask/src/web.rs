@@ -133,8 +133,8 @@ pub fn is_built() -> bool {
 /// missing, Node.js when `node` is missing, a CJK font for the screenshots, playwright-core
 /// and jsQR from npm), then runs `node --test` in `tests/browser/`: the page served from
 /// 127.0.0.1 by the tests' own little server, in headless Chromium, and (serve.test.mjs) by
-/// `keyward serve` itself with the CLI as the buyer's machines. Screenshots of each state go
-/// to `tests/browser/artifacts/`.
+/// `keyward serve` itself with the CLI and keyward-host's merchant_app as the buyer's
+/// machines. Screenshots of each state go to `tests/browser/artifacts/`.
 pub fn test() -> Result<(), String> {
     if !is_built() {
         build()?;
@@ -148,14 +148,20 @@ pub fn test() -> Result<(), String> {
         .filter(|n| n.ends_with(".test.mjs"))
         .collect();
     files.sort();
-    // serve.test.mjs runs `keyward serve` and the CLI: built now, after the page it embeds.
+    // serve.test.mjs runs `keyward serve` and the CLI (built now, after the page it embeds)
+    // and installs a certificate through keyward-host with its merchant_app example.
     run(cargo().args(["build", "--bin", "keyward"]))?;
+    run(cargo().args(["build", "-p", "keyward-host", "--example", "merchant_app"]))?;
     run_in(
         &dir,
         Command::new("node")
             .arg("--test")
             .args(&files)
-            .env("KEYWARD_CLI", target_dir().join("debug/keyward")),
+            .env("KEYWARD_CLI", target_dir().join("debug/keyward"))
+            .env(
+                "KEYWARD_MERCHANT_APP",
+                target_dir().join("debug/examples/merchant_app"),
+            ),
     )
 }
 

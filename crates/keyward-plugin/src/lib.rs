@@ -26,7 +26,7 @@ extern crate alloc;
 mod plugin;
 mod slot;
 
-pub use plugin::{Failure, Host, Inspection, Plugin};
+pub use plugin::{Error, Host, Inspection, Plugin};
 pub use slot::Slot;
 
 /// keyward-heap instead of dlmalloc: 6 KB smaller (see that crate).
@@ -61,7 +61,7 @@ mod component {
 
     use crate::bindings::keyward::plugin::host;
     use crate::bindings::keyward::plugin::types as wit;
-    use crate::plugin::{Failure, Host};
+    use crate::plugin::{Error, Host};
     use crate::slot::Slot;
 
     /// The one plugin of this instance, lent to each call (see [`Slot`]: a call abandoned
@@ -139,7 +139,7 @@ mod component {
     }
 
     /// A refusal for WIT, its stable code as the `error-code` case.
-    pub(crate) fn error(f: Failure) -> wit::Error {
+    pub(crate) fn error(f: Error) -> wit::Error {
         wit::Error {
             code: error_code(f.code),
             message: f.message,
@@ -347,7 +347,7 @@ mod tests {
 
     use crate::bindings::keyward::plugin::types::{ErrorCode as C, VerdictCode};
     use crate::component::{error, status_code, verdict_code};
-    use crate::plugin::Failure;
+    use crate::plugin::Error as PluginError;
 
     /// The Rust name of a WIT case is its code in CamelCase.
     fn camel(code: &str) -> String {
@@ -494,12 +494,12 @@ mod tests {
             Error::CorruptState { reason: "test" },
             Error::BadArmour(keyward_core::ArmourError::EndMissing),
         ];
-        let mut failures: Vec<Failure> = core.into_iter().map(Failure::from).collect();
+        let mut errors: Vec<PluginError> = core.into_iter().map(PluginError::from).collect();
         let rollback = Status::from(ClockRollback {
             now: Timestamp(1),
             high_water: Timestamp(2),
         });
-        failures.push(Failure::from_status(&rollback));
+        errors.push(PluginError::from_status(&rollback));
         for code in [
             "machine_mismatch",
             "expired",
@@ -509,14 +509,14 @@ mod tests {
             "state_not_saved",
             "no_randomness",
         ] {
-            failures.push(Failure {
+            errors.push(PluginError {
                 code: code.parse().unwrap(),
                 message: String::from("m"),
                 suggestion: None,
             });
         }
         let mut seen = Vec::new();
-        for f in failures {
+        for f in errors {
             let code = f.code.as_str();
             let case = error(f);
             assert_eq!(
@@ -551,7 +551,7 @@ mod tests {
     #[test]
     fn every_error_code_crosses_as_its_own_case() {
         for &code in keyward_core::ErrorCode::ALL {
-            let case = error(Failure {
+            let case = error(PluginError {
                 code,
                 message: String::new(),
                 suggestion: None,

@@ -6,7 +6,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use keyward_core::{
-    verdict, ActivationRequest, Applied, Artifact, AuthorizationCode, Credential, Error, ErrorCode,
+    verdict, ActivationRequest, Applied, Artifact, AuthorizationCode, Credential, ErrorCode,
     HardwareId, Kind, LicenseId, LicenseState, MachineFacts, MachineRef, Policy, PublicKey, Status,
     SystemIdCode, Timestamp, TrustedKeys, Typo, Verdict, VerdictCode, DAY,
 };
@@ -27,9 +27,10 @@ pub trait Host {
     fn random_bytes(&self, n: u32) -> Vec<u8>;
 }
 
-/// Why a call was refused: a stable code, a sentence, and a correction when a typo has one.
+/// Why a call was refused (the WIT `error`): a stable code, a sentence, and a correction
+/// when a typo has one.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Failure {
+pub struct Error {
     /// Stable code (keyward-core's, a status code, or the plugin's own).
     pub code: ErrorCode,
     /// For people.
@@ -38,9 +39,9 @@ pub struct Failure {
     pub suggestion: Option<String>,
 }
 
-impl From<Error> for Failure {
-    fn from(e: Error) -> Self {
-        Failure {
+impl From<keyward_core::Error> for Error {
+    fn from(e: keyward_core::Error) -> Self {
+        Error {
             code: e.code(),
             message: e.to_string(),
             suggestion: e.suggestion().map(String::from),
@@ -48,9 +49,9 @@ impl From<Error> for Failure {
     }
 }
 
-impl Failure {
+impl Error {
     fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Failure {
+        Error {
             code,
             message: message.into(),
             suggestion: None,
@@ -61,11 +62,11 @@ impl Failure {
     pub(crate) fn from_status(s: &Status) -> Self {
         // Callers pass only states that refuse; a usable one has no refusal code.
         let code = s.code().refusal().unwrap_or(ErrorCode::InvalidInput);
-        Failure::new(code, s.describe())
+        Error::new(code, s.describe())
     }
 
     fn not_initialized() -> Self {
-        Failure::new(
+        Error::new(
             ErrorCode::NotInitialized,
             "the plugin was not given its trusted keys: the host must call init first",
         )
@@ -150,9 +151,9 @@ impl Plugin {
     }
 
     /// Fixes the trusted keys (raw 32-byte Ed25519 public keys) and the policy, once.
-    pub fn init(&mut self, keys: &[Vec<u8>], policy: Policy) -> Result<(), Failure> {
+    pub fn init(&mut self, keys: &[Vec<u8>], policy: Policy) -> Result<(), Error> {
         if self.trusted.is_some() {
-            return Err(Failure::new(
+            return Err(Error::new(
                 ErrorCode::AlreadyInitialized,
                 "the trusted keys are already set; they cannot be changed or added to",
             ));
@@ -160,7 +161,7 @@ impl Plugin {
         let mut trusted = TrustedKeys::new();
         for raw in keys {
             let bytes: &[u8; 32] = raw.as_slice().try_into().map_err(|_| {
-                Failure::new(
+                Error::new(
                     ErrorCode::InvalidKey,
                     alloc::format!(
                         "a trusted key must be 32 bytes (a raw Ed25519 public key), not {}",
@@ -171,7 +172,7 @@ impl Plugin {
             trusted.add(PublicKey::from_bytes(bytes)?);
         }
         if trusted.is_empty() {
-            return Err(Failure::new(
+            return Err(Error::new(
                 ErrorCode::InvalidKey,
                 "no trusted public key was given",
             ));
@@ -186,7 +187,7 @@ impl Plugin {
         let now = Timestamp(host.now());
         let (m, s) = loaded(&mut self.machine, &mut self.stored, host);
         let Some(trusted) = &self.trusted else {
-            let f = Failure::not_initialized();
+            let f = Error::not_initialized();
             return Inspection {
                 verdict: Verdict {
                     kind: None,
@@ -218,12 +219,12 @@ impl Plugin {
         SystemIdCode::compute(product, &m.facts).encode()
     }
 
-    fn trusted(&self) -> Result<&TrustedKeys, Failure> {
-        self.trusted.as_ref().ok_or_else(Failure::not_initialized)
+    fn trusted(&self) -> Result<&TrustedKeys, Error> {
+        self.trusted.as_ref().ok_or_else(Error::not_initialized)
     }
 
     /// Verifies and installs an authorization code.
-    pub fn activate(&mut self, host: &impl Host, text: &str) -> Result<Status, Failure> {
+    pub fn activate(&mut self, host: &impl Host, text: &str) -> Result<Status, Error> {
         let code = match Artifact::parse_expecting(
             text,
             Kind::AuthorizationCode,
@@ -236,7 +237,7 @@ impl Plugin {
     }
 
     /// Verifies and installs an activation certificate.
-    pub fn install(&mut self, host: &impl Host, text: &str) -> Result<Status, Failure> {
+    pub fn install(&mut self, host: &impl Host, text: &str) -> Result<Status, Error> {
         let cert = match Artifact::parse_expecting(
             text,
             Kind::ActivationCertificate,
@@ -252,9 +253,9 @@ impl Plugin {
         &mut self,
         host: &impl Host,
         credential: Credential,
-    ) -> Result<Status, Failure> {
+    ) -> Result<Status, Error> {
         let now = Timestamp(host.now());
-        let trusted = self.trusted.as_ref().ok_or_else(Failure::not_initialized)?;
+        let trusted = self.trusted.as_ref().ok_or_else(Error::not_initialized)?;
         let (m, stored) = loaded(&mut self.machine, &mut self.stored, host);
         let ctx = keyward_core::Context {
             trusted,
@@ -265,13 +266,13 @@ impl Plugin {
         };
         let mut next = stored.state.clone();
         next.observe(&ctx)
-            .map_err(|c| Failure::from_status(&Status::from(c)))?;
+            .map_err(|c| Error::from_status(&Status::from(c)))?;
         let status = next.install(credential, &ctx)?;
         if matches!(
             status,
             Status::MachineMismatch { .. } | Status::Expired { .. } | Status::Released { .. }
         ) {
-            return Err(Failure::from_status(&status));
+            return Err(Error::from_status(&status));
         }
         save(host, stored, next)?;
         self.cache = None;
@@ -284,9 +285,9 @@ impl Plugin {
         host: &impl Host,
         code: Option<&str>,
         hardware_id: Option<&str>,
-    ) -> Result<String, Failure> {
+    ) -> Result<String, Error> {
         let now = Timestamp(host.now());
-        let trusted = self.trusted.as_ref().ok_or_else(Failure::not_initialized)?;
+        let trusted = self.trusted.as_ref().ok_or_else(Error::not_initialized)?;
         let (m, stored) = loaded(&mut self.machine, &mut self.stored, host);
         let code: AuthorizationCode = match code {
             Some(text) => {
@@ -305,7 +306,7 @@ impl Plugin {
                     Credential::Certificate(_) => None,
                 })
                 .ok_or_else(|| {
-                    Failure::from(Error::InvalidInput {
+                    Error::from(keyward_core::Error::InvalidInput {
                         field: "request",
                         reason: "no authorization code is installed on this machine: give the code to activate".into(),
                     })
@@ -316,7 +317,7 @@ impl Plugin {
             None => MachineRef::System(SystemIdCode::compute(&code.terms().product, &m.facts)),
         };
         let nonce: [u8; 8] = host.random_bytes(8).try_into().map_err(|_| {
-            Failure::new(
+            Error::new(
                 ErrorCode::NoRandomness,
                 "the host gave no random bytes for the request's nonce",
             )
@@ -325,9 +326,9 @@ impl Plugin {
     }
 
     /// Applies a signed update.
-    pub fn apply(&mut self, host: &impl Host, text: &str) -> Result<Applied, Failure> {
+    pub fn apply(&mut self, host: &impl Host, text: &str) -> Result<Applied, Error> {
         let now = Timestamp(host.now());
-        let trusted = self.trusted.as_ref().ok_or_else(Failure::not_initialized)?;
+        let trusted = self.trusted.as_ref().ok_or_else(Error::not_initialized)?;
         let update = match Artifact::parse_expecting(text, Kind::SignedUpdate, Some(trusted))? {
             Artifact::SignedUpdate(u) => u,
             _ => return Err(wrong_artifact(Kind::SignedUpdate)),
@@ -397,14 +398,10 @@ impl Plugin {
     }
 
     /// Removes one license, or all. Returns how many were removed.
-    pub fn deactivate(
-        &mut self,
-        host: &impl Host,
-        license_id: Option<&str>,
-    ) -> Result<u32, Failure> {
+    pub fn deactivate(&mut self, host: &impl Host, license_id: Option<&str>) -> Result<u32, Error> {
         let id = match license_id {
             Some(t) => Some(LicenseId::parse(t).ok_or_else(|| {
-                Failure::from(Error::InvalidInput {
+                Error::from(keyward_core::Error::InvalidInput {
                     field: "license id",
                     reason: "expected 16 hexadecimal digits".into(),
                 })
@@ -489,10 +486,10 @@ fn save_high_water(host: &impl Host, stored: &mut Stored) {
 
 /// Saves `next` and makes it current only if the host stored it: a change that could not be
 /// saved is not kept in memory either, so memory and disk never disagree.
-fn save(host: &impl Host, stored: &mut Stored, next: LicenseState) -> Result<(), Failure> {
+fn save(host: &impl Host, stored: &mut Stored, next: LicenseState) -> Result<(), Error> {
     let bytes = next.to_bytes()?;
     host.save_state(&bytes).map_err(|why| {
-        Failure::new(
+        Error::new(
             ErrorCode::StateNotSaved,
             alloc::format!("the license state could not be saved, so nothing changed: {why}"),
         )
@@ -502,8 +499,8 @@ fn save(host: &impl Host, stored: &mut Stored, next: LicenseState) -> Result<(),
     Ok(())
 }
 
-fn wrong_artifact(expected: Kind) -> Failure {
-    Failure::new(
+fn wrong_artifact(expected: Kind) -> Error {
+    Error::new(
         ErrorCode::WrongKind,
         alloc::format!("this is not a {}", expected.name()),
     )

@@ -40,12 +40,12 @@ pub enum Artifact {
     DeactivationCode(DeactivationCode),
 }
 
-const HW_PREFIXES: [&str; 7] = ["mac:", "sn:", "serial:", "uuid:", "disk:", "fp:", "custom:"];
-
 fn looks_like_hardware_id(t: &str) -> bool {
     let folded = crate::util::map_chars(t, text::fold_char).to_ascii_lowercase();
     let f = folded.trim_start();
-    HW_PREFIXES.iter().any(|p| f.starts_with(p))
+    crate::hwid::PREFIXES
+        .iter()
+        .any(|(p, _)| f.strip_prefix(p).is_some_and(|rest| rest.starts_with(':')))
         || (f.contains('|') && crate::util::find(f, "-----").is_none())
 }
 

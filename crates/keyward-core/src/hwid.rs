@@ -269,6 +269,19 @@ fn normalize_fingerprint(s: &str) -> Result<String, Error> {
     ]))
 }
 
+/// The typed prefixes of a hardware identification code (`mac:…`), lower case, each with
+/// the kind it names: the one list the parser and [`Artifact::parse`](crate::Artifact::parse)
+/// (which tells a hardware id from a code by it) read.
+pub(crate) const PREFIXES: [(&str, HardwareKind); 7] = [
+    ("mac", HardwareKind::Mac),
+    ("sn", HardwareKind::Serial),
+    ("serial", HardwareKind::Serial),
+    ("uuid", HardwareKind::Uuid),
+    ("disk", HardwareKind::Disk),
+    ("fp", HardwareKind::Fingerprint),
+    ("custom", HardwareKind::Custom),
+];
+
 impl HardwareId {
     /// Parses and normalises `kind:value`. Without a known prefix, the kind is guessed:
     /// a MAC, a UUID or a fingerprint are recognised; anything else must say its kind.
@@ -290,15 +303,13 @@ impl HardwareId {
             ));
         }
         let (kind, value) = match s.split_once(':') {
-            Some((p, v)) => match p.trim().to_ascii_lowercase().as_str() {
-                "mac" => (HardwareKind::Mac, v),
-                "sn" | "serial" => (HardwareKind::Serial, v),
-                "uuid" => (HardwareKind::Uuid, v),
-                "disk" => (HardwareKind::Disk, v),
-                "fp" => (HardwareKind::Fingerprint, v),
-                "custom" => (HardwareKind::Custom, v),
-                _ => guess(s)?,
-            },
+            Some((p, v)) => {
+                let p = p.trim().to_ascii_lowercase();
+                match PREFIXES.iter().find(|(name, _)| *name == p) {
+                    Some(&(_, kind)) => (kind, v),
+                    None => guess(s)?,
+                }
+            }
             None => guess(s)?,
         };
         let value = value.trim();

@@ -209,7 +209,7 @@ impl License {
     /// are `wrong_kind`.
     pub fn inspect_as(&self, text: &str, expected: Kind) -> Result<Verdict, Error> {
         self.sandbox()
-            .call(|p, s| p.call_inspect(s, text, Some(expected.to_wit())))
+            .call(|p, s| p.call_inspect(s, text, Some(types::kind_to_wit(expected))))
             .map(Verdict::from)
     }
 

@@ -7,46 +7,19 @@ use keyward_core::StatusCode;
 
 use crate::bindings::keyward::plugin::types as wit;
 
-/// The kinds of keyward code, for [`License::inspect_as`](crate::License::inspect_as).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Kind {
-    /// `KA1-…` authorization code (授权码).
-    AuthorizationCode,
-    /// `KS1-…` system identification code (系统识别码).
-    SystemId,
-    /// `KR1-…` activation request (激活请求).
-    ActivationRequest,
-    /// `KC1-…` activation certificate (激活证书).
-    ActivationCertificate,
-    /// `KN1-…` signed update (续费/冻结/释放通知).
-    SignedUpdate,
-    /// `KD1-…` deactivation code (停用码).
-    DeactivationCode,
-}
+/// The kinds of keyward code (keyward-core's [`Kind`], the one enum for them), for
+/// [`License::inspect_as`](crate::License::inspect_as); its stable name is [`Kind::code`].
+pub use keyward_core::Kind;
 
-impl Kind {
-    pub(crate) fn to_wit(self) -> wit::Kind {
-        match self {
-            Kind::AuthorizationCode => wit::Kind::AuthorizationCode,
-            Kind::SystemId => wit::Kind::SystemId,
-            Kind::ActivationRequest => wit::Kind::ActivationRequest,
-            Kind::ActivationCertificate => wit::Kind::ActivationCertificate,
-            Kind::SignedUpdate => wit::Kind::SignedUpdate,
-            Kind::DeactivationCode => wit::Kind::DeactivationCode,
-        }
-    }
-
-    /// The stable name (`authorization_code`, …): what [`Verdict::kind`] holds.
-    pub fn code(self) -> &'static str {
-        match self {
-            Kind::AuthorizationCode => "authorization_code",
-            Kind::SystemId => "system_id",
-            Kind::ActivationRequest => "activation_request",
-            Kind::ActivationCertificate => "activation_certificate",
-            Kind::SignedUpdate => "signed_update",
-            Kind::DeactivationCode => "deactivation_code",
-        }
+/// The WIT case of `kind`.
+pub(crate) fn kind_to_wit(kind: Kind) -> wit::Kind {
+    match kind {
+        Kind::AuthorizationCode => wit::Kind::AuthorizationCode,
+        Kind::SystemId => wit::Kind::SystemId,
+        Kind::ActivationRequest => wit::Kind::ActivationRequest,
+        Kind::ActivationCertificate => wit::Kind::ActivationCertificate,
+        Kind::SignedUpdate => wit::Kind::SignedUpdate,
+        Kind::DeactivationCode => wit::Kind::DeactivationCode,
     }
 }
 

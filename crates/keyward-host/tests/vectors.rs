@@ -6,23 +6,11 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use keyward_core::{Context, Kind as CoreKind, LicenseState, Policy, Timestamp, TrustedKeys};
-use keyward_host::{Kind, License, STATE_FILE};
+use keyward_core::{Context, Kind, LicenseState, Policy, Timestamp, TrustedKeys};
+use keyward_host::{License, STATE_FILE};
 
 fn kind(code: &str) -> Kind {
-    match code {
-        "authorization_code" => Kind::AuthorizationCode,
-        "system_id" => Kind::SystemId,
-        "activation_request" => Kind::ActivationRequest,
-        "activation_certificate" => Kind::ActivationCertificate,
-        "signed_update" => Kind::SignedUpdate,
-        "deactivation_code" => Kind::DeactivationCode,
-        other => panic!("unknown kind {other}"),
-    }
-}
-
-fn core_kind(code: &str) -> CoreKind {
-    CoreKind::ALL
+    Kind::ALL
         .into_iter()
         .find(|k| k.code() == code)
         .expect("a kind")
@@ -112,7 +100,7 @@ fn every_vector_gets_the_same_verdict_through_the_plugin() {
         let ctx = context(&trusted, &facts);
         let native = keyward_core::verdict(
             input,
-            expected.map(core_kind),
+            expected.map(kind),
             &ctx,
             Timestamp(hw.unwrap_or(default_hw)),
         );
@@ -137,12 +125,8 @@ fn refusals_carry_keyward_core_codes() {
             .as_str()
             .map(ts)
             .unwrap_or_else(|| ts(v["high_water"].as_str().expect("high_water")));
-        let native = keyward_core::verdict(
-            input,
-            Some(CoreKind::AuthorizationCode),
-            &ctx,
-            Timestamp(hw),
-        );
+        let native =
+            keyward_core::verdict(input, Some(Kind::AuthorizationCode), &ctx, Timestamp(hw));
         let is_error = !matches!(
             native.code.as_str(),
             "valid" | "active" | "in_grace" | "not_yet_valid" | "frozen" | "no_license"

@@ -99,6 +99,7 @@ impl From<LedgerError> for ApiError {
             LedgerError::Sign(core) => core.clone().into(),
             LedgerError::Corrupt(_)
             | LedgerError::Database(_)
+            | LedgerError::Storage(_)
             | LedgerError::Migrate(_)
             | LedgerError::Config(_) => {
                 tracing::error!(error = %e, "ledger failure");

@@ -481,3 +481,67 @@ async fn processes_starting_together_migrate_once() {
         l.ping().await.unwrap();
     }
 }
+
+/// Activations that arrive together may be committed together (SQLite's writer commits a
+/// group in one transaction): a refused one among them leaves no trace, not even the
+/// registration of its license, and every accepted one stands, with its audit row.
+#[tokio::test]
+async fn activations_arriving_together_stand_or_fall_alone() {
+    for t in common::ledgers("arriving_together").await {
+        let l: Arc<dyn Ledger> = Arc::from(t.ledger);
+        let good = "00000000000000c1";
+        let expired = "00000000000000c2";
+        let failing_signer = "00000000000000c3";
+        let tasks: Vec<_> = (0..60)
+            .map(|i| {
+                let l = l.clone();
+                tokio::spawn(async move {
+                    let machine = format!("KS1-T{i:02}");
+                    match i % 3 {
+                        0 => activate(l.as_ref(), good, 5, &machine).await,
+                        1 => {
+                            let mut a = attempt(expired, 5, &machine);
+                            a.license.expires = Some(NOW - 1);
+                            l.activate(a, signer(&machine)).await
+                        }
+                        _ => {
+                            let sign: SignCertificate = Box::new(|_: &LicenseRecord| {
+                                Err(LedgerError::Config("the signer failed".into()))
+                            });
+                            l.activate(attempt(failing_signer, 5, &machine), sign).await
+                        }
+                    }
+                })
+            })
+            .collect();
+        let (mut ok, mut full, mut expired_n, mut unsigned) = (0, 0, 0, 0);
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(_) => ok += 1,
+                Err(LedgerError::NoSeatLeft { .. }) => full += 1,
+                Err(LedgerError::Expired(_)) => expired_n += 1,
+                Err(LedgerError::Config(_)) => unsigned += 1,
+                Err(e) => panic!("{}: {e}", t.name),
+            }
+        }
+        assert_eq!(
+            (ok, full, expired_n, unsigned),
+            (5, 15, 20, 20),
+            "{}",
+            t.name
+        );
+        let d = l.license(good.into()).await.unwrap();
+        assert_eq!(d.seats_used, 5, "{}", t.name);
+        let activations = d.audit.iter().filter(|a| a.action == "activate").count();
+        assert_eq!(activations, 5, "{}", t.name);
+        // Neither refused license was registered: their registrations were undone.
+        for id in [expired, failing_signer] {
+            assert!(
+                matches!(l.license(id.into()).await, Err(LedgerError::NotFound(_))),
+                "{}: {id}",
+                t.name
+            );
+        }
+        assert_eq!(l.seats_in_use().await.unwrap(), 5, "{}", t.name);
+    }
+}

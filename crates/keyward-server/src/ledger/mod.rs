@@ -18,6 +18,7 @@ pub mod market;
 mod ops;
 mod postgres;
 mod sqlite;
+mod sqlite_writer;
 
 pub use market::{Bridge, BridgedLicense, MarketOutcome, MarketRef, MarketplaceLedger};
 pub use postgres::PostgresLedger;
@@ -77,7 +78,7 @@ impl Actor {
         }
     }
 
-    fn detail(&self) -> Option<&str> {
+    pub(crate) fn detail(&self) -> Option<&str> {
         match self {
             Actor::Buyer(addr) => Some(addr),
             _ => None,
@@ -372,6 +373,8 @@ pub enum LedgerError {
     Corrupt(String),
     /// The database failed.
     Database(sqlx::Error),
+    /// The database failed, on the SQLite ledger's activation writer (what it said).
+    Storage(String),
     /// Migrations failed.
     Migrate(sqlx::migrate::MigrateError),
     /// The database URL or file cannot be used.
@@ -408,6 +411,7 @@ impl fmt::Display for LedgerError {
             LedgerError::Sign(e) => write!(f, "cannot sign: {e}"),
             LedgerError::Corrupt(what) => write!(f, "the ledger holds unreadable data: {what}"),
             LedgerError::Database(e) => write!(f, "database error: {e}"),
+            LedgerError::Storage(e) => write!(f, "database error: {e}"),
             LedgerError::Migrate(e) => write!(f, "database migration failed: {e}"),
             LedgerError::Config(what) => f.write_str(what),
         }

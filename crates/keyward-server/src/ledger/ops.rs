@@ -6,6 +6,10 @@
 //! macro rather than generic code because sqlx's per-database trait bounds would bury the
 //! rules that matter here (count, check the machine, insert) under where-clauses.
 
+use keyward_core::Timestamp;
+
+use crate::ledger::{LedgerError, LicenseRecord, LicenseStatus};
+
 /// The columns of a license, in the order `license_from_row` reads them.
 macro_rules! license_cols {
     () => {
@@ -15,6 +19,12 @@ macro_rules! license_cols {
 }
 pub(crate) use license_cols;
 
+/// A license by its id, columns in [`license_cols!`] order.
+pub(crate) const SELECT_LICENSE: &str = concat!(
+    "SELECT ",
+    license_cols!(),
+    " FROM licenses WHERE license_id = $1"
+);
 pub(crate) const INSERT_LICENSE: &str = "INSERT INTO licenses (license_id, product, sku, seats, \
      not_before, expires, features, trial, instance_id, order_id, marketplace_license, code, \
      status, created, updated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
@@ -89,6 +99,28 @@ pub(crate) fn like_pattern(search: &str) -> String {
     p
 }
 
+/// Refuses licenses that may not take a seat now.
+pub(crate) fn usable(l: &LicenseRecord, now: Timestamp) -> Result<(), LedgerError> {
+    match l.status {
+        LicenseStatus::Frozen => return Err(LedgerError::Frozen),
+        LicenseStatus::Released => return Err(LedgerError::Released),
+        LicenseStatus::Active => {}
+    }
+    match l.expires {
+        Some(e) if now.secs() >= e => Err(LedgerError::Expired(e)),
+        _ => Ok(()),
+    }
+}
+
+/// The stored feature list (comma-separated) as a list.
+pub(crate) fn split_features(stored: &str) -> Vec<String> {
+    stored
+        .split(',')
+        .filter(|f| !f.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 pub(crate) fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
@@ -103,7 +135,8 @@ pub(crate) fn to_u32(v: i64) -> u32 {
 
 /// The trait's implementation for one backend. The type must have
 /// `async fn begin(&self) -> Result<Transaction<'static, $db>, sqlx::Error>` (a writing
-/// transaction) and `fn reader(&self) -> &Pool<$db>`.
+/// transaction), `fn reader(&self) -> &Pool<$db>` and
+/// `fn activation_writer(&self) -> Option<&SqliteWriter>` (activations elsewhere).
 macro_rules! impl_ledger {
     ($ty:ty, $db:ty, $backend:literal, $for_update:literal) => {
         use futures_util::future::BoxFuture;
@@ -118,8 +151,7 @@ macro_rules! impl_ledger {
             SignUpdate, UpdateRecord,
         };
 
-        const SELECT_LICENSE: &str =
-            concat!("SELECT ", license_cols!(), " FROM licenses WHERE license_id = $1");
+        use crate::ledger::ops::{usable, SELECT_LICENSE};
         const LOCK_LICENSE: &str = concat!(
             "SELECT ",
             license_cols!(),
@@ -140,11 +172,7 @@ macro_rules! impl_ledger {
                 seats: to_u32(r.try_get(3)?),
                 not_before: to_u64(r.try_get(4)?),
                 expires: r.try_get::<Option<i64>, _>(5)?.map(to_u64),
-                features: features
-                    .split(',')
-                    .filter(|f| !f.is_empty())
-                    .map(str::to_string)
-                    .collect(),
+                features: ops::split_features(&features),
                 trial: r.try_get::<i64, _>(7)? != 0,
                 instance_id: r.try_get(8)?,
                 order_id: r.try_get(9)?,
@@ -301,19 +329,6 @@ macro_rules! impl_ledger {
             })
         }
 
-        /// Refuses licenses that may not take a seat now.
-        fn usable(l: &LicenseRecord, now: Timestamp) -> Result<(), LedgerError> {
-            match l.status {
-                LicenseStatus::Frozen => return Err(LedgerError::Frozen),
-                LicenseStatus::Released => return Err(LedgerError::Released),
-                LicenseStatus::Active => {}
-            }
-            match l.expires {
-                Some(e) if now.secs() >= e => Err(LedgerError::Expired(e)),
-                _ => Ok(()),
-            }
-        }
-
         impl Ledger for $ty {
             fn backend(&self) -> &'static str {
                 $backend
@@ -349,6 +364,10 @@ macro_rules! impl_ledger {
                 sign: SignCertificate,
             ) -> BoxFuture<'_, Result<Activated, LedgerError>> {
                 Box::pin(async move {
+                    // SQLite: on the writer thread (sqlite_writer.rs).
+                    if let Some(writer) = self.activation_writer() {
+                        return writer.activate(a, sign).await;
+                    }
                     let id = a.license.license_id.clone();
                     let now = a.now.secs();
                     let mut tx = self.begin().await?;

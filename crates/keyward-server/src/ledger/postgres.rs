@@ -69,6 +69,11 @@ impl PostgresLedger {
         &self.pool
     }
 
+    /// PostgreSQL activations run in the shared code, the license row locked.
+    fn activation_writer(&self) -> Option<&crate::ledger::sqlite_writer::SqliteWriter> {
+        None
+    }
+
     async fn close_pools(&self) {
         self.pool.close().await;
     }

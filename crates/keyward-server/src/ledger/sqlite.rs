@@ -1,10 +1,12 @@
-//! The ledger in SQLite: one file, WAL journal, one writer, readers in parallel.
+//! The ledger in SQLite: one file, WAL journal, one write lock, readers in parallel.
 //!
-//! Writes go through a pool of exactly one connection and start with `BEGIN IMMEDIATE`,
-//! so every writing transaction holds SQLite's write lock from its first statement: seat
-//! decisions are serialised without busy retries inside the process (and a second process
-//! on the same file waits on the busy timeout rather than failing). Readers use their own
-//! connections and see the last committed state (WAL snapshots).
+//! Activations run on a thread of their own with its own connection, committed in groups
+//! (`sqlite_writer.rs`); the other writes go through a pool of exactly one connection. Both
+//! start their transactions with `BEGIN IMMEDIATE`, so every writing transaction holds
+//! SQLite's write lock from its first statement and seat decisions are serialised: the two
+//! writers (and a second process on the same file) wait for each other on the busy timeout
+//! rather than failing. Readers use their own connections and see the last committed state
+//! (WAL snapshots).
 //!
 //! Durability: see [`SqliteSync`].
 
@@ -19,6 +21,7 @@ use sqlx::sqlite::{
 use sqlx::{Pool, SqlStr, Sqlite, Transaction};
 
 use crate::ledger::ops::impl_ledger;
+use crate::ledger::sqlite_writer::SqliteWriter;
 
 /// How SQLite makes a commit durable before the answer is sent.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
@@ -82,6 +85,7 @@ fn migrator(migrations: &[(i64, &'static str, &'static str)]) -> Migrator {
 pub struct SqliteLedger {
     write: SqlitePool,
     read: SqlitePool,
+    activations: SqliteWriter,
     path: PathBuf,
 }
 
@@ -113,9 +117,11 @@ impl SqliteLedger {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.read_only(true))
             .await?;
+        let activations = SqliteWriter::start(path, sync)?;
         Ok(SqliteLedger {
             write,
             read,
+            activations,
             path: path.to_path_buf(),
         })
     }
@@ -142,7 +148,12 @@ impl SqliteLedger {
         &self.read
     }
 
+    fn activation_writer(&self) -> Option<&SqliteWriter> {
+        Some(&self.activations)
+    }
+
     async fn close_pools(&self) {
+        self.activations.close().await;
         self.write.close().await;
         self.read.close().await;
     }

@@ -35,11 +35,11 @@ pub(crate) const LIVE_MACHINES: &str = "SELECT machine FROM activations \
      WHERE license_id = $1 AND deactivated IS NULL ORDER BY id";
 pub(crate) const LIVE_WITH_CERT: &str = "SELECT id, machine, certificate FROM activations \
      WHERE license_id = $1 AND deactivated IS NULL ORDER BY id";
-/// The live seats of a license and the certificate of `machine`'s live seat, if it holds
-/// one: one statement for what an activation decides on.
-pub(crate) const SEATS_AND_MACHINE: &str = "SELECT COUNT(*), \
-     MAX(CASE WHEN machine = $2 THEN certificate END) FROM activations \
-     WHERE license_id = $1 AND deactivated IS NULL";
+/// The certificate of `machine`'s live seat on a license, if it holds one (the unique
+/// index of live seats answers it).
+pub(crate) const LIVE_FOR_MACHINE: &str = "SELECT certificate FROM activations \
+     WHERE license_id = $1 AND machine = $2 AND deactivated IS NULL";
+/// A license's live seats (read from the `activations_license` index alone).
 pub(crate) const COUNT_LIVE: &str =
     "SELECT COUNT(*) FROM activations WHERE license_id = $1 AND deactivated IS NULL";
 pub(crate) const COUNT_ALL_LIVE: &str =
@@ -386,15 +386,14 @@ macro_rules! impl_ledger {
                     };
                     usable(&license, a.now)?;
                     let total = license.seats;
-                    // After the lock, in its own statement: PostgreSQL reads it with a
+                    // After the lock, in their own statements: PostgreSQL reads them with a
                     // snapshot taken after any activation that held the lock committed.
-                    let (used, held): (i64, Option<String>) =
-                        sqlx::query_as::<$db, (i64, Option<String>)>(ops::SEATS_AND_MACHINE)
-                            .bind(&id)
-                            .bind(&a.machine)
-                            .fetch_one(&mut *tx)
-                            .await?;
-                    let used = to_u32(used);
+                    let held: Option<String> = sqlx::query_scalar::<$db, String>(ops::LIVE_FOR_MACHINE)
+                        .bind(&id)
+                        .bind(&a.machine)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    let used = count_live(&mut tx, &id).await?;
                     if let Some(certificate) = held {
                         // Nothing changed: the transaction only read.
                         tx.rollback().await?;

@@ -26,6 +26,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "marketplace",
         include_str!("../../migrations/postgres/0002_marketplace.sql"),
     ),
+    (
+        3,
+        "live seat index",
+        include_str!("../../migrations/postgres/0003_live_seat_index.sql"),
+    ),
 ];
 
 /// The PostgreSQL ledger.

@@ -62,6 +62,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "marketplace",
         include_str!("../../migrations/sqlite/0002_marketplace.sql"),
     ),
+    (
+        3,
+        "live seat index",
+        include_str!("../../migrations/sqlite/0003_live_seat_index.sql"),
+    ),
 ];
 
 fn migrator(migrations: &[(i64, &'static str, &'static str)]) -> Migrator {

@@ -206,12 +206,16 @@ fn activate(
     };
     ops::usable(&license, a.now)?;
     let total = license.seats;
-    let (used, held): (i64, Option<String>) = c
-        .prepare_cached(ops::SEATS_AND_MACHINE)
+    let held: Option<String> = c
+        .prepare_cached(ops::LIVE_FOR_MACHINE)
         .map_err(storage)?
-        .query_row(named_params! {"$1": id, "$2": a.machine}, |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(named_params! {"$1": id, "$2": a.machine}, |r| r.get(0))
+        .optional()
+        .map_err(storage)?;
+    let used: i64 = c
+        .prepare_cached(ops::COUNT_LIVE)
+        .map_err(storage)?
+        .query_row(named_params! {"$1": id}, |r| r.get(0))
         .map_err(storage)?;
     let used = to_u32(used);
     if let Some(certificate) = held {

@@ -24,6 +24,13 @@ impl License {
     /// answers with a certificate, and the plugin verifies and installs it. Returns the
     /// status it gives. The service's refusals (`no_seat_left`, `expired`, a typo with its
     /// correction, …) come back as [`Error::Online`] with the service's code.
+    ///
+    /// `code` may also be the marketplace's own `PL…` code: the service bridges it to an
+    /// authorization code with the marketplace and answers with the certificate for this
+    /// machine (its system identification code for this license's product, or
+    /// `hardware_id`), which the plugin verifies and installs as any other. The service
+    /// chooses that certificate's nonce, so such a seat is given back by the merchant, not
+    /// with a deactivation code.
     pub fn activate_online(
         &self,
         server: &str,
@@ -31,8 +38,16 @@ impl License {
         hardware_id: Option<&str>,
     ) -> Result<Status, Error> {
         let client = Client::new(server)?;
-        let request = self.request_for(code, hardware_id)?;
-        let answer = client.activate_request(&request)?;
+        let answer = if is_marketplace_code(code) {
+            let machine = match hardware_id {
+                Some(h) => h.to_string(),
+                None => self.system_id()?,
+            };
+            client.activate_code(code.trim(), &machine)?
+        } else {
+            let request = self.request_for(code, hardware_id)?;
+            client.activate_request(&request)?
+        };
         self.install(&answer.certificate)
     }
 
@@ -67,4 +82,12 @@ impl License {
         }
         Ok(applied)
     }
+}
+
+/// Whether `code` is the marketplace's own `PL…` code, as keyward-core tells it.
+fn is_marketplace_code(code: &str) -> bool {
+    matches!(
+        keyward_core::Artifact::parse(code, None),
+        Err(keyward_core::Error::MarketplaceCode)
+    )
 }

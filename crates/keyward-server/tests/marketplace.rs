@@ -681,3 +681,99 @@ async fn reconciliation_turns_marketplace_states_into_updates() {
         h.stop().await;
     }
 }
+
+/// Runs `f` with the buyer's program on a blocking thread (keyward-host's online calls are
+/// blocking; the service runs on this test's runtime).
+async fn on_host<T: Send + 'static>(
+    license: &Arc<keyward_host::License>,
+    f: impl FnOnce(&keyward_host::License) -> T + Send + 'static,
+) -> T {
+    let license = license.clone();
+    tokio::task::spawn_blocking(move || f(&license))
+        .await
+        .unwrap()
+}
+
+/// Issue 11: the buyer's program (keyward-host) activates with the marketplace's own `PL…`
+/// code; the marketplace then renews, freezes, unfreezes and releases it, and after each
+/// callback the program fetches the signed update and its status follows.
+#[tokio::test]
+async fn a_marketplace_code_activates_through_keyward_host_and_its_status_follows_the_marketplace()
+{
+    for h in Harness::each("host_follows").await {
+        let code = "PL00000000H1";
+        h.market.put(code, delivered("OFFER-1"));
+        let dir = tempfile::tempdir().unwrap();
+        let facts = MachineFacts {
+            machine_id: Some("machine-host-1".into()),
+            disk_serial: Some("disk-host-1".into()),
+            ..MachineFacts::default()
+        };
+        let license = Arc::new(
+            keyward_host::License::builder()
+                .trusted_keys_pem(MerchantKey::from_seed(&SEED).public().to_pem())
+                .state_dir(dir.path().join("state"))
+                .cache_dir(dir.path().join("cache"))
+                .product("acme-invoice")
+                .facts(facts.clone())
+                .build()
+                .unwrap(),
+        );
+        let base = h.base.clone();
+        let status = on_host(&license, move |l| l.activate_online(&base, code, None))
+            .await
+            .unwrap();
+        assert_eq!(status.code, "active", "{status:?}");
+        assert!(status.license.as_ref().is_some_and(|l| l.bound));
+        // The seat is this machine's: its system identification code, in the ledger.
+        let id = status.license.as_ref().unwrap().license_id.clone();
+        let shown = h
+            .admin(reqwest::Method::GET, &format!("/licenses/{id}"))
+            .await;
+        assert_eq!(
+            shown["activations"][0]["machine"],
+            SystemIdCode::compute("acme-invoice", &facts).to_string(),
+            "{shown}"
+        );
+
+        let fetch = |h: &Harness| {
+            let base = h.base.clone();
+            on_host(&license, move |l| {
+                let applied = l.fetch_updates(&base).unwrap();
+                (applied, l.status().unwrap())
+            })
+        };
+        let renew = json!({"activity": "refreshLicenseCode", "scene": "RENEWAL", "orderId": "H-R1",
+            "license": code, "expireTime": "20321130000000", "testFlag": "0"});
+        assert_eq!(h.callback(&renew).await, "000000");
+        let (applied, status) = fetch(&h).await;
+        assert_eq!(applied, 1);
+        assert_eq!(status.code, "active");
+        let expires = status.license.as_ref().unwrap().expires;
+        assert_eq!(
+            expires.map(|t| t.duration_since(UNIX_EPOCH).unwrap().as_secs()),
+            Some(Timestamp::parse("2032-11-30T00:00:00Z").unwrap().secs()),
+            "{status:?}"
+        );
+        let freeze =
+            json!({"activity": "updateLicenseCodeStatus", "license": code, "status": "FREEZE"});
+        assert_eq!(h.callback(&freeze).await, "000000");
+        let (applied, status) = fetch(&h).await;
+        assert_eq!((applied, status.code.as_str()), (1, "frozen"));
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let unfreeze =
+            json!({"activity": "updateLicenseCodeStatus", "license": code, "status": "UNFREEZE"});
+        assert_eq!(h.callback(&unfreeze).await, "000000");
+        let (applied, status) = fetch(&h).await;
+        assert_eq!((applied, status.code.as_str()), (1, "active"));
+        let release = json!({"activity": "releaseLicenseCode", "license": code, "orderId": "H-R2"});
+        assert_eq!(h.callback(&release).await, "000000");
+        let (applied, status) = fetch(&h).await;
+        assert_eq!((applied, status.code.as_str()), (1, "released"));
+        assert!(!on_host(&license, |l| l.has_feature("export")).await);
+        // Nothing more to fetch.
+        let (applied, _) = fetch(&h).await;
+        assert_eq!(applied, 0);
+        h.stop().await;
+    }
+}

@@ -283,3 +283,107 @@ fn online_failures_are_clear_and_install_nothing() {
         .stderr(predicates::str::contains("has no deactivation code"));
     s.buyer("A.json", NOW).arg("deactivate").assert().code(10);
 }
+
+/// Issue 11: `keyward request --server` takes the marketplace's own `PL…` code too. The
+/// product comes from --product or the product file (the code does not name it); without
+/// --server, or without a product, the error says what to add.
+#[test]
+fn a_marketplace_code_activates_online() {
+    let s = Scratch::with_key();
+    let code = s.issue(&["--days", "30"]);
+    let server = stub(&s);
+    server.bridge("PL0000000042", &code);
+    let url = server.url().to_string();
+    let run = |args: &[&str]| {
+        s.buyer("A.json", NOW)
+            .args(["request", "--json"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+
+    // What is missing is said, and nothing is installed.
+    for (args, says) in [
+        (
+            vec!["--public-key", "k.pem.pub", "--code", "PL0000000042"],
+            "--server",
+        ),
+        (
+            vec![
+                "--public-key",
+                "k.pem.pub",
+                "--server",
+                &url,
+                "--code",
+                "PL0000000042",
+            ],
+            "--product",
+        ),
+    ] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let v = json(&out);
+        assert_eq!(v["error"]["code"], "usage", "{v}");
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains(says),
+            "{v}"
+        );
+    }
+    s.status("A.json", NOW).code(10);
+    // A code the marketplace does not know: the service's refusal, nothing installed.
+    let out = run(&[
+        "--product-file",
+        PRODUCT_FILE,
+        "--server",
+        &url,
+        "--code",
+        "PL0000000099",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json(&out)["error"]["code"], "marketplace_code_unknown");
+    s.status("A.json", NOW).code(10);
+
+    // With the product: activated online and installed for this machine.
+    let out = run(&[
+        "--product-file",
+        PRODUCT_FILE,
+        "--server",
+        &url,
+        "--code",
+        "PL0000000042",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json(&out);
+    assert_eq!(v["installed"], true, "{v}");
+    assert_eq!(v["credential"], "activation_certificate");
+    s.status("A.json", NOW).code(0);
+    let id = LicenseId::parse(v["license_id"].as_str().unwrap()).unwrap();
+    let seats = server.activations(id);
+    assert_eq!(seats.len(), 1);
+    let sys = s
+        .buyer("A.json", NOW)
+        .args(["system-id", "--product", "acme-invoice"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        seats[0].machine,
+        String::from_utf8_lossy(&sys.stdout).trim(),
+        "the seat is this machine's"
+    );
+    // --product with --public-key, on machine B: its one seat is A's, so the service
+    // refuses B with its code, and B stays unlicensed.
+    let out = s
+        .buyer_in("state-B", "B.json", NOW)
+        .args(["request", "--json", "--public-key", "k.pem.pub"])
+        .args(["--product", "acme-invoice", "--server", &url])
+        .args(["--code", "PL0000000042"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json(&out)["error"]["code"], "no_seat_left");
+}

@@ -25,9 +25,15 @@ use crate::trust::TrustArgs;
 /// `keyward request …`
 #[derive(Args)]
 pub struct RequestArgs {
-    /// The authorization code to activate (text, a file holding it, or `-`).
+    /// The authorization code to activate (text, a file holding it, or `-`); with --server,
+    /// the marketplace's own `PL…` code too.
     #[arg(long, value_name = "CODE", allow_hyphen_values = true)]
     code: String,
+    /// The product, for the marketplace's `PL…` code (which does not name it): this
+    /// machine's system identification code is computed for it. Not needed when
+    /// --product-file names it.
+    #[arg(long, value_name = "PRODUCT")]
+    product: Option<String>,
     /// Bind to this hardware identification code instead of this machine's system
     /// identification code.
     #[arg(long, value_name = "CODE")]
@@ -107,6 +113,12 @@ pub fn request(env: &Env, a: RequestArgs) -> CmdResult {
         .transpose()?;
     let trust = a.trust.load("request")?;
     let text = read_input(&a.code)?;
+    if matches!(
+        Artifact::parse(&text, None),
+        Err(keyward_core::Error::MarketplaceCode)
+    ) {
+        return request_marketplace(env, &a, &trust, &text, out.is_some());
+    }
     expect_kind(
         &text,
         &[Kind::AuthorizationCode.code()],
@@ -459,6 +471,71 @@ fn request_online(
     let answer = client
         .activate_request(request)
         .map_err(|e| online_error(&e))?;
+    install_answer(env, store, client, keys, answer)
+}
+
+/// `keyward request --code PL… --server`: the service bridges the marketplace's code and
+/// answers with the certificate for this machine (its system identification code for the
+/// product, or --hardware-id), which is checked and installed as any other. The service
+/// chooses the certificate's nonce, so this seat is freed by the merchant, not with a
+/// deactivation code.
+fn request_marketplace(
+    env: &Env,
+    a: &RequestArgs,
+    trust: &crate::trust::Trust,
+    text: &str,
+    has_out: bool,
+) -> CmdResult {
+    let usage = |message: &str| Err(Error::new("usage", Exit::Usage, message));
+    let Some(server) = a.server.as_deref() else {
+        return usage(
+            "--code: this is the marketplace's license code (PL…), which is activated online only: add --server URL (the merchant's service), or paste it on the merchant's activation page",
+        );
+    };
+    if has_out {
+        return usage(
+            "--out: a marketplace code (PL…) makes no activation request to write; leave --out out",
+        );
+    }
+    let Some(product) = a.product.as_deref().or(trust.product()) else {
+        return usage(
+            "--product: the marketplace's code (PL…) does not name the product, and this machine's system identification code is computed for it: give --product PRODUCT or --product-file FILE",
+        );
+    };
+    trust.check_product(product)?;
+    let machine = match &a.hardware_id {
+        Some(h) => hardware_id_arg(h, "--hardware-id")?.to_string(),
+        None => {
+            let facts = env.facts()?;
+            let s = SystemIdCode::compute(product, &facts.facts);
+            if s.present() == 0 {
+                return Err(Error::other(
+                    "no_facts",
+                    format!(
+                        "no machine facts could be read from {}: give --hardware-id CODE, or --facts FILE",
+                        facts.source
+                    ),
+                ));
+            }
+            s.to_string()
+        }
+    };
+    let client = keyward_online::Client::new(server).map_err(|e| online_error(&e))?;
+    let store = env.store()?;
+    let answer = client
+        .activate_code(text.trim(), &machine)
+        .map_err(|e| online_error(&e))?;
+    install_answer(env, &store, &client, &trust.keys, answer)
+}
+
+/// Checks the certificate the service answered with `keys` and installs it.
+fn install_answer(
+    env: &Env,
+    store: &Store,
+    client: &keyward_online::Client,
+    keys: &TrustedKeys,
+    answer: keyward_online::Activation,
+) -> CmdResult {
     let credential = match Artifact::parse_expecting(
         &answer.certificate,
         Kind::ActivationCertificate,

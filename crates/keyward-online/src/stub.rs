@@ -37,6 +37,9 @@ pub struct StubActivation {
 struct Ledger {
     activations: HashMap<LicenseId, Vec<StubActivation>>,
     updates: HashMap<LicenseId, Vec<(u32, String)>>,
+    /// The marketplace's `PL…` codes the stub bridges, to the authorization code each
+    /// stands for (the real service asks the marketplace; see keyward-server).
+    bridged: HashMap<String, String>,
 }
 
 struct Shared {
@@ -116,6 +119,15 @@ impl StubServer {
             .get(&license)
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// Makes the marketplace's `pl_code` stand for `authorization_code` when a client
+    /// activates with it (as the service's bridge would after asking the marketplace).
+    pub fn bridge(&self, pl_code: &str, authorization_code: &str) {
+        self.shared
+            .ledger()
+            .bridged
+            .insert(pl_code.to_string(), authorization_code.to_string());
     }
 
     /// Signs an update for `license` with the next sequence number and publishes it;
@@ -218,6 +230,22 @@ async fn activations(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Byt
             }
         })
     } else if let Some(code) = field(&v, "code") {
+        // The marketplace's own code: the authorization code it was bridged to.
+        let bridged = match Artifact::parse(code, None) {
+            Err(Error::MarketplaceCode) => match s.ledger().bridged.get(code.trim()) {
+                Some(c) => Some(c.clone()),
+                None => {
+                    return refuse(
+                        StatusCode::NOT_FOUND,
+                        "marketplace_code_unknown",
+                        "the marketplace does not know this code".into(),
+                        None,
+                    )
+                }
+            },
+            _ => None,
+        };
+        let code = bridged.as_deref().unwrap_or(code);
         let machine = match (field(&v, "system_id"), field(&v, "hardware_id")) {
             (Some(sys), _) => SystemIdCode::decode(sys).map(MachineRef::System),
             (None, Some(hw)) => HardwareId::parse(hw).map(MachineRef::Hardware),

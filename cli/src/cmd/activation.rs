@@ -138,19 +138,7 @@ pub fn request(env: &Env, a: RequestArgs) -> CmdResult {
     let facts = env.facts()?;
     let machine = match &a.hardware_id {
         Some(h) => MachineRef::Hardware(hardware_id_arg(h, "--hardware-id")?),
-        None => {
-            let s = SystemIdCode::compute(&code.terms().product, &facts.facts);
-            if s.present() == 0 {
-                return Err(Error::other(
-                    "no_facts",
-                    format!(
-                        "no machine facts could be read from {}: give --hardware-id CODE, or --facts FILE",
-                        facts.source
-                    ),
-                ));
-            }
-            MachineRef::System(s)
-        }
+        None => MachineRef::System(this_machine(&facts, &code.terms().product)?),
     };
     if let (Some(b), MachineRef::System(_)) = (code.binding(), &machine) {
         if let Err(m) = b.check(&code.terms().product, &facts.facts, &[]) {
@@ -505,20 +493,7 @@ fn request_marketplace(
     trust.check_product(product)?;
     let machine = match &a.hardware_id {
         Some(h) => hardware_id_arg(h, "--hardware-id")?.to_string(),
-        None => {
-            let facts = env.facts()?;
-            let s = SystemIdCode::compute(product, &facts.facts);
-            if s.present() == 0 {
-                return Err(Error::other(
-                    "no_facts",
-                    format!(
-                        "no machine facts could be read from {}: give --hardware-id CODE, or --facts FILE",
-                        facts.source
-                    ),
-                ));
-            }
-            s.to_string()
-        }
+        None => this_machine(&env.facts()?, product)?.to_string(),
     };
     let client = keyward_online::Client::new(server).map_err(|e| online_error(&e))?;
     let store = env.store()?;
@@ -526,6 +501,22 @@ fn request_marketplace(
         .activate_code(text.trim(), &machine)
         .map_err(|e| online_error(&e))?;
     install_answer(env, &store, &client, &trust.keys, answer)
+}
+
+/// This machine's system identification code for `product`; `no_facts` when no fact
+/// could be read.
+fn this_machine(facts: &crate::env::Facts, product: &str) -> Result<SystemIdCode, Error> {
+    let s = SystemIdCode::compute(product, &facts.facts);
+    if s.present() == 0 {
+        return Err(Error::other(
+            "no_facts",
+            format!(
+                "no machine facts could be read from {}: give --hardware-id CODE, or --facts FILE",
+                facts.source
+            ),
+        ));
+    }
+    Ok(s)
 }
 
 /// Checks the certificate the service answered with `keys` and installs it.

@@ -545,3 +545,49 @@ async fn activations_arriving_together_stand_or_fall_alone() {
         assert_eq!(l.seats_in_use().await.unwrap(), 5, "{}", t.name);
     }
 }
+
+/// A marketplace nonce is claimed once while its time lasts, by one statement; once its
+/// time is over the same nonce may be claimed again (it is not kept forever).
+#[tokio::test]
+async fn a_nonce_is_claimed_once_while_it_lasts() {
+    for t in common::ledgers("nonces").await {
+        let l = t.ledger.as_ref();
+        assert!(l.claim_nonce("n-1".into(), NOW, NOW + 180).await.unwrap());
+        assert!(!l
+            .claim_nonce("n-1".into(), NOW + 1, NOW + 181)
+            .await
+            .unwrap());
+        assert!(!l
+            .claim_nonce("n-1".into(), NOW + 180, NOW + 360)
+            .await
+            .unwrap());
+        assert!(l
+            .claim_nonce("n-2".into(), NOW + 1, NOW + 181)
+            .await
+            .unwrap());
+        // Its time is over: claimable again, and then held again.
+        assert!(l
+            .claim_nonce("n-1".into(), NOW + 181, NOW + 361)
+            .await
+            .unwrap());
+        assert!(!l
+            .claim_nonce("n-1".into(), NOW + 182, NOW + 362)
+            .await
+            .unwrap());
+        // Claimed at once by many: exactly one wins.
+        let l: Arc<dyn Ledger> = Arc::from(t.ledger);
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let l = l.clone();
+                tokio::spawn(async move { l.claim_nonce("n-3".into(), NOW, NOW + 180).await })
+            })
+            .collect();
+        let mut won = 0;
+        for task in tasks {
+            if task.await.unwrap().unwrap() {
+                won += 1;
+            }
+        }
+        assert_eq!(won, 1, "{}", t.name);
+    }
+}

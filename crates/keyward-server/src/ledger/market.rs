@@ -125,8 +125,19 @@ pub trait MarketplaceLedger: Send + Sync {
 }
 
 pub(crate) const DELETE_OLD_NONCES: &str = "DELETE FROM marketplace_nonces WHERE expires < $1";
-pub(crate) const INSERT_NONCE: &str =
-    "INSERT INTO marketplace_nonces (nonce, expires) VALUES ($1, $2) ON CONFLICT (nonce) DO NOTHING";
+/// Claims a nonce: inserted, or taking the place of the same nonce whose time is over;
+/// nothing (0 rows) when it is held. One statement, atomic on its own.
+pub(crate) const INSERT_NONCE: &str = "INSERT INTO marketplace_nonces (nonce, expires) \
+     VALUES ($1, $2) ON CONFLICT (nonce) DO UPDATE SET expires = excluded.expires \
+     WHERE marketplace_nonces.expires < $3";
+
+/// Claims between two sweeps of the nonces whose time is over (a sweep on every claim
+/// would double a callback's writes for no gain: a held nonce past its time is replaced
+/// by its claim anyway).
+pub(crate) const SWEEP_EVERY: u64 = 256;
+
+/// Claims so far in this process, for [`SWEEP_EVERY`].
+pub(crate) static CLAIMS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 pub(crate) const EVENT_RESULT: &str =
     "SELECT result_code FROM marketplace_events WHERE idempotency_key = $1";
 pub(crate) const STATUS_TIME: &str = "SELECT status_changed_ms FROM licenses WHERE license_id = $1";
@@ -204,17 +215,19 @@ macro_rules! impl_marketplace_ledger {
                 expires: u64,
             ) -> BoxFuture<'_, Result<bool, LedgerError>> {
                 Box::pin(async move {
-                    let mut tx = self.begin().await?;
-                    sqlx::query::<$db>(market::DELETE_OLD_NONCES)
-                        .bind(to_i64(now))
-                        .execute(&mut *tx)
-                        .await?;
+                    let claims = market::CLAIMS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if claims % market::SWEEP_EVERY == 0 {
+                        sqlx::query::<$db>(market::DELETE_OLD_NONCES)
+                            .bind(to_i64(now))
+                            .execute(self.writer())
+                            .await?;
+                    }
                     let done = sqlx::query::<$db>(market::INSERT_NONCE)
                         .bind(&nonce)
                         .bind(to_i64(expires))
-                        .execute(&mut *tx)
+                        .bind(to_i64(now))
+                        .execute(self.writer())
                         .await?;
-                    tx.commit().await?;
                     Ok(done.rows_affected() == 1)
                 })
             }

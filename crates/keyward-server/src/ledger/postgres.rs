@@ -74,6 +74,11 @@ impl PostgresLedger {
         &self.pool
     }
 
+    /// The pool, for a write that is one statement (atomic on its own).
+    fn writer(&self) -> &Pool<Postgres> {
+        &self.pool
+    }
+
     /// PostgreSQL activations run in the shared code, the license row locked.
     fn activation_writer(&self) -> Option<&crate::ledger::sqlite_writer::SqliteWriter> {
         None

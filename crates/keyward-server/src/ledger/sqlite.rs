@@ -153,6 +153,11 @@ impl SqliteLedger {
         &self.read
     }
 
+    /// The writing connection, for a write that is one statement (atomic on its own).
+    fn writer(&self) -> &Pool<Sqlite> {
+        &self.write
+    }
+
     fn activation_writer(&self) -> Option<&SqliteWriter> {
         Some(&self.activations)
     }

@@ -154,7 +154,7 @@ pub fn issue_one(key: &MerchantKey, spec: &Spec, now: Timestamp) -> Result<Issue
     if let Some(Bind::Hardware(text)) = &spec.bind {
         let id = hardware_id_arg(text, "--bind-hardware-id")?;
         for (_, value) in id.parts() {
-            if keyward_core::is_placeholder(&value) {
+            if keyward_core::facts::is_placeholder(&value) {
                 warnings.push(format!(
                     "the binding's part \"{value}\" is what firmware reports when it has no real serial: many machines report it, so this code would activate on any of them; ask the buyer for another identifier (a MAC address with mac:, or the disk's serial)"
                 ));

@@ -2,6 +2,10 @@
 //!
 //! The core never reads them itself: it has no I/O. Raw values never leave the machine;
 //! only salted, truncated hashes of them go into a [`crate::SystemIdCode`].
+//!
+//! [`MachineFacts`] is also at the crate's root. The normalisation rules are here for hosts
+//! that collect facts themselves ([`normalize_mac`], [`clean_text`], [`is_placeholder`]):
+//! the same raw facts give the same system identification code in every host.
 
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -97,7 +101,7 @@ fn normalized_list(items: &[String], normal: &dyn Fn(&str) -> Option<String>) ->
 /// all-zero address is returned as such.
 ///
 /// ```
-/// use keyward_core::normalize_mac;
+/// use keyward_core::facts::normalize_mac;
 /// assert_eq!(normalize_mac("001A.2B3C.4D5E").as_deref(), Some("00:1a:2b:3c:4d:5e"));
 /// assert_eq!(normalize_mac("00:1a:2b:3c:4d"), None);
 /// ```

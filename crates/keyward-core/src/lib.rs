@@ -103,7 +103,7 @@ mod codes;
 mod deactivation;
 mod error;
 pub mod eval;
-mod facts;
+pub mod facts;
 mod hwid;
 mod key_id;
 mod keys;
@@ -130,7 +130,7 @@ pub use error::{ArmourError, CodeError, Error, Typo};
 pub use eval::{
     ClockRollback, Context, LicenseFlags, LicenseSummary, Policy, Status, CLOCK_TOLERANCE,
 };
-pub use facts::{clean_text, is_placeholder, normalize_mac, MachineFacts};
+pub use facts::MachineFacts;
 pub use hwid::{HardwareId, HardwareKind, PartKind, MAX_FINGERPRINT_LEN};
 pub use keys::{KeyId, MerchantKey, PublicKey, TrustedKeys, MAX_TRUSTED_KEYS, MAX_TRUSTED_PEM};
 pub use kind::Kind;

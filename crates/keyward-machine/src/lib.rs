@@ -192,7 +192,7 @@ pub fn normalize(facts: MachineFacts) -> Result<MachineFacts, FactsError> {
     finish(facts, true)
 }
 
-pub use keyward_core::normalize_mac;
+pub use keyward_core::facts::normalize_mac;
 
 /// Runs a system tool and returns its standard output, or `None` if it cannot be started
 /// or reports failure.
@@ -246,10 +246,10 @@ pub(crate) fn is_placeholder_mac(mac: &str) -> bool {
 }
 
 /// Trims, collapses inner white space, and turns placeholders into `None`
-/// ([`keyward_core::clean_text`]).
+/// ([`keyward_core::facts::clean_text`]).
 #[cfg(any(target_os = "linux", target_os = "android", test))]
 pub(crate) fn clean_text(value: Option<String>) -> Option<String> {
-    keyward_core::clean_text(value.as_deref())
+    keyward_core::facts::clean_text(value.as_deref())
 }
 
 #[cfg(test)]

@@ -682,6 +682,38 @@ async fn reconciliation_turns_marketplace_states_into_updates() {
     }
 }
 
+/// The buyer's program on machine `name` (keyward-host, the merchant's key trusted), with
+/// its state under `dir`; and the machine's facts.
+fn buyer_program(dir: &std::path::Path, name: &str) -> (Arc<keyward_host::License>, MachineFacts) {
+    let facts = MachineFacts {
+        machine_id: Some(format!("machine-{name}")),
+        disk_serial: Some(format!("disk-{name}")),
+        ..MachineFacts::default()
+    };
+    let license = keyward_host::License::builder()
+        .trusted_keys_pem(MerchantKey::from_seed(&SEED).public().to_pem())
+        .state_dir(dir.join("state"))
+        .cache_dir(dir.join("cache"))
+        .product("acme-invoice")
+        .facts(facts.clone())
+        .build()
+        .unwrap();
+    (Arc::new(license), facts)
+}
+
+/// The buyer's program fetches the published updates: how many it applied, and its status.
+async fn fetch_on_host(
+    license: &Arc<keyward_host::License>,
+    h: &Harness,
+) -> (u32, keyward_host::Status) {
+    let base = h.base.clone();
+    on_host(license, move |l| {
+        let applied = l.fetch_updates(&base).unwrap();
+        (applied, l.status().unwrap())
+    })
+    .await
+}
+
 /// Runs `f` with the buyer's program on a blocking thread (keyward-host's online calls are
 /// blocking; the service runs on this test's runtime).
 async fn on_host<T: Send + 'static>(
@@ -704,21 +736,7 @@ async fn a_marketplace_code_activates_through_keyward_host_and_its_status_follow
         let code = "PL00000000H1";
         h.market.put(code, delivered("OFFER-1"));
         let dir = tempfile::tempdir().unwrap();
-        let facts = MachineFacts {
-            machine_id: Some("machine-host-1".into()),
-            disk_serial: Some("disk-host-1".into()),
-            ..MachineFacts::default()
-        };
-        let license = Arc::new(
-            keyward_host::License::builder()
-                .trusted_keys_pem(MerchantKey::from_seed(&SEED).public().to_pem())
-                .state_dir(dir.path().join("state"))
-                .cache_dir(dir.path().join("cache"))
-                .product("acme-invoice")
-                .facts(facts.clone())
-                .build()
-                .unwrap(),
-        );
+        let (license, facts) = buyer_program(dir.path(), "host-1");
         let base = h.base.clone();
         let status = on_host(&license, move |l| l.activate_online(&base, code, None))
             .await
@@ -736,13 +754,7 @@ async fn a_marketplace_code_activates_through_keyward_host_and_its_status_follow
             "{shown}"
         );
 
-        let fetch = |h: &Harness| {
-            let base = h.base.clone();
-            on_host(&license, move |l| {
-                let applied = l.fetch_updates(&base).unwrap();
-                (applied, l.status().unwrap())
-            })
-        };
+        let fetch = |h| fetch_on_host(&license, h);
         let renew = json!({"activity": "refreshLicenseCode", "scene": "RENEWAL", "orderId": "H-R1",
             "license": code, "expireTime": "20321130000000", "testFlag": "0"});
         assert_eq!(h.callback(&renew).await, "000000");
@@ -774,6 +786,70 @@ async fn a_marketplace_code_activates_through_keyward_host_and_its_status_follow
         // Nothing more to fetch.
         let (applied, _) = fetch(&h).await;
         assert_eq!(applied, 0);
+        h.stop().await;
+    }
+}
+
+/// Issue 11, License 1.0: order → `getLicense` → the authorization code → the buyer's program
+/// activates it online → the marketplace renews, expires (a freeze) and releases it → after
+/// each call the program fetches the update and its status follows.
+#[tokio::test]
+async fn a_license_v1_order_activates_through_keyward_host_and_its_status_follows() {
+    for h in Harness::each("host_follows_v1").await {
+        let got = h
+            .v1(&[
+                ("activity", "getLicense"),
+                ("customerId", "C9"),
+                ("businessId", "BIZ-H"),
+                ("orderId", "ORDER-H"),
+                ("productId", "OFFER-1"),
+                ("expireTime", "20301130000000"),
+            ])
+            .await;
+        assert_eq!(got.body["resultCode"], "000000", "{:?}", got.body);
+        let code = got.body["license"].as_str().unwrap().to_owned();
+        let dir = tempfile::tempdir().unwrap();
+        let (license, _) = buyer_program(dir.path(), "host-v1");
+        let base = h.base.clone();
+        let status = on_host(&license, move |l| l.activate_online(&base, &code, None))
+            .await
+            .unwrap();
+        assert_eq!(status.code, "active", "{status:?}");
+        let calls: [(&[(&str, &str)], &str); 3] = [
+            (
+                &[
+                    ("activity", "refreshLicense"),
+                    ("orderId", "ORDER-H2"),
+                    ("instanceId", "BIZ-H"),
+                    ("expireTime", "20311130000000"),
+                ],
+                "active",
+            ),
+            (
+                &[("activity", "expireLicense"), ("instanceId", "BIZ-H")],
+                "frozen",
+            ),
+            (
+                &[
+                    ("activity", "releaseLicense"),
+                    ("orderId", "ORDER-H3"),
+                    ("instanceId", "BIZ-H"),
+                ],
+                "released",
+            ),
+        ];
+        for (call, then) in calls {
+            assert_eq!(h.v1(call).await.body["resultCode"], "000000", "{call:?}");
+            let (applied, status) = fetch_on_host(&license, &h).await;
+            assert_eq!((applied, status.code.as_str()), (1, then), "{call:?}");
+            if then == "active" {
+                let expires = status.license.as_ref().unwrap().expires.unwrap();
+                assert_eq!(
+                    expires.duration_since(UNIX_EPOCH).unwrap().as_secs(),
+                    Timestamp::parse("2031-11-30T00:00:00Z").unwrap().secs()
+                );
+            }
+        }
         h.stop().await;
     }
 }

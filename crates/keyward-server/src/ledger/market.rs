@@ -215,8 +215,12 @@ macro_rules! impl_marketplace_ledger {
                 expires: u64,
             ) -> BoxFuture<'_, Result<bool, LedgerError>> {
                 Box::pin(async move {
+                    // SQLite: on the writer thread (sqlite_writer.rs).
+                    if let Some(writer) = self.writer_thread() {
+                        return writer.claim_nonce(nonce, now, expires).await;
+                    }
                     let claims = market::CLAIMS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    if claims % market::SWEEP_EVERY == 0 {
+                    if claims.is_multiple_of(market::SWEEP_EVERY) {
                         sqlx::query::<$db>(market::DELETE_OLD_NONCES)
                             .bind(to_i64(now))
                             .execute(self.writer())
@@ -260,6 +264,19 @@ macro_rules! impl_marketplace_ledger {
                 now: Timestamp,
             ) -> BoxFuture<'_, Result<MarketOutcome, LedgerError>> {
                 Box::pin(async move {
+                    // SQLite: on the writer thread (sqlite_writer.rs).
+                    if let Some(writer) = self.writer_thread() {
+                        return writer
+                            .marketplace_change(crate::ledger::sqlite_writer::MarketChange {
+                                license_id,
+                                change,
+                                status_time_ms,
+                                event,
+                                sign,
+                                now,
+                            })
+                            .await;
+                    }
                     let mut tx = self.begin().await?;
                     if !insert_event(&mut tx, &event).await? {
                         let code: Option<String> =

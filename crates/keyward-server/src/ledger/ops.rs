@@ -8,7 +8,7 @@
 
 use keyward_core::Timestamp;
 
-use crate::ledger::{LedgerError, LicenseRecord, LicenseStatus};
+use crate::ledger::{Change, LedgerError, LicenseRecord, LicenseStatus};
 
 /// The columns of a license, in the order `license_from_row` reads them.
 macro_rules! license_cols {
@@ -112,6 +112,26 @@ pub(crate) fn usable(l: &LicenseRecord, now: Timestamp) -> Result<(), LedgerErro
     }
 }
 
+/// The status `change` sets (a renewal sets the expiry instead) and the audit detail of
+/// its update number `sequence`.
+pub(crate) fn change_effect(change: Change, sequence: u32) -> (Option<LicenseStatus>, String) {
+    match change {
+        Change::Renew(expires) => (
+            None,
+            format!(
+                "sequence {sequence}, expires {}",
+                Timestamp(expires).to_rfc3339()
+            ),
+        ),
+        Change::Freeze => (Some(LicenseStatus::Frozen), format!("sequence {sequence}")),
+        Change::Unfreeze => (Some(LicenseStatus::Active), format!("sequence {sequence}")),
+        Change::Release => (
+            Some(LicenseStatus::Released),
+            format!("sequence {sequence}"),
+        ),
+    }
+}
+
 /// The stored feature list (comma-separated) as a list.
 pub(crate) fn split_features(stored: &str) -> Vec<String> {
     stored
@@ -136,7 +156,7 @@ pub(crate) fn to_u32(v: i64) -> u32 {
 /// The trait's implementation for one backend. The type must have
 /// `async fn begin(&self) -> Result<Transaction<'static, $db>, sqlx::Error>` (a writing
 /// transaction), `fn reader(&self) -> &Pool<$db>` and
-/// `fn activation_writer(&self) -> Option<&SqliteWriter>` (activations elsewhere).
+/// `fn writer_thread(&self) -> Option<&SqliteWriter>` (the hot writes elsewhere).
 macro_rules! impl_ledger {
     ($ty:ty, $db:ty, $backend:literal, $for_update:literal) => {
         use futures_util::future::BoxFuture;
@@ -282,20 +302,15 @@ macro_rules! impl_ledger {
                 .await?;
             let sequence = to_u32(last).saturating_add(1);
             let text = sign(sequence)?;
-            let (status, detail) = match change {
-                Change::Renew(expires) => {
-                    sqlx::query::<$db>(ops::SET_EXPIRES)
-                        .bind(to_i64(expires))
-                        .bind(at)
-                        .bind(license_id)
-                        .execute(&mut *tx)
-                        .await?;
-                    (None, format!("sequence {sequence}, expires {}", Timestamp(expires).to_rfc3339()))
-                }
-                Change::Freeze => (Some(LicenseStatus::Frozen), format!("sequence {sequence}")),
-                Change::Unfreeze => (Some(LicenseStatus::Active), format!("sequence {sequence}")),
-                Change::Release => (Some(LicenseStatus::Released), format!("sequence {sequence}")),
-            };
+            if let Change::Renew(expires) = change {
+                sqlx::query::<$db>(ops::SET_EXPIRES)
+                    .bind(to_i64(expires))
+                    .bind(at)
+                    .bind(license_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let (status, detail) = ops::change_effect(change, sequence);
             if let Some(s) = status {
                 sqlx::query::<$db>(ops::SET_STATUS)
                     .bind(s.as_str())
@@ -365,7 +380,7 @@ macro_rules! impl_ledger {
             ) -> BoxFuture<'_, Result<Activated, LedgerError>> {
                 Box::pin(async move {
                     // SQLite: on the writer thread (sqlite_writer.rs).
-                    if let Some(writer) = self.activation_writer() {
+                    if let Some(writer) = self.writer_thread() {
                         return writer.activate(a, sign).await;
                     }
                     let id = a.license.license_id.clone();

@@ -80,7 +80,7 @@ impl PostgresLedger {
     }
 
     /// PostgreSQL activations run in the shared code, the license row locked.
-    fn activation_writer(&self) -> Option<&crate::ledger::sqlite_writer::SqliteWriter> {
+    fn writer_thread(&self) -> Option<&crate::ledger::sqlite_writer::SqliteWriter> {
         None
     }
 

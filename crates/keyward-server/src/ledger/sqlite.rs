@@ -158,7 +158,7 @@ impl SqliteLedger {
         &self.write
     }
 
-    fn activation_writer(&self) -> Option<&SqliteWriter> {
+    fn writer_thread(&self) -> Option<&SqliteWriter> {
         Some(&self.activations)
     }
 

@@ -3,7 +3,11 @@
 // One seat: machine A activates (online, from its own request), the page refuses machine B
 // while A holds the seat, A gives the seat back and its deactivation code is entered on the
 // page, then the page activates B and B installs the certificate through keyward-host (the
-// merchant program of `crates/keyward-host/examples/merchant_app.rs`): licensed.
+// merchant program of `crates/keyward-host/examples/merchant_app.rs`): licensed. Then the
+// marketplace's side, with the stand-in marketplace as a program
+// (`crates/keyward-marketplace/examples/stand_in.rs`): a `PL…` code on the page → certificate
+// → installed → the marketplace reports it expired → the service's reconciliation → the
+// machine fetches the update: expired.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
@@ -19,6 +23,8 @@ import { ROOT, launchBrowser, openPage, screenshot } from './support.mjs';
 const CLI = process.env.KEYWARD_CLI ?? join(ROOT, 'target', 'debug', 'keyward');
 /** The merchant's program built on keyward-host: `cargo xtask test` sets KEYWARD_MERCHANT_APP. */
 const MERCHANT_APP = process.env.KEYWARD_MERCHANT_APP ?? join(ROOT, 'target', 'debug', 'examples', 'merchant_app');
+/** The stand-in marketplace: `cargo xtask test` sets KEYWARD_STAND_IN. */
+const STAND_IN = process.env.KEYWARD_STAND_IN ?? join(ROOT, 'target', 'debug', 'examples', 'stand_in');
 const PRODUCT = 'acme-invoice';
 
 /**
@@ -45,6 +51,7 @@ function merchantApp(args, input = '') {
 let dir;
 let browser;
 let service;
+let market;
 
 /** Runs the CLI; its standard output (a non-zero exit throws, with what it said). */
 function keyward(args) {
@@ -66,8 +73,66 @@ function exitOf(args) {
 }
 
 /** `keyward serve` on a free port of 127.0.0.1, in a fresh data folder. */
-async function serve(data, key) {
-  const child = spawn(CLI, ['serve', '--data-dir', data, '--key', key, '--listen', '127.0.0.1:0', '--rate-limit', '0'], {
+/** The stand-in marketplace on a free port of 127.0.0.1; `cmd(line)` sends it a command. */
+async function standIn() {
+  const child = spawn(STAND_IN, ['AK1', 'SK1'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  child.stdout.setEncoding('utf8');
+  const lines = [];
+  const waiting = [];
+  let buffered = '';
+  child.stdout.on('data', (d) => {
+    buffered += d;
+    let i;
+    while ((i = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, i);
+      buffered = buffered.slice(i + 1);
+      if (waiting.length) waiting.shift()(line);
+      else lines.push(line);
+    }
+  });
+  const next = () => new Promise((resolve, reject) => {
+    if (lines.length) return resolve(lines.shift());
+    const timer = setTimeout(() => reject(new Error('the stand-in marketplace did not answer within 30 s')), 30_000);
+    waiting.push((line) => { clearTimeout(timer); resolve(line); });
+  });
+  const url = (await next()).replace(/^URL /, '');
+  assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
+  return {
+    url,
+    async cmd(line) {
+      child.stdin.write(`${line}\n`);
+      assert.equal(await next(), 'ok', line);
+    },
+    async close() {
+      child.stdin.end();
+      if (child.exitCode === null) await once(child, 'exit');
+    },
+  };
+}
+
+/** The service's configuration: the marketplace section pointing at the stand-in. */
+function marketplaceConfig(marketUrl) {
+  const file = join(dir, 'keyward.toml');
+  writeFileSync(file, [
+    '[marketplace]',
+    'callback_keys = ["callback-key"]',
+    `api_hosts = ["${marketUrl}"]`,
+    'access_key_id = "AK1"',
+    'secret_access_key = "SK1"',
+    'reconcile_interval_hours = 0',
+    '[[marketplace.products]]',
+    'product_id = "OFFER-1"',
+    `product = "${PRODUCT}"`,
+    'sku = "pro"',
+    'seats = 1',
+    'features = ["pro"]',
+    '',
+  ].join('\n'));
+  return file;
+}
+
+async function serve(data, key, config) {
+  const child = spawn(CLI, ['serve', '--config', config, '--data-dir', data, '--key', key, '--listen', '127.0.0.1:0', '--rate-limit', '0'], {
     env: { ...process.env, RUST_LOG: 'warn' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -115,14 +180,17 @@ before(async () => {
   assert.ok(existsSync(CLI), `the keyward CLI is not built at ${CLI} (cargo xtask test builds it)`);
   assert.ok(existsSync(MERCHANT_APP), `merchant_app is not built at ${MERCHANT_APP} (cargo xtask test builds it)`);
   dir = mkdtempSync(join(tmpdir(), 'keyward-serve-e2e-'));
+  assert.ok(existsSync(STAND_IN), `the stand-in marketplace is not built at ${STAND_IN} (cargo xtask test builds it)`);
   writeFileSync(join(dir, 'merchant.pem'), testKeyPem(), { mode: 0o600 });
-  service = await serve(join(dir, 'data'), join(dir, 'merchant.pem'));
+  market = await standIn();
+  service = await serve(join(dir, 'data'), join(dir, 'merchant.pem'), marketplaceConfig(market.url));
   browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close();
   await service?.close();
+  await market?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -195,6 +263,51 @@ test('keyward serve: the page activates online, a deactivation code frees the se
   assert.equal(shown.status, 200);
   const ledger = await shown.json();
   assert.equal(ledger.seats_used, 1, JSON.stringify(ledger));
+  assert.deepEqual(external, []);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('keyward serve with the marketplace: a PL… code on the page is activated and installed; expired by the marketplace, the machine follows', async () => {
+  const data = join(dir, 'data');
+  const publicKey = join(dir, 'merchant.pem.pub');
+  writeFileSync(publicKey, createPublicKey(testKeyPem()).export({ format: 'pem', type: 'spki' }));
+  const code = 'PL00000000W1';
+  await market.cmd(`put ${code} OFFER-1`);
+  const c = machine('c');
+
+  // The buyer pastes the marketplace's code and the machine's system id; Activate.
+  const { page, external, errors } = await openPage(browser.context, { url: `${service.base}/` }, { languages: ['en-US', 'en'] });
+  await page.fill('#code', code);
+  await page.waitForSelector('#code-status[data-verdict="marketplace_code"]');
+  await page.fill('#machine', c.systemId);
+  await page.waitForSelector('#machine-status[data-verdict="valid"]');
+  await page.click('#activate');
+  await page.waitForSelector('#output[data-type="certificate"]:not([hidden])');
+  const certificate = await page.inputValue('#output-text');
+  assert.match(certificate, /BEGIN KEYWARD ACTIVATION CERTIFICATE/);
+  await screenshot(page, '32-serve-marketplace-code-activated');
+
+  // Installed by the merchant's program (keyward-host): licensed, its feature on.
+  const hostArgs = ['--state-dir', join(dir, 'c.state'), '--facts', join(dir, 'c.facts.json'), '--cache-dir', join(dir, 'plugin-cache')];
+  const installed = merchantApp([...hostArgs, '-'], certificate);
+  assert.match(installed, /license: licensed: acme-invoice/, installed);
+  assert.match(installed, /pro features: unlocked/, installed);
+
+  // The marketplace reports the code expired 3 days ago; the service's reconciliation turns
+  // that into a signed update.
+  await market.cmd(`expire ${code} 3`);
+  const token = readFileSync(join(data, 'admin-token'), 'utf8').trim();
+  const run = await fetch(`${service.base}/api/v1/admin/marketplace/reconcile`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+  assert.equal(run.status, 200);
+  const report = await run.json();
+  assert.equal(report.published, 1, JSON.stringify(report));
+
+  // The machine fetches it (the CLI, on the same state folder): the program says expired.
+  keyward(['apply', '--server', service.base, '--public-key', publicKey, ...c.common]);
+  const after = merchantApp(hostArgs);
+  assert.match(after, /license: the license of acme-invoice expired on/, after);
+  assert.match(after, /pro features: locked/, after);
   assert.deepEqual(external, []);
   assert.deepEqual(errors, []);
   await page.close();

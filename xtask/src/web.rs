@@ -134,7 +134,8 @@ pub fn is_built() -> bool {
 /// and jsQR from npm), then runs `node --test` in `tests/browser/`: the page served from
 /// 127.0.0.1 by the tests' own little server, in headless Chromium, and (serve.test.mjs) by
 /// `keyward serve` itself with the CLI and keyward-host's merchant_app as the buyer's
-/// machines. Screenshots of each state go to `tests/browser/artifacts/`.
+/// machines and keyward-marketplace's stand_in as the marketplace. Screenshots of each state
+/// go to `tests/browser/artifacts/`.
 pub fn test() -> Result<(), String> {
     if !is_built() {
         build()?;
@@ -152,6 +153,15 @@ pub fn test() -> Result<(), String> {
     // and installs a certificate through keyward-host with its merchant_app example.
     run(cargo().args(["build", "--bin", "keyward"]))?;
     run(cargo().args(["build", "-p", "keyward-host", "--example", "merchant_app"]))?;
+    run(cargo().args([
+        "build",
+        "-p",
+        "keyward-marketplace",
+        "--features",
+        "stand-in",
+        "--example",
+        "stand_in",
+    ]))?;
     run_in(
         &dir,
         Command::new("node")
@@ -161,6 +171,10 @@ pub fn test() -> Result<(), String> {
             .env(
                 "KEYWARD_MERCHANT_APP",
                 target_dir().join("debug/examples/merchant_app"),
+            )
+            .env(
+                "KEYWARD_STAND_IN",
+                target_dir().join("debug/examples/stand_in"),
             ),
     )
 }

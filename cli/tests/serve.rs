@@ -319,6 +319,29 @@ fn first_start_makes_a_private_key_and_token() {
         .unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["licenses"].as_array().unwrap().len(), 2);
+    // The marketplace's calls for a license: none for one the merchant issued; an unknown
+    // license is the service's not_found.
+    let id = v["licenses"][0]["license_id"].as_str().unwrap().to_string();
+    let events = |id: &str| {
+        keyward()
+            .args(["--json", "admin", "--server", &s.base, "--token-file"])
+            .arg(&token)
+            .args(["events", id])
+            .output()
+            .unwrap()
+    };
+    let out = events(&id);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["events"], serde_json::json!([]), "{v}");
+    let out = events("00000000000000ff");
+    assert!(!out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"]["code"], "not_found", "{v}");
     // A wrong token: the service's refusal, with its code and exit status.
     let out = keyward()
         .args(["admin", "--server", &s.base, "list"])

@@ -302,6 +302,10 @@ test('keyward serve with the marketplace: a PL… code on the page is activated 
   assert.equal(run.status, 200);
   const report = await run.json();
   assert.equal(report.published, 1, JSON.stringify(report));
+  // The merchant sees it among the license's marketplace events (`keyward admin events`).
+  const licenseId = JSON.parse(keyward(['inspect', '--json', certificate])).details.terms.license_id;
+  const events = JSON.parse(keyward(['--json', 'admin', '--server', service.base, '--token-file', join(data, 'admin-token'), 'events', licenseId]));
+  assert.ok(events.events.some((e) => e.activity === 'reconcile'), JSON.stringify(events));
 
   // The machine fetches it (the CLI, on the same state folder): the program says expired.
   keyward(['apply', '--server', service.base, '--public-key', publicKey, ...c.common]);

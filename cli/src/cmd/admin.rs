@@ -51,6 +51,12 @@ pub enum AdminCommand {
         /// The license id (16 hex digits).
         license_id: String,
     },
+    /// Show the marketplace's calls recorded for one license (callbacks, License 1.0
+    /// activities, reconciliations): when, which activity, the order, the answer given.
+    Events {
+        /// The license id (16 hex digits).
+        license_id: String,
+    },
     /// Renew: a new expiry, published as a signed update.
     Renew {
         /// The license id.
@@ -348,11 +354,14 @@ pub fn run(env: &Env, a: AdminArgs) -> CmdResult {
         }
         AdminCommand::Show { license_id } => {
             let v = parse(&c.get(&format!("/licenses/{}", hex_id(&license_id)?))?)?;
-            if env.json {
-                print_json(&v);
-            } else {
-                outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default())?;
-            }
+            print_document(env, &v)?;
+        }
+        AdminCommand::Events { license_id } => {
+            let v = parse(&c.get(&format!(
+                "/licenses/{}/marketplace-events",
+                hex_id(&license_id)?
+            ))?)?;
+            print_document(env, &v)?;
         }
         AdminCommand::Renew {
             license_id,
@@ -419,4 +428,14 @@ pub fn run(env: &Env, a: AdminArgs) -> CmdResult {
         }
     }
     Ok(Exit::Ok)
+}
+
+/// The service's answer as it is: one JSON line with `--json`, indented otherwise.
+fn print_document(env: &Env, v: &Value) -> Result<(), Error> {
+    if env.json {
+        print_json(v);
+    } else {
+        outln!("{}", serde_json::to_string_pretty(v).unwrap_or_default())?;
+    }
+    Ok(())
 }

@@ -62,6 +62,10 @@ pub(crate) async fn admin_events(
         })?
         .to_string();
     let events = s.ledger.marketplace_events(id.clone()).await?;
+    if events.is_empty() {
+        // None recorded, or no such license: the latter is not_found, as everywhere.
+        s.ledger.license(id.clone()).await?;
+    }
     Ok(axum::Json(
         serde_json::json!({ "license_id": id, "events": events }),
     ))

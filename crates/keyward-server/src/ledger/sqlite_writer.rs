@@ -3,7 +3,7 @@
 //!
 //! These are the writes that arrive by the thousand per second. Through sqlx each
 //! of its statements is a round trip between the request's task and sqlx's worker thread
-//! (two thread wake-ups each, eight statements): measured, the single writer spent most of
+//! (two thread wake-ups each; an activation had eight): measured, the single writer spent most of
 //! its time waiting for those hand-offs, not in SQLite. Here one thread owns one rusqlite
 //! connection and runs whole operations on it: a request hands its operation over once and
 //! is answered once.
@@ -40,7 +40,7 @@ use super::{
     MarketplaceEvent, Seats, SignCertificate, SignUpdate, UpdateRecord,
 };
 
-/// Most activations committed in one transaction.
+/// Most operations committed in one transaction.
 pub(crate) const MAX_BATCH: usize = 64;
 
 /// The writer thread and the way to it.

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use keyward_core::{
-    eval::check_clock, ClockRollback, Context, HardwareId, LicenseState, MachineFacts, MerchantKey,
-    Policy, PublicKey, Timestamp, TrustedKeys,
+    eval::{check_clock, ClockRollback, Policy},
+    Context, HardwareId, LicenseState, MachineFacts, MerchantKey, PublicKey, Timestamp,
+    TrustedKeys,
 };
 
 use crate::exit::{Error, Exit};

@@ -14,7 +14,7 @@ pub fn sniff(text: &str) -> Option<&'static str> {
     if let Ok((k, _)) = keyward_core::raw::decode(text) {
         return Some(k.code());
     }
-    keyward_core::sniff_kind(text).map(Kind::code)
+    keyward_core::text::sniff_kind(text).map(Kind::code)
 }
 
 /// What a text recognisably is: a keyward kind by its prefix (even when damaged), or a

@@ -5,7 +5,9 @@ use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use keyward_core::{Binding, HardwareKind, LicenseSummary, LicenseTerms, Status, Timestamp};
+use keyward_core::{
+    binding::Binding, eval::LicenseSummary, hwid::HardwareKind, LicenseTerms, Status, Timestamp,
+};
 use serde_json::{json, Value};
 
 use crate::exit::{Error, Exit};

@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use keyward_core::{
-    AuthorizationCode, LicenseId, LicenseTerms, MachineFacts, MerchantKey, SystemIdCode, Timestamp,
-    DAY,
+    time::DAY, AuthorizationCode, LicenseId, LicenseTerms, MachineFacts, MerchantKey, SystemIdCode,
+    Timestamp,
 };
 use serde_json::{json, Value};
 

@@ -5,8 +5,8 @@
 //! the bytes `raw::encode` was given, for every kind.
 
 use keyward_core::{
-    raw, sniff_kind, ActivationCertificate, ActivationRequest, AuthorizationCode, Kind,
-    LicenseState, SignedUpdate, MAX_TEXT_LEN,
+    limits::MAX_TEXT_LEN, raw, text::sniff_kind, ActivationCertificate, ActivationRequest,
+    AuthorizationCode, Kind, LicenseState, SignedUpdate,
 };
 
 use crate::limits::call;

@@ -4,7 +4,9 @@
 use std::sync::OnceLock;
 
 use ed25519_dalek::{Signer, SigningKey};
-use keyward_core::{Context, Kind, MachineFacts, MerchantKey, Policy, Timestamp, TrustedKeys};
+use keyward_core::{
+    eval::Policy, Context, Kind, MachineFacts, MerchantKey, Timestamp, TrustedKeys,
+};
 
 /// The seed of the fixed test key, the same as `TEST_KEY_SEED` in `xtask/src/vectors.rs`
 /// (the replay test checks that its public key is the one in `tests/vectors/vectors.json`).
@@ -85,8 +87,8 @@ pub fn sign_body(index: usize, body: &[u8]) -> Vec<u8> {
 mod tests {
     use super::*;
     use keyward_core::{
-        ActivationCertificate, AuthorizationCode, Binding, LicenseId, LicenseState, LicenseTerms,
-        SignedUpdate, SystemIdCode, UpdateAction,
+        binding::Binding, ActivationCertificate, AuthorizationCode, LicenseId, LicenseState,
+        LicenseTerms, SignedUpdate, SystemIdCode, UpdateAction,
     };
 
     #[test]

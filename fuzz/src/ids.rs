@@ -8,8 +8,10 @@
 use std::sync::OnceLock;
 
 use keyward_core::{
-    ActivationRequest, AuthorizationCode, Binding, HardwareId, LicenseId, LicenseTerms, MachineRef,
-    Timestamp, DAY, MAX_PARTS,
+    binding::{Binding, MachineRef},
+    limits::MAX_PARTS,
+    time::DAY,
+    ActivationRequest, AuthorizationCode, HardwareId, LicenseId, LicenseTerms, Timestamp,
 };
 
 use crate::context::{key, NOW};

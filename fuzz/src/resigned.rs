@@ -11,7 +11,7 @@
 //! typo it is never accepted, and the only correction ever offered is the original text.
 
 use keyward_core::{
-    raw, ActivationCertificate, AuthorizationCode, Error, Kind, SignedUpdate, MAX_TEXT_LEN,
+    limits::MAX_TEXT_LEN, raw, ActivationCertificate, AuthorizationCode, Error, Kind, SignedUpdate,
 };
 
 use crate::context::{key, sign_body, trusted, SIGNED};

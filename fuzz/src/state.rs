@@ -22,9 +22,13 @@
 use std::sync::OnceLock;
 
 use keyward_core::{
-    ActivationCertificate, Applied, AuthorizationCode, Binding, Credential, DeactivationCode,
-    Entry, LicenseFlags, LicenseId, LicenseState, LicenseTerms, SignedUpdate, SystemIdCode,
-    Timestamp, UpdateAction, DAY, MAX_ENTRIES, MAX_PENDING, SECRET_LEN,
+    binding::Binding,
+    eval::LicenseFlags,
+    limits::{MAX_ENTRIES, MAX_PENDING, SECRET_LEN},
+    state::{Applied, Credential, Entry},
+    time::DAY,
+    ActivationCertificate, AuthorizationCode, DeactivationCode, LicenseId, LicenseState,
+    LicenseTerms, SignedUpdate, SystemIdCode, Timestamp, UpdateAction,
 };
 use sha2::{Digest, Sha512};
 
@@ -139,7 +143,7 @@ fn round_trip(state: &LicenseState, after: &str) {
             .collect();
         let twice = ids.iter().enumerate().any(|(i, id)| ids[..i].contains(id));
         assert!(
-            state.entries.len() > keyward_core::MAX_ENTRIES || twice,
+            state.entries.len() > keyward_core::limits::MAX_ENTRIES || twice,
             "after {after}, a state of {} entries cannot be written",
             state.entries.len()
         );

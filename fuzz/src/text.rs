@@ -12,7 +12,7 @@
 //! - `raw::decode` accepts what it encodes.
 
 use keyward_core::{
-    raw, sniff_kind, verdict, ActivationCertificate, ActivationRequest, Artifact,
+    raw, text::sniff_kind, verdict, ActivationCertificate, ActivationRequest, Artifact,
     AuthorizationCode, DeactivationCode, Error, HardwareId, Kind, SignedUpdate, SystemIdCode,
 };
 

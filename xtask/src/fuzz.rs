@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use keyward_core::{
-    raw, Context, Credential, LicenseState, MerchantKey, Policy, SignedUpdate, Timestamp,
-    TrustedKeys, UpdateAction, DAY,
+    eval::Policy, raw, state::Credential, time::DAY, Context, LicenseState, MerchantKey,
+    SignedUpdate, Timestamp, TrustedKeys, UpdateAction,
 };
 use serde_json::Value;
 

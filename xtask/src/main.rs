@@ -18,6 +18,7 @@
 //!   property, a call over 10 ms or a heap peak over 64 × the input fails, and the input is
 //!   saved under `fuzz/artifacts/<target>/`
 //! - `fuzz-seeds` — writes the fuzz targets' seeds (`fuzz/seeds/`) from `tests/vectors/`
+#![deny(unsafe_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};

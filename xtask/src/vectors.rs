@@ -8,9 +8,12 @@
 use std::path::Path;
 
 use keyward_core::{
-    ActivationCertificate, ActivationRequest, AuthorizationCode, Binding, Context,
-    DeactivationCode, HardwareId, Kind, LicenseId, LicenseTerms, MachineFacts, MachineRef,
-    MerchantKey, Policy, SignedUpdate, SystemIdCode, Timestamp, TrustedKeys, UpdateAction, DAY,
+    binding::{Binding, MachineRef},
+    eval::Policy,
+    time::DAY,
+    ActivationCertificate, ActivationRequest, AuthorizationCode, Context, DeactivationCode,
+    HardwareId, Kind, LicenseId, LicenseTerms, MachineFacts, MerchantKey, SignedUpdate,
+    SystemIdCode, Timestamp, TrustedKeys, UpdateAction,
 };
 use serde::Serialize;
 

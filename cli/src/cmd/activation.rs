@@ -5,8 +5,11 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use keyward_core::{
-    ActivationCertificate, ActivationRequest, Artifact, Binding, Credential, Kind, MachineRef,
-    Status, SystemIdCode, TrustedKeys, DAY, SECRET_LEN,
+    binding::{Binding, MachineRef},
+    limits::SECRET_LEN,
+    state::Credential,
+    time::DAY,
+    ActivationCertificate, ActivationRequest, Artifact, Kind, Status, SystemIdCode, TrustedKeys,
 };
 use serde_json::{json, Map, Value};
 

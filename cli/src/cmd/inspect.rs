@@ -3,9 +3,10 @@
 
 use clap::Args;
 use keyward_core::{
-    eval::{check_clock, evaluate_terms},
-    verdict, Artifact, Credential, Kind, LicenseFlags, MachineRef, Status, Timestamp, TrustedKeys,
-    UpdateAction, Verdict,
+    binding::MachineRef,
+    eval::{check_clock, evaluate_terms, LicenseFlags},
+    state::Credential,
+    verdict, Artifact, Kind, Status, Timestamp, TrustedKeys, UpdateAction, Verdict,
 };
 use serde_json::{json, Value};
 
@@ -79,7 +80,7 @@ pub fn details_json(a: &Artifact) -> Value {
         }),
         Artifact::SystemId(s) => {
             let mut facts = serde_json::Map::new();
-            for f in keyward_core::Fact::ALL {
+            for f in keyward_core::facts::Fact::ALL {
                 facts.insert(f.code().to_string(), Value::Bool(s.fact(f) != 0));
             }
             json!({
@@ -148,7 +149,7 @@ pub fn print_details(a: &Artifact) -> Result<(), Error> {
         }
         Artifact::SystemId(s) => {
             line("code", &s.encode())?;
-            let present: Vec<String> = keyward_core::Fact::ALL
+            let present: Vec<String> = keyward_core::facts::Fact::ALL
                 .into_iter()
                 .map(|f| format!("{f} {}", if s.fact(f) != 0 { "yes" } else { "no" }))
                 .collect();

@@ -1,7 +1,7 @@
 //! `keyward system-id` and `keyward hardware-id`: identifying machines.
 
 use clap::Args;
-use keyward_core::{Artifact, Fact, HardwareId, MachineFacts, SystemIdCode};
+use keyward_core::{facts::Fact, Artifact, HardwareId, MachineFacts, SystemIdCode};
 use serde_json::{json, Value};
 
 use crate::cmd::inspect::details_json;

@@ -2,8 +2,8 @@
 //! (`issue`) or read from a batch row (`issue --batch`), and issuing it.
 
 use keyward_core::{
-    Artifact, AuthorizationCode, Binding, Kind, LicenseId, LicenseTerms, MerchantKey, Timestamp,
-    DAY,
+    binding::Binding, time::DAY, Artifact, AuthorizationCode, Kind, LicenseId, LicenseTerms,
+    MerchantKey, Timestamp,
 };
 
 use crate::cmd::machine::hardware_id_arg;

@@ -3,7 +3,10 @@
 //! in its grace period).
 
 use clap::Args;
-use keyward_core::{Credential, Entry, Kind, Status};
+use keyward_core::{
+    state::{Credential, Entry},
+    Kind, Status,
+};
 use serde_json::{json, Value};
 
 use crate::env::{context, Env};

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use clap::{ArgGroup, Args};
 use keyward_core::{
-    Applied, Artifact, Credential, Kind, LicenseId, SignedUpdate, Status, Timestamp, TrustedKeys,
-    UpdateAction,
+    state::{Applied, Credential},
+    Artifact, Kind, LicenseId, SignedUpdate, Status, Timestamp, TrustedKeys, UpdateAction,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;

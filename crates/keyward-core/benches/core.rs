@@ -4,6 +4,7 @@
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use keyward_core::*;
+use keyward_core::{binding::Binding, eval::Policy, state::Credential, time::DAY};
 use std::hint::black_box;
 
 fn terms(n: u64) -> LicenseTerms {

@@ -64,10 +64,10 @@ impl Artifact {
     /// artifact is only structurally checked.
     pub fn parse(input: &str, trusted: Option<&TrustedKeys>) -> Result<Artifact, Error> {
         // Refuse huge input before any copy is made (the plugin's memory is capped).
-        if input.len() > text::MAX_TEXT_LEN {
+        if input.len() > crate::limits::MAX_TEXT_LEN {
             return Err(CodeError::TooLong {
                 len: input.len(),
-                max: text::MAX_TEXT_LEN,
+                max: crate::limits::MAX_TEXT_LEN,
             }
             .into());
         }

@@ -8,6 +8,7 @@ use crate::binding::Binding;
 use crate::error::Error;
 use crate::keys::{KeyId, MerchantKey, TrustedKeys};
 use crate::kind::Kind;
+use crate::limits::MAX_SEATS;
 use crate::signed::{self, SignedArtifact};
 use crate::time::{Timestamp, MINUTE};
 use crate::wire::{check_str, read_sorted_strs, Charset, Reader, Writer};
@@ -56,8 +57,6 @@ pub(crate) const MAX_PRODUCT: usize = 64;
 pub(crate) const MAX_FEATURES: usize = 32;
 pub(crate) const MAX_FEATURE: usize = 32;
 pub(crate) const MAX_REF: usize = 64;
-/// Most seats one license may carry.
-pub const MAX_SEATS: u32 = 1_000_000;
 
 /// What a license grants: shared by authorization codes and activation certificates.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -5,6 +5,7 @@ use alloc::vec::Vec;
 use crate::error::Error;
 use crate::facts::MachineFacts;
 use crate::hwid::{machine_parts, part_digest, HardwareId, HardwareKind, PartKind};
+use crate::limits::MAX_PARTS;
 use crate::sysid::{SystemIdCode, PACKED_LEN};
 use crate::wire::{Reader, Writer};
 
@@ -16,9 +17,6 @@ pub enum MachineRef {
     /// A hardware identification code the buyer typed.
     Hardware(HardwareId),
 }
-
-/// Most parts a hardware binding holds (a fingerprint with many MACs and disks).
-pub const MAX_PARTS: usize = 16;
 
 /// What a license is bound to.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -26,10 +26,8 @@ use sha2::{Digest, Sha512};
 use crate::authcode::LicenseId;
 use crate::cert::ActivationCertificate;
 use crate::error::Error;
+use crate::limits::SECRET_LEN;
 use crate::text::{self, Kind, Symbols};
-
-/// Bytes of the secret a machine keeps per license.
-pub const SECRET_LEN: usize = 10;
 
 /// The domain tag hashed in front of the secret.
 const DOMAIN: &[u8] = b"keyward deactivation v1";

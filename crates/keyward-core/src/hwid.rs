@@ -12,6 +12,7 @@ use sha2::{Digest, Sha512};
 
 use crate::error::Error;
 use crate::facts::{custom_value, MachineFacts, MAX_CUSTOM_LEN};
+use crate::limits::MAX_FINGERPRINT_LEN;
 use crate::text::fold_char;
 
 /// The kind of a hardware identification code.
@@ -126,8 +127,6 @@ pub struct HardwareId {
     value: String,
 }
 
-/// Most bytes a fingerprint's normal form may hold (the marketplace's limit).
-pub const MAX_FINGERPRINT_LEN: usize = 5 * 1024;
 /// Most bytes of text [`HardwareId::parse`] looks at (spaces and separators that the normal
 /// form drops included).
 const MAX_HARDWARE_ID_INPUT: usize = 4 * MAX_FINGERPRINT_LEN;

@@ -11,14 +11,8 @@ use sha2::{Digest, Sha512};
 use crate::error::Error;
 pub use crate::key_id::KeyId;
 use crate::kind::Kind;
+use crate::limits::{MAX_TRUSTED_KEYS, MAX_TRUSTED_PEM};
 use crate::pem;
-
-/// Most keys [`TrustedKeys::from_pem`] reads: a product trusts its current key and the few
-/// it rotated from.
-pub const MAX_TRUSTED_KEYS: usize = 64;
-/// Most bytes of text [`TrustedKeys::from_pem`] reads: 64 keys of 113 bytes each, with room
-/// for comments and Windows line ends.
-pub const MAX_TRUSTED_PEM: usize = 16 * 1024;
 
 fn invalid(reason: impl Into<String>) -> Error {
     Error::InvalidKey {

@@ -9,7 +9,7 @@
 //! carry one hash function.
 //!
 //! ```
-//! use keyward_core::*;
+//! use keyward_core::{time::DAY, *};
 //!
 //! let key = MerchantKey::from_seed(&[42; 32]);
 //! let trusted = TrustedKeys::from_keys([key.public()]);
@@ -41,6 +41,22 @@
 //! assert_eq!(parsed.terms().features, ["export"]);
 //! # Ok::<(), keyward_core::Error>(())
 //! ```
+//!
+//! ## Where things are
+//!
+//! The root holds what a merchant's or a host's code reaches for first: the artifacts
+//! ([`AuthorizationCode`], [`ActivationRequest`], [`ActivationCertificate`], [`SignedUpdate`],
+//! [`DeactivationCode`], [`SystemIdCode`], [`HardwareId`]), the keys ([`MerchantKey`],
+//! [`PublicKey`], [`TrustedKeys`]), reading and judging any pasted text ([`verdict`],
+//! [`Artifact`]), a machine's [`LicenseState`] with its [`Status`], and the one [`Error`]
+//! with the stable codes ([`ErrorCode`], [`StatusCode`], [`VerdictCode`]).
+//!
+//! The rest lives in the public module of its concept: [`binding`] (what a license is
+//! bound to), [`codes`], [`error`] (the detail of a refusal: typos, armour), [`eval`]
+//! (policy, flags, the clock check), [`facts`] (machine facts and their normalisation),
+//! [`hwid`], [`keys`], [`state`] (entries, updates applied), [`text`] (what kind a text
+//! is, half-typed codes) and [`time`]; every bound is in [`limits`], and byte-level access
+//! in [`raw`].
 //!
 //! ## Cargo features
 //!
@@ -97,48 +113,43 @@ macro_rules! words {
 
 mod artifact;
 mod authcode;
-mod binding;
+pub mod binding;
 mod cert;
-mod codes;
+pub mod codes;
 mod deactivation;
-mod error;
+pub mod error;
 pub mod eval;
 pub mod facts;
-mod hwid;
+pub mod hwid;
 mod key_id;
-mod keys;
+pub mod keys;
 mod kind;
+pub mod limits;
 mod pem;
 pub mod raw;
 mod request;
 mod signed;
-mod state;
+pub mod state;
 mod sysid;
-mod text;
+pub mod text;
 pub mod time;
 mod update;
 mod util;
 mod wire;
 
 pub use artifact::{verdict, Artifact, Verdict};
-pub use authcode::{AuthorizationCode, LicenseId, LicenseTerms, MAX_SEATS};
-pub use binding::{Binding, MachineRef, Mismatch, MAX_PARTS};
+pub use authcode::{AuthorizationCode, LicenseId, LicenseTerms};
 pub use cert::ActivationCertificate;
-pub use codes::{ErrorCode, StatusCode, UnknownCode, VerdictCode};
-pub use deactivation::{DeactivationCode, SECRET_LEN};
-pub use error::{ArmourError, CodeError, Error, Typo};
-pub use eval::{
-    ClockRollback, Context, LicenseFlags, LicenseSummary, Policy, Status, CLOCK_TOLERANCE,
-};
+pub use codes::{ErrorCode, StatusCode, VerdictCode};
+pub use deactivation::DeactivationCode;
+pub use error::Error;
+pub use eval::{Context, Status};
 pub use facts::MachineFacts;
-pub use hwid::{HardwareId, HardwareKind, PartKind, MAX_FINGERPRINT_LEN};
-pub use keys::{KeyId, MerchantKey, PublicKey, TrustedKeys, MAX_TRUSTED_KEYS, MAX_TRUSTED_PEM};
+pub use hwid::HardwareId;
+pub use keys::{MerchantKey, PublicKey, TrustedKeys};
 pub use kind::Kind;
 pub use request::ActivationRequest;
-pub use state::{
-    Applied, Credential, Entry, LicenseState, PendingRequest, MAX_ENTRIES, MAX_PENDING,
-};
-pub use sysid::{Fact, SystemIdCode};
-pub use text::{code_beginning, code_characters, sniff_kind, MAX_TEXT_LEN};
-pub use time::{Timestamp, DAY, MINUTE};
+pub use state::LicenseState;
+pub use sysid::SystemIdCode;
+pub use time::Timestamp;
 pub use update::{SignedUpdate, UpdateAction};

@@ -10,11 +10,13 @@ use sha2::{Digest, Sha512};
 
 use crate::authcode::{AuthorizationCode, LicenseId};
 use crate::cert::ActivationCertificate;
-use crate::deactivation::{DeactivationCode, SECRET_LEN};
+use crate::deactivation::DeactivationCode;
 use crate::error::Error;
 use crate::eval::{check_clock, evaluate_terms, ClockRollback, Context, LicenseFlags, Status};
 use crate::keys::TrustedKeys;
 use crate::kind::Kind;
+use crate::limits::SECRET_LEN;
+use crate::limits::{MAX_ENTRIES, MAX_PENDING};
 use crate::time::Timestamp;
 use crate::update::{SignedUpdate, UpdateAction};
 use crate::wire::{Reader, Writer};
@@ -168,10 +170,6 @@ const STATE_VERSION_SECRETS: u8 = 2;
 const F_FROZEN: u8 = 1;
 const F_RELEASED: u8 = 2;
 const F_SECRET: u8 = 4;
-/// Most unanswered requests remembered (the oldest is forgotten first).
-pub const MAX_PENDING: usize = 16;
-/// Most licenses one machine holds.
-pub const MAX_ENTRIES: usize = 64;
 const MAX_ITEM: u64 = 16 * 1024;
 
 fn too_many_entries() -> Error {
@@ -571,7 +569,8 @@ mod tests {
     use super::*;
     use crate::keys::SIGNATURE_CHECKS;
     use crate::{
-        AuthorizationCode, LicenseId, LicenseTerms, MachineFacts, MerchantKey, Policy, DAY,
+        eval::Policy, time::DAY, AuthorizationCode, LicenseId, LicenseTerms, MachineFacts,
+        MerchantKey,
     };
 
     fn checks_made(f: impl FnOnce()) -> usize {

@@ -21,59 +21,8 @@ use core::fmt;
 use sha2::{Digest, Sha512};
 
 use crate::error::{CodeError, Error};
-use crate::facts::MachineFacts;
+use crate::facts::{Fact, MachineFacts};
 use crate::text::{self, Kind};
-
-/// The machine facts a system identification code is made of, in code order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
-pub enum Fact {
-    /// OS installation id (`/etc/machine-id`).
-    MachineId,
-    /// Mainboard: DMI product UUID and board serial.
-    Board,
-    /// Root disk serial number.
-    Disk,
-    /// CPU identity.
-    Cpu,
-    /// MAC addresses of the physical network interfaces.
-    Mac,
-}
-
-impl Fact {
-    /// All five, in code order.
-    pub const ALL: [Fact; 5] = [
-        Fact::MachineId,
-        Fact::Board,
-        Fact::Disk,
-        Fact::Cpu,
-        Fact::Mac,
-    ];
-
-    /// Stable name (`machine_id`, `board`, `disk`, `cpu`, `mac`).
-    pub const fn code(self) -> &'static str {
-        match self {
-            Fact::MachineId => "machine_id",
-            Fact::Board => "board",
-            Fact::Disk => "disk",
-            Fact::Cpu => "cpu",
-            Fact::Mac => "mac",
-        }
-    }
-}
-
-impl fmt::Display for Fact {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Fact::MachineId => "machine id",
-            Fact::Board => "mainboard",
-            Fact::Disk => "system disk",
-            Fact::Cpu => "CPU",
-            Fact::Mac => "network adapters",
-        })
-    }
-}
 
 /// A system identification code: the product tag and one 19-bit hash per [`Fact`], 0 when
 /// the fact was absent.

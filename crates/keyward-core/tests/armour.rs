@@ -4,6 +4,12 @@
 //! the reason to fix, by `Artifact::parse`, `verdict`, every `decode` and `raw::decode`.
 
 use keyward_core::*;
+use keyward_core::{
+    binding::{Binding, MachineRef},
+    error::ArmourError,
+    eval::Policy,
+    text::sniff_kind,
+};
 
 fn key() -> MerchantKey {
     MerchantKey::from_seed(&[0x3c; 32])

@@ -1,7 +1,7 @@
 //! Bindings against machine facts: the marketplace fingerprint's parts, `custom:` ids, and
 //! system identification codes made for another product.
 
-use keyward_core::{Binding, HardwareId, MachineFacts, SystemIdCode};
+use keyward_core::{binding::Binding, HardwareId, MachineFacts, SystemIdCode};
 
 /// The marketplace's example fingerprint: MAC, disk, no board, and the processor id
 /// (`wmic cpu get ProcessorId`: CPUID leaf 1, EDX then EAX).

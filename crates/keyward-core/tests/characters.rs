@@ -2,6 +2,7 @@
 //! the lists in docs/FORMAT.md ("Which characters are read"): each is ignored, read as a
 //! code symbol, or refused by naming it (finding 13.5).
 
+use keyward_core::error::CodeError;
 use keyward_core::*;
 
 /// Ignored anywhere, the prefix included: docs/FORMAT.md's list, written out here by hand.

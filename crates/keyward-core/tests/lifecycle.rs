@@ -1,6 +1,12 @@
 //! Evaluation and state: every status, updates and their order, the clock, tolerance.
 
 use keyward_core::*;
+use keyward_core::{
+    binding::{Binding, MachineRef},
+    eval::{LicenseFlags, Policy},
+    limits::{MAX_ENTRIES, MAX_PENDING},
+    state::{Applied, Credential, Entry},
+};
 
 fn key() -> MerchantKey {
     MerchantKey::from_seed(&[0x77; 32])

@@ -1,6 +1,10 @@
 //! Property tests: encode∘decode is the identity; no input makes a parser panic.
 
 use keyward_core::*;
+use keyward_core::{
+    binding::{Binding, MachineRef},
+    limits::{MAX_FINGERPRINT_LEN, MAX_SEATS},
+};
 use proptest::prelude::*;
 
 fn key() -> MerchantKey {

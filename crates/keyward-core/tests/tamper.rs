@@ -2,6 +2,7 @@
 //! typo in an authorization code is located (and corrected when a key is available).
 
 use keyward_core::*;
+use keyward_core::{binding::Binding, error::CodeError, time::DAY};
 
 fn key() -> MerchantKey {
     MerchantKey::from_seed(&[0x5a; 32])

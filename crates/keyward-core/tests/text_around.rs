@@ -3,6 +3,11 @@
 //! letter is named by its code point.
 
 use keyward_core::*;
+use keyward_core::{
+    error::CodeError,
+    eval::Policy,
+    text::{code_characters, sniff_kind},
+};
 
 fn key() -> MerchantKey {
     MerchantKey::from_seed(&[0x5a; 32])

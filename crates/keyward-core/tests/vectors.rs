@@ -2,6 +2,7 @@
 //! `cargo xtask vectors`; if this fails after an intended change, regenerate them and
 //! review the diff: every other form of keyward is tested against the same file.)
 
+use keyward_core::eval::Policy;
 use keyward_core::*;
 use serde_json::Value;
 

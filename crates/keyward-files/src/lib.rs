@@ -11,6 +11,7 @@
 //!   rule (see its module docs): programs sharing the directory never lose each other's
 //!   changes, and a missing or damaged file falls back to the backup.
 #![deny(missing_docs)]
+#![deny(unsafe_code)]
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, ErrorKind, Write};

@@ -17,8 +17,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use criterion::{black_box, Criterion};
 use keyward_core::{
-    AuthorizationCode, Context, LicenseId, LicenseTerms, MachineFacts, MerchantKey, Policy,
-    Timestamp, TrustedKeys, DAY,
+    eval::Policy, time::DAY, AuthorizationCode, Context, LicenseId, LicenseTerms, MachineFacts,
+    MerchantKey, Timestamp, TrustedKeys,
 };
 use keyward_host::{CacheUse, License, LicenseBuilder};
 

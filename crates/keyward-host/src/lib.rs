@@ -315,7 +315,7 @@ impl Default for LicenseBuilder {
             plugin_path: None,
             clock: None,
             grace: Duration::from_secs(3 * 86_400),
-            clock_tolerance: Duration::from_secs(keyward_core::CLOCK_TOLERANCE),
+            clock_tolerance: Duration::from_secs(keyward_core::eval::CLOCK_TOLERANCE),
             limits: Limits {
                 memory: 8 << 20,
                 timeout: Duration::from_secs(1),
@@ -405,7 +405,7 @@ impl LicenseBuilder {
 
     /// How far the clock may go back before it counts as turned back (default a day, so a
     /// clock that was ahead for a while, such as a dual-boot PC's, does not lock a buyer
-    /// out: see `keyward_core::CLOCK_TOLERANCE`).
+    /// out: see `keyward_core::eval::CLOCK_TOLERANCE`).
     pub fn clock_tolerance(mut self, tolerance: Duration) -> Self {
         self.clock_tolerance = tolerance;
         self

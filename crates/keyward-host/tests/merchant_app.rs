@@ -12,8 +12,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use common::*;
 use keyward_core::{
-    ActivationCertificate, ActivationRequest, AuthorizationCode, Binding, MachineRef, SystemIdCode,
-    Timestamp,
+    binding::{Binding, MachineRef},
+    ActivationCertificate, ActivationRequest, AuthorizationCode, SystemIdCode, Timestamp,
 };
 
 fn app(args: &[&str], stdin: &str) -> (i32, String) {

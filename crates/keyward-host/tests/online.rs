@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use keyward_core::{LicenseId, Timestamp, UpdateAction, DAY};
+use keyward_core::{time::DAY, LicenseId, Timestamp, UpdateAction};
 use keyward_host::Error;
 use keyward_online::stub::StubServer;
 

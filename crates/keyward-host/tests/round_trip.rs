@@ -5,8 +5,9 @@ mod common;
 
 use common::*;
 use keyward_core::{
-    ActivationCertificate, ActivationRequest, AuthorizationCode, Binding, LicenseId, MachineRef,
-    SignedUpdate, SystemIdCode, Timestamp, UpdateAction,
+    binding::{Binding, MachineRef},
+    ActivationCertificate, ActivationRequest, AuthorizationCode, LicenseId, SignedUpdate,
+    SystemIdCode, Timestamp, UpdateAction,
 };
 use keyward_host::{Applied, Error};
 

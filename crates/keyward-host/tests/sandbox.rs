@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::*;
-use keyward_core::{Context, Policy, Timestamp, TrustedKeys};
+use keyward_core::{eval::Policy, Context, Timestamp, TrustedKeys};
 use keyward_host::{CacheUse, Error, License};
 
 fn plugin() -> &'static [u8] {

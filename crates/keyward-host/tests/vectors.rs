@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use keyward_core::{Context, Kind, LicenseState, Policy, Timestamp, TrustedKeys};
+use keyward_core::{eval::Policy, Context, Kind, LicenseState, Timestamp, TrustedKeys};
 use keyward_host::{License, STATE_FILE};
 
 fn kind(code: &str) -> Kind {

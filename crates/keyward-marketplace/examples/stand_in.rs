@@ -12,7 +12,7 @@
 
 use std::io::{BufRead, Write};
 
-use keyward_core::{Timestamp, DAY};
+use keyward_core::{time::DAY, Timestamp};
 use keyward_marketplace::openapi::MarketStatus;
 use keyward_marketplace::stand_in::{MarketLicense, StandIn};
 use keyward_marketplace::AccessKey;

@@ -16,9 +16,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use keyward_core::{
-    ActivationCertificate, ActivationRequest, Artifact, AuthorizationCode, Binding,
-    DeactivationCode, Error, HardwareId, Kind, LicenseId, MachineRef, MerchantKey, SignedUpdate,
-    SystemIdCode, Timestamp, TrustedKeys, UpdateAction,
+    binding::{Binding, MachineRef},
+    ActivationCertificate, ActivationRequest, Artifact, AuthorizationCode, DeactivationCode, Error,
+    HardwareId, Kind, LicenseId, MerchantKey, SignedUpdate, SystemIdCode, Timestamp, TrustedKeys,
+    UpdateAction,
 };
 use serde_json::{json, Value};
 

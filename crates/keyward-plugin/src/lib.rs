@@ -56,7 +56,8 @@ mod component {
     use alloc::vec::Vec;
 
     use keyward_core::{
-        Applied, ErrorCode, Kind, MachineFacts, Policy, Status, StatusCode, Timestamp, VerdictCode,
+        eval::Policy, state::Applied, ErrorCode, Kind, MachineFacts, Status, StatusCode, Timestamp,
+        VerdictCode,
     };
 
     use crate::bindings::keyward::plugin::host;
@@ -342,7 +343,8 @@ mod tests {
     use alloc::vec::Vec;
 
     use keyward_core::{
-        ClockRollback, CodeError, Error, KeyId, Kind, Status, Timestamp, VerdictCode as CoreVerdict,
+        error::CodeError, eval::ClockRollback, keys::KeyId, Error, Kind, Status, Timestamp,
+        VerdictCode as CoreVerdict,
     };
 
     use crate::bindings::keyward::plugin::types::{ErrorCode as C, VerdictCode};
@@ -367,7 +369,7 @@ mod tests {
     /// that status, or an error: never a stand-in.
     #[test]
     fn statuses_and_verdicts_have_their_cases() {
-        use keyward_core::{LicenseSummary, Mismatch};
+        use keyward_core::{binding::Mismatch, eval::LicenseSummary};
         let license = LicenseSummary {
             license_id: keyward_core::LicenseId([1; 8]),
             product: String::new(),
@@ -492,7 +494,7 @@ mod tests {
             },
             Error::MarketplaceCode,
             Error::CorruptState { reason: "test" },
-            Error::BadArmour(keyward_core::ArmourError::EndMissing),
+            Error::BadArmour(keyward_core::error::ArmourError::EndMissing),
         ];
         let mut errors: Vec<PluginError> = core.into_iter().map(PluginError::from).collect();
         let rollback = Status::from(ClockRollback {

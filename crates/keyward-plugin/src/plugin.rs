@@ -6,9 +6,14 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use keyward_core::{
-    verdict, ActivationRequest, Applied, Artifact, AuthorizationCode, Credential, ErrorCode,
-    HardwareId, Kind, LicenseId, LicenseState, MachineFacts, MachineRef, Policy, PublicKey, Status,
-    SystemIdCode, Timestamp, TrustedKeys, Typo, Verdict, VerdictCode, DAY,
+    binding::MachineRef,
+    error::Typo,
+    eval::Policy,
+    state::{Applied, Credential},
+    time::DAY,
+    verdict, ActivationRequest, Artifact, AuthorizationCode, ErrorCode, HardwareId, Kind,
+    LicenseId, LicenseState, MachineFacts, PublicKey, Status, SystemIdCode, Timestamp, TrustedKeys,
+    Verdict, VerdictCode,
 };
 
 /// What the plugin needs from the outside world: exactly the WIT `host` interface.
@@ -127,7 +132,7 @@ impl Plugin {
             trusted: None,
             policy: Policy {
                 grace: 3 * DAY,
-                clock_tolerance: keyward_core::CLOCK_TOLERANCE,
+                clock_tolerance: keyward_core::eval::CLOCK_TOLERANCE,
             },
             machine: None,
             stored: None,
@@ -539,7 +544,8 @@ mod tests {
     use super::*;
     use core::cell::{Cell, RefCell};
     use keyward_core::{
-        ActivationCertificate, Binding, LicenseTerms, MerchantKey, SignedUpdate, UpdateAction,
+        binding::Binding, ActivationCertificate, LicenseTerms, MerchantKey, SignedUpdate,
+        UpdateAction,
     };
 
     const SEED: &[u8; 32] = b"keyward fixed test key: not safe";

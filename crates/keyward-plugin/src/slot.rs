@@ -13,7 +13,7 @@
 //! Whatever the abandoned call held in memory is lost, which is safe: the plugin changes
 //! its state only after the host has saved it.
 
-use keyward_core::{Policy, TrustedKeys};
+use keyward_core::{eval::Policy, TrustedKeys};
 use spin::Mutex;
 
 use crate::plugin::Plugin;

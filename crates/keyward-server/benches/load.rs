@@ -17,8 +17,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use keyward_core::{
-    AuthorizationCode, LicenseId, LicenseTerms, MachineFacts, MerchantKey, SystemIdCode, Timestamp,
-    DAY,
+    time::DAY, AuthorizationCode, LicenseId, LicenseTerms, MachineFacts, MerchantKey, SystemIdCode,
+    Timestamp,
 };
 use keyward_marketplace::openapi::MarketStatus;
 use keyward_marketplace::stand_in::{self, MarketLicense, StandIn};

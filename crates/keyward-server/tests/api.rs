@@ -6,9 +6,9 @@ mod common;
 use std::sync::Arc;
 
 use keyward_core::{
-    ActivationCertificate, ActivationRequest, AuthorizationCode, LicenseId, LicenseTerms,
-    MachineFacts, MachineRef, MerchantKey, SignedUpdate, SystemIdCode, Timestamp, TrustedKeys,
-    UpdateAction, DAY,
+    binding::MachineRef, time::DAY, ActivationCertificate, ActivationRequest, AuthorizationCode,
+    LicenseId, LicenseTerms, MachineFacts, MerchantKey, SignedUpdate, SystemIdCode, Timestamp,
+    TrustedKeys, UpdateAction,
 };
 use keyward_server::{Clock, Config, Ledger, Secrets, Server, Settings};
 use reqwest::StatusCode;

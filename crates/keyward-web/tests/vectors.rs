@@ -6,7 +6,7 @@
 //! linked into a std test binary.
 #![cfg(not(target_arch = "wasm32"))]
 
-use keyward_core::{ActivationRequest, Kind, MachineFacts, MachineRef, Timestamp};
+use keyward_core::{binding::MachineRef, ActivationRequest, Kind, MachineFacts, Timestamp};
 use keyward_web::check::{BoundTo, Checker, Env, Field};
 use serde_json::Value;
 
@@ -228,8 +228,8 @@ fn errors_carry_what_the_page_words_them_with() {
     // 13 characters were cut; separators are not counted.
     let cut = case(&v, "code_cut_off_in_signature");
     let whole = case(&v, "code_valid_unbound");
-    let missing =
-        keyward_core::code_characters(whole).len() - keyward_core::code_characters(cut).len();
+    let missing = keyward_core::text::code_characters(whole).len()
+        - keyward_core::text::code_characters(cut).len();
     assert_eq!(r.args.missing, Some((missing, false)));
     let r = c.check(case(&v, "code_pasted_twice"), code_field, &env);
     assert_eq!(r.verdict.as_str(), "pasted_twice");

@@ -14,26 +14,28 @@
 //! α^i·(1+α)·(x_i + x_{i+1}) ≠ 0: both are always detected, and the failing group is named
 //! before any signature is checked. The seed mixes in the kind and the group index, so a
 //! mistyped prefix or two swapped groups are caught too (with high probability).
-
 //!
-//! The module tree, each part using only those below it: [`gf32`] (the checks),
-//! [`normalize`] (what pasted characters mean), [`find`] (where the code is in pasted
-//! text), this module (encoding, decoding, locating typos, telling a cut-off code), [`typo`]
-//! (the correction search) and [`armour`] (the BEGIN/END lines around certificates and
-//! updates).
+//! Public here: [`sniff_kind`] (which kind a pasted text is), [`code_characters`] and
+//! [`code_beginning`] (what a half-typed code holds so far, for input fields that say "keep
+//! typing"). Every artifact's `decode` reads text through this module.
 
 use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::error::{CodeError, Error, Typo};
-pub use crate::kind::Kind;
+pub(crate) use crate::kind::Kind;
 
+// The module tree, each part using only those below it: `gf32` (the checks), `normalize`
+// (what pasted characters mean), `find` (where the code is in pasted text), this module
+// (encoding, decoding, locating typos, telling a cut-off code), `typo` (the correction
+// search) and `armour` (the BEGIN/END lines around certificates and updates).
 pub(crate) mod armour;
 mod find;
 mod gf32;
 pub(crate) mod normalize;
 mod typo;
 
+use crate::limits::MAX_TEXT_LEN;
 use gf32::{check_symbol, syndrome};
 use normalize::symbol_value;
 pub(crate) use normalize::{fold_char, Symbols};
@@ -245,10 +247,6 @@ const K: u8 = 19;
 
 /// Crockford's base32 alphabet: no I, L, O, U.
 pub(crate) const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-
-/// Longest text accepted before any work is done (an armoured certificate is a few hundred
-/// characters; 64 KiB leaves generous room for pasted surroundings).
-pub const MAX_TEXT_LEN: usize = 64 * 1024;
 
 /// The one version of every kind this build reads and writes.
 pub(crate) const VERSION: u8 = 1;

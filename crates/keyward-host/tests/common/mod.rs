@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use keyward_core::{
-    AuthorizationCode, LicenseId, LicenseTerms, MachineFacts, MerchantKey, Timestamp, DAY,
+    time::DAY, AuthorizationCode, LicenseId, LicenseTerms, MachineFacts, MerchantKey, Timestamp,
 };
 use keyward_host::{License, LicenseBuilder};
 use serde_json::Value;

@@ -9,7 +9,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use keyward_core::{
-    AuthorizationCode, Binding, HardwareId, LicenseId, LicenseTerms, SystemIdCode, Timestamp, DAY,
+    binding::Binding, time::DAY, AuthorizationCode, HardwareId, LicenseId, LicenseTerms,
+    SystemIdCode, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;

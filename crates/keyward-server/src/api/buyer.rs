@@ -4,8 +4,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use keyward_core::{
-    ActivationCertificate, ActivationRequest, Artifact, AuthorizationCode, Binding,
-    DeactivationCode, HardwareId, Kind, LicenseId, MachineRef, SystemIdCode,
+    binding::{Binding, MachineRef},
+    ActivationCertificate, ActivationRequest, Artifact, AuthorizationCode, DeactivationCode,
+    HardwareId, Kind, LicenseId, SystemIdCode,
 };
 use serde::{Deserialize, Serialize};
 
@@ -198,7 +199,7 @@ async fn activate_inner(
                 "give the machine as \"machine\", \"system_id\" or \"hardware_id\": one of them",
             ));
         }
-        if keyward_core::sniff_kind(&machine) == Some(Kind::SystemId) {
+        if keyward_core::text::sniff_kind(&machine) == Some(Kind::SystemId) {
             body.system_id = Some(machine);
         } else {
             body.hardware_id = Some(machine);

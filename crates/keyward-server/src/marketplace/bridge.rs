@@ -5,7 +5,7 @@
 //! The same `PL…` code again gives the same keyward license (seat rules apply).
 
 use axum::http::StatusCode;
-use keyward_core::{AuthorizationCode, LicenseTerms, DAY};
+use keyward_core::{time::DAY, AuthorizationCode, LicenseTerms};
 use keyward_marketplace::openapi::{MarketStatus, OpenApiError};
 
 use crate::app::Shared;

@@ -7,7 +7,7 @@
 
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
-use keyward_core::{AuthorizationCode, LicenseTerms, Timestamp, DAY};
+use keyward_core::{time::DAY, AuthorizationCode, LicenseTerms, Timestamp};
 use keyward_marketplace::v1::{self, Activity, ResultCode};
 
 use crate::app::Shared;

@@ -4,9 +4,12 @@
 use alloc::string::{String, ToString};
 
 use keyward_core::{
-    eval::evaluate_terms, ArmourError, Artifact, Binding, CodeError, Context, Error, ErrorCode,
-    LicenseFlags, LicenseTerms, MachineRef, SignedUpdate, StatusCode, UpdateAction, VerdictCode,
-    DAY,
+    binding::{Binding, MachineRef},
+    error::{ArmourError, CodeError},
+    eval::{evaluate_terms, LicenseFlags},
+    time::DAY,
+    Artifact, Context, Error, ErrorCode, LicenseTerms, SignedUpdate, StatusCode, UpdateAction,
+    VerdictCode,
 };
 
 use super::report::{Details, Env, License, Machine, Report, Update};
@@ -31,7 +34,7 @@ impl Report {
         {
             return;
         }
-        if let Some(typed) = keyward_core::code_beginning(text) {
+        if let Some(typed) = keyward_core::text::code_beginning(text) {
             self.reason = Some("incomplete");
             self.args.symbols = Some(typed);
         }
@@ -41,7 +44,7 @@ impl Report {
     /// correction changes by comparing the two, without folding text itself).
     pub(super) fn read_pasted(&mut self, text: &str) {
         if self.suggestion.is_some() {
-            self.pasted_as = Some(keyward_core::code_characters(text));
+            self.pasted_as = Some(keyward_core::text::code_characters(text));
         }
     }
 

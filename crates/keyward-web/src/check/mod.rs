@@ -19,8 +19,10 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use keyward_core::{
-    verdict, ActivationRequest, Artifact, AuthorizationCode, Binding, Context, Error, Kind,
-    MachineFacts, MachineRef, Mismatch, Policy, StatusCode, Timestamp, TrustedKeys, VerdictCode,
+    binding::{Binding, MachineRef, Mismatch},
+    eval::Policy,
+    verdict, ActivationRequest, Artifact, AuthorizationCode, Context, Error, Kind, MachineFacts,
+    StatusCode, Timestamp, TrustedKeys, VerdictCode,
 };
 
 pub use report::{
@@ -86,7 +88,7 @@ impl Checker {
             Field::Only(k) => Some(k),
             // Only a keyward code of another kind is "wrong" here: a hardware id has no
             // prefix, so it is judged as found.
-            Field::Machine => match keyward_core::sniff_kind(text) {
+            Field::Machine => match keyward_core::text::sniff_kind(text) {
                 Some(k) if k != Kind::SystemId => Some(Kind::SystemId),
                 _ => None,
             },

@@ -5,7 +5,9 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use keyward_core::{
-    Binding, Kind, LicenseTerms, MachineFacts, MachineRef, Timestamp, Typo, VerdictCode,
+    binding::{Binding, MachineRef},
+    error::Typo,
+    Kind, LicenseTerms, MachineFacts, Timestamp, VerdictCode,
 };
 
 /// What an input field takes.

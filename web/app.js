@@ -49,15 +49,15 @@ function parsed(json) {
 }
 
 /**
- * Machine facts (`{machine_id, product_uuid, board_serial, disk_serial, cpu, macs}`, as in
- * tests/vectors/vectors.json) the way the wasm takes them: lines of `name=value`, `macs`
- * once per address; `undefined` for none.
+ * Machine facts (`{machine_id, product_uuid, board_serial, disk_serial, cpu, macs, cpu_id,
+ * custom}`, as in tests/vectors/vectors.json) the way the wasm takes them: lines of
+ * `name=value`, the lists (`macs`, `custom`) a line per entry; `undefined` for none.
  */
 function factLines(facts) {
   if (facts === undefined || facts === null) return undefined;
   const lines = [];
   for (const [name, value] of Object.entries(facts)) {
-    const values = name === 'macs' ? (Array.isArray(value) ? value : []) : [value];
+    const values = Array.isArray(value) ? value : [value];
     for (const v of values) if (typeof v === 'string') lines.push(`${name}=${v}`);
   }
   return lines.join('\n');

@@ -67,6 +67,10 @@ pub fn this_machine() -> MachineFacts {
         disk_serial: Some("S4EVNF0M712345X".into()),
         cpu: Some("GenuineIntel family 6 model 158 stepping 10".into()),
         macs: vec!["04:7c:16:5e:e3:5d".into(), "04:7c:16:5e:e3:5e".into()],
+        // CPUID leaf 1 (EDX, EAX), as the marketplace's fingerprint carries it.
+        cpu_id: Some("BFEBFBFF000906EA".into()),
+        // An identifier the merchant's software vouches for (a dongle's serial).
+        custom: vec!["acme-dongle-4411".into()],
         ..Default::default()
     }
 }
@@ -234,14 +238,49 @@ pub fn generate(dir: &Path) -> Result<(), String> {
             Some(Binding::hardware(&mac_there, None).map_err(|e| e.to_string())?),
         )?,
     );
+    // The CPU part differs from this machine's CPUID signature: 3 of 4 parts match.
     let fp =
-        HardwareId::parse("fp:04:7C:16:5E:E3:5D|S4EVNF0M712345X|CN7016351P00AF|BFEBFBFF000906EA")
+        HardwareId::parse("fp:04:7C:16:5E:E3:5D|S4EVNF0M712345X|CN7016351P00AF|BFEBFBFF000906EB")
             .map_err(|e| e.to_string())?;
     add(
         "code_bound_fingerprint_3_of_4_parts_match",
         issue(
             terms(6, product, start, in30),
             Some(Binding::hardware(&fp, None).map_err(|e| e.to_string())?),
+        )?,
+    );
+    // Every part required: this machine's MAC, disk, board and CPUID signature all match.
+    let fp_all =
+        HardwareId::parse("fp:04:7C:16:5E:E3:5D|S4EVNF0M712345X|CN7016351P00AF|BFEBFBFF000906EA")
+            .map_err(|e| e.to_string())?;
+    add(
+        "code_bound_fingerprint_all_4_parts_match",
+        issue(
+            terms(31, product, start, in30),
+            Some(Binding::hardware(&fp_all, Some(4)).map_err(|e| e.to_string())?),
+        )?,
+    );
+    add(
+        "code_bound_fingerprint_all_4_parts_required_cpu_differs",
+        issue(
+            terms(32, product, start, in30),
+            Some(Binding::hardware(&fp, Some(4)).map_err(|e| e.to_string())?),
+        )?,
+    );
+    let custom_here = HardwareId::parse("custom:acme-dongle-4411").map_err(|e| e.to_string())?;
+    let custom_there = HardwareId::parse("custom:acme-dongle-9999").map_err(|e| e.to_string())?;
+    add(
+        "code_bound_custom_id_this_machine",
+        issue(
+            terms(33, product, start, in30),
+            Some(Binding::hardware(&custom_here, None).map_err(|e| e.to_string())?),
+        )?,
+    );
+    add(
+        "code_bound_custom_id_other_machine",
+        issue(
+            terms(34, product, start, in30),
+            Some(Binding::hardware(&custom_there, None).map_err(|e| e.to_string())?),
         )?,
     );
     add(

@@ -350,7 +350,8 @@ pub(crate) fn machine_match(m: &MachineMatch) -> String {
 }
 
 /// Machine facts from lines of `name=value`: `machine_id`, `product_uuid`,
-/// `board_serial`, `disk_serial`, `cpu` once each, `macs` once per MAC address (the facts
+/// `board_serial`, `disk_serial`, `cpu`, `cpu_id` once each, `macs` once per MAC address and
+/// `custom` once per identifier (the facts
 /// of tests/vectors/vectors.json, as the page's test hook writes them). Other lines are
 /// ignored; an empty text is a machine with no facts. A value cannot hold a line break.
 pub(crate) fn facts(text: &str) -> MachineFacts {
@@ -366,7 +367,9 @@ pub(crate) fn facts(text: &str) -> MachineFacts {
             "board_serial" => f.board_serial = Some(value),
             "disk_serial" => f.disk_serial = Some(value),
             "cpu" => f.cpu = Some(value),
+            "cpu_id" => f.cpu_id = Some(value),
             "macs" => f.macs.push(value),
+            "custom" => f.custom.push(value),
             _ => {}
         }
     }
@@ -436,8 +439,10 @@ mod tests {
 
     #[test]
     fn facts_from_lines() {
-        let f = facts("machine_id=abc\ncpu=Intel = 6\nmacs=01:02\nmacs=03:04\nnoise\nx=y");
+        let f = facts("machine_id=abc\ncpu=Intel = 6\nmacs=01:02\nmacs=03:04\nnoise\nx=y\ncpu_id=BFEBFBFF000906EA\ncustom=a\ncustom=b");
         assert_eq!(f.machine_id.as_deref(), Some("abc"));
+        assert_eq!(f.cpu_id.as_deref(), Some("BFEBFBFF000906EA"));
+        assert_eq!(f.custom, ["a", "b"]);
         assert_eq!(f.cpu.as_deref(), Some("Intel = 6"));
         assert_eq!(f.macs, ["01:02", "03:04"]);
         assert_eq!(f.product_uuid, None);

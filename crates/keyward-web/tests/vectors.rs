@@ -31,14 +31,19 @@ fn facts(v: &Value) -> MachineFacts {
         board_serial: s("board_serial"),
         disk_serial: s("disk_serial"),
         cpu: s("cpu"),
-        macs: v["macs"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|m| m.as_str().map(String::from))
-            .collect(),
+        macs: list(&v["macs"]),
+        cpu_id: s("cpu_id"),
+        custom: list(&v["custom"]),
         ..Default::default()
     }
+}
+
+fn list(v: &Value) -> Vec<String> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m.as_str().map(String::from))
+        .collect()
 }
 
 fn checker(v: &Value) -> Checker {

@@ -34,7 +34,6 @@ fn facts(v: &Value) -> MachineFacts {
         macs: list(&v["macs"]),
         cpu_id: s("cpu_id"),
         custom: list(&v["custom"]),
-        ..Default::default()
     }
 }
 

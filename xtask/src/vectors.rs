@@ -71,7 +71,6 @@ pub fn this_machine() -> MachineFacts {
         cpu_id: Some("BFEBFBFF000906EA".into()),
         // An identifier the merchant's software vouches for (a dongle's serial).
         custom: vec!["acme-dongle-4411".into()],
-        ..Default::default()
     }
 }
 

@@ -33,7 +33,7 @@ pub fn stdout_error(e: &std::io::Error) -> Error {
     Error::other(
         "io",
         format!(
-            "the result could not be written to standard output ({why}), so it is lost: write it to a file with --out FILE, or redirect the output somewhere with room"
+            "the result could not be written to standard output ({why}), so it is lost: run the command again with its output going to a file on a disk with room (`> FILE`, or `--out FILE` for the commands that have it)"
         ),
     )
 }

@@ -123,18 +123,29 @@ fn non_utf8_message(mut cmd: Command, argv: &[OsString]) -> String {
         .skip(1)
         .find(|a| a.to_str().is_none())
         .map_or_else(String::new, |b| format!(" ({:?})", b.to_string_lossy()));
-    let fix =
-        "set the terminal to UTF-8, or put the text in a file (in UTF-8) and give the file's path";
+    let terminal = "set the terminal to UTF-8 (on Windows `chcp 65001`; elsewhere a UTF-8 \
+         locale such as LANG=C.UTF-8) and type it again";
     let found = raw
         .try_get_matches_from(argv)
         .ok()
         .and_then(|m| find_arg(&cmd, &m, "keyward"));
     match found {
-        Some((arg, path)) => {
-            format!("the value of {arg} of `{path}` is not UTF-8 text{shown}: {fix}")
+        // Arguments that also read their text from a file: that way avoids the terminal.
+        Some((arg, path, true)) => format!(
+            "the value of {arg} of `{path}` is not UTF-8 text{shown}: {terminal}, or put the \
+             text in a file (in UTF-8) and give the file's path instead"
+        ),
+        Some((arg, path, false)) => {
+            format!("the value of {arg} of `{path}` is not UTF-8 text{shown}: {terminal}")
         }
-        None => format!("an argument is not UTF-8 text{shown}: {fix}"),
+        None => format!("an argument is not UTF-8 text{shown}: {terminal}"),
     }
+}
+
+/// Whether the argument's text may also be given as a file holding it (its help says so).
+fn takes_a_file_too(a: &Arg) -> bool {
+    a.get_help()
+        .is_some_and(|h| h.to_string().contains("a file holding"))
 }
 
 /// The command with every value kept as raw bytes, and no error for what is missing.
@@ -150,9 +161,9 @@ fn raw_values(cmd: Command) -> Command {
         .mut_subcommands(raw_values)
 }
 
-/// The argument (and the command path) with a value that is not UTF-8, looking in the
-/// deepest subcommand first.
-fn find_arg(cmd: &Command, m: &ArgMatches, path: &str) -> Option<(String, String)> {
+/// The argument (and the command path, and whether it also takes a file) with a value that
+/// is not UTF-8, looking in the deepest subcommand first.
+fn find_arg(cmd: &Command, m: &ArgMatches, path: &str) -> Option<(String, String, bool)> {
     if let Some((name, sub_m)) = m.subcommand() {
         if let Some(sub) = cmd.find_subcommand(name) {
             if let Some(found) = find_arg(sub, sub_m, &format!("{path} {name}")) {
@@ -168,7 +179,7 @@ fn find_arg(cmd: &Command, m: &ArgMatches, path: &str) -> Option<(String, String
                 .flatten()
                 .is_some_and(|mut values| values.any(|v| v.to_str().is_none()))
         })
-        .map(|a| (arg_name(a), path.to_string()))
+        .map(|a| (arg_name(a), path.to_string(), takes_a_file_too(a)))
 }
 
 /// Paths (and raw OS strings) take any bytes, so they are never the culprit.
@@ -249,6 +260,13 @@ mod tests {
                         );
                         assert!(
                             err.message.contains("not UTF-8"),
+                            "{shown}: {}",
+                            err.message
+                        );
+                        // A file is offered as the way around only where it is one.
+                        assert_eq!(
+                            err.message.contains("the file's path"),
+                            takes_a_file_too(&arg),
                             "{shown}: {}",
                             err.message
                         );

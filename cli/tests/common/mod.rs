@@ -105,6 +105,13 @@ impl Scratch {
     pub fn cmd(&self) -> Command {
         let mut c = Command::new(bin());
         c.current_dir(self.dir.path());
+        // The user's own folders are never read or written by a test: a command without
+        // --state-dir gets this scratch folder's "home" (and an earlier real run of
+        // keyward on this machine cannot change a test's verdict).
+        let home = self.dir.path().join("home");
+        c.env("HOME", &home)
+            .env("XDG_DATA_HOME", home.join(".local/share"))
+            .env("XDG_CONFIG_HOME", home.join(".config"));
         c
     }
 

@@ -66,7 +66,7 @@ test('every kind, hardware kind, machine fact and update action has a name', () 
     ['kind_', [...codesOf('kind.rs', 'pub const fn code(self)'), 'hardware_id']],
     ['hw_', codesOf('hwid.rs', 'pub const fn prefix(self)')],
     ['v_invalid_hardware_id_', codesOf('hwid.rs', 'pub const fn prefix(self)')],
-    ['fact_', [...codesOf('sysid.rs', 'pub const fn code(self)'), ...codesOf('hwid.rs', 'pub const fn code(self)')]],
+    ['fact_', [...codesOf('facts.rs', 'pub const fn code(self)'), ...codesOf('hwid.rs', 'pub const fn code(self)')]],
     ['action_', codesOf('update.rs', 'pub fn code(&self)')],
   ];
   for (const [prefix, codes] of names) {

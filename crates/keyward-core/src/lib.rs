@@ -116,6 +116,8 @@ mod authcode;
 pub mod binding;
 mod cert;
 pub mod codes;
+#[cfg(feature = "correction-tables")]
+mod corrections;
 mod deactivation;
 pub mod error;
 pub mod eval;

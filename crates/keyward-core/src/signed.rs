@@ -5,7 +5,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::error::{CodeError, Error};
-use crate::keys::{KeyId, MerchantKey, TrustedKeys};
+use crate::keys::{KeyId, MerchantKey, SignatureSearch, TrustedKeys};
 use crate::text::{self, Edit, Kind, Symbols, VERSION};
 use crate::wire::{Reader, Writer};
 
@@ -126,12 +126,22 @@ pub(crate) fn from_bytes<A: SignedArtifact>(bytes: &[u8]) -> Result<A, Error> {
 }
 
 pub(crate) fn verify<A: SignedArtifact>(a: &A, trusted: &TrustedKeys) -> Result<(), Error> {
+    verify_in(a, trusted, None)
+}
+
+/// [`verify`], within a typo search when `search` is given.
+fn verify_in<A: SignedArtifact>(
+    a: &A,
+    trusted: &TrustedKeys,
+    search: Option<&SignatureSearch>,
+) -> Result<(), Error> {
     trusted.verify(
         A::KIND,
         a.key_id(),
         &message(A::DOMAIN, &[]),
         &body_bytes(a),
         a.signature(),
+        search,
     )
 }
 
@@ -142,10 +152,10 @@ pub(crate) fn decode_text<A: SignedArtifact>(
     input: &str,
     trusted: Option<&TrustedKeys>,
 ) -> Result<A, Error> {
-    let check = |bytes: &[u8]| -> Result<(), Error> {
+    let check = |bytes: &[u8], search: Option<&SignatureSearch>| -> Result<(), Error> {
         let a = from_bytes::<A>(bytes)?;
         match trusted {
-            Some(t) => verify(&a, t),
+            Some(t) => verify_in(&a, t, search),
             None => Ok(()),
         }
     };
@@ -155,14 +165,18 @@ pub(crate) fn decode_text<A: SignedArtifact>(
     from_bytes::<A>(&bytes)
 }
 
+/// Checks a code's bytes (within a typo search, for its candidates).
+type Check<'a> = dyn Fn(&[u8], Option<&SignatureSearch>) -> Result<(), Error> + 'a;
+
 /// The bytes of the `kind` code in `input` that `check` accepts (`verified` when it checks
-/// the signature), with the typo, pasted-twice and cut-off explanations of a refusal;
+/// the signature; for a typo search's candidates it is given the search's
+/// [`SignatureSearch`]), with the typo, pasted-twice and cut-off explanations of a refusal;
 /// `needed` measures a whole code from the bytes of its beginning.
 fn decode_checked(
     input: &str,
     kind: Kind,
     verified: bool,
-    check: &dyn Fn(&[u8]) -> Result<(), Error>,
+    check: &Check<'_>,
     needed: fn(&[u8]) -> (usize, bool),
 ) -> Result<Vec<u8>, Error> {
     let sym = text::read_kind(input, kind).map_err(|e| {
@@ -172,7 +186,7 @@ fn decode_checked(
     })?;
     let parse = |sym: &Symbols| -> Result<Vec<u8>, Error> {
         let bytes = text::decode_symbols(sym)?;
-        check(&bytes)?;
+        check(&bytes, None)?;
         Ok(bytes)
     };
     parse(&sym).map_err(|e| {
@@ -181,6 +195,7 @@ fn decode_checked(
         // or two symbols: its bytes are the pasted text's with those symbols' bits
         // rewritten, not a new packing of the whole code.
         let pasted = text::checked_symbols_bytes(&sym);
+        let signatures = SignatureSearch::new();
         let candidate = |c: &Symbols, edit: Edit| {
             let bytes = match (edit, &pasted) {
                 (Edit::Replace(p, _) | Edit::Swap(p), Some(b)) if p + 3 < c.values.len() => {
@@ -188,7 +203,7 @@ fn decode_checked(
                 }
                 _ => text::checked_symbols_bytes(c),
             };
-            bytes.is_some_and(|b| check(&b).is_ok())
+            bytes.is_some_and(|b| check(&b, Some(&signatures)).is_ok())
         };
         let search = if verified {
             Search::Signature

@@ -43,6 +43,13 @@ fn trusted() -> TrustedKeys {
     TrustedKeys::from_keys([key().public()])
 }
 
+/// The same keys with the typo search's tables (as the activation page holds them).
+fn prepared() -> TrustedKeys {
+    let mut t = trusted();
+    t.prepare_correction_tables();
+    t
+}
+
 /// Flips every bit of `bytes`, re-encodes with valid check symbols (so only the signature
 /// or structure can catch it) and asserts `accept` rejects each one.
 fn every_bit_flip_rejected(kind: Kind, bytes: &[u8], accept: impl Fn(&str) -> Result<(), Error>) {
@@ -154,7 +161,7 @@ fn every_typo_is_located_and_corrected() {
     let code = AuthorizationCode::issue(&key(), terms(), None)
         .unwrap()
         .encode();
-    let t = trusted();
+    let (t, fast) = (trusted(), prepared());
     let chars: Vec<char> = code.chars().collect();
     let alphabet: Vec<char> = "0123456789ABCDEFGHJKMNPQRSTVWXYZ".chars().collect();
     // Positions of code characters after the prefix, and their group numbers.
@@ -180,6 +187,8 @@ fn every_typo_is_located_and_corrected() {
             typo[i] = a;
             let typo: String = typo.into_iter().collect();
             let err = AuthorizationCode::decode(&typo, &t).unwrap_err();
+            // The correction tables change the cost of the search, never its answer.
+            assert_eq!(AuthorizationCode::decode(&typo, &fast), Err(err.clone()));
             match &err {
                 Error::Code(CodeError::Typo {
                     groups: g,
@@ -210,6 +219,7 @@ fn every_typo_is_located_and_corrected() {
         typo.swap(a, b);
         let typo: String = typo.into_iter().collect();
         let err = AuthorizationCode::decode(&typo, &t).unwrap_err();
+        assert_eq!(AuthorizationCode::decode(&typo, &fast), Err(err.clone()));
         assert_eq!(err.code(), "typo", "{typo}");
         assert_eq!(err.suggestion(), Some(code.as_str()), "{typo}");
     }
@@ -229,7 +239,7 @@ fn typical_code_is_short() {
 
 #[test]
 fn every_dropped_or_doubled_character_is_found_and_corrected() {
-    let t = trusted();
+    let (t, fast) = (trusted(), prepared());
     // Codes of several lengths, so the last group is cut at every place (a code's length
     // decides where the shifted symbols end up).
     let mut lengths = std::collections::BTreeSet::new();
@@ -253,6 +263,7 @@ fn every_dropped_or_doubled_character_is_found_and_corrected() {
             dropped.remove(i);
             let dropped: String = dropped.into_iter().collect();
             let err = AuthorizationCode::decode(&dropped, &t).unwrap_err();
+            assert_eq!(AuthorizationCode::decode(&dropped, &fast), Err(err.clone()));
             assert_eq!(err.code(), "typo", "{dropped}");
             assert_eq!(err.suggestion(), Some(code.as_str()), "dropped {i}: {err}");
             // Located to one group: the mistake's, or the one next to it when the dropped
@@ -266,6 +277,7 @@ fn every_dropped_or_doubled_character_is_found_and_corrected() {
             doubled.insert(i, chars[i]);
             let doubled: String = doubled.into_iter().collect();
             let err = AuthorizationCode::decode(&doubled, &t).unwrap_err();
+            assert_eq!(AuthorizationCode::decode(&doubled, &fast), Err(err.clone()));
             assert_eq!(err.suggestion(), Some(code.as_str()), "doubled {i}: {err}");
             assert_eq!(err.typos().len(), 1, "doubled {i}: {err}");
             assert!(

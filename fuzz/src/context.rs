@@ -30,6 +30,17 @@ pub fn trusted() -> &'static TrustedKeys {
     T.get_or_init(|| TrustedKeys::from_keys([key().public()]))
 }
 
+/// [`trusted`] with the typo search's correction tables (as the activation page holds the
+/// keys).
+pub fn prepared() -> &'static TrustedKeys {
+    static T: OnceLock<TrustedKeys> = OnceLock::new();
+    T.get_or_init(|| {
+        let mut t = trusted().clone();
+        t.prepare_correction_tables();
+        t
+    })
+}
+
 /// This machine's facts, as in the vectors.
 pub fn facts() -> &'static MachineFacts {
     static F: OnceLock<MachineFacts> = OnceLock::new();

@@ -186,10 +186,12 @@ fn shift_corrections(s: &Symbols, first: usize, out: &mut Vec<Edit>) {
     let v = &s.values;
     let n = v.len();
     let mut buf = [0u8; 16];
-    for g in first.saturating_sub(SHIFT_LOOKBACK)..=first {
+    // The first failing group first: the mistake is there 31 times in 32, and a search
+    // with a signature stops at the fix (each candidate before it is a signature check).
+    for g in (first.saturating_sub(SHIFT_LOOKBACK)..=first).rev() {
         let start = g * size;
         if start > n {
-            break;
+            continue;
         }
         // A dropped character in group g: the group keeps size - 1 of the input's symbols
         // (fewer at the end) and one inserted; the rest of the input follows as it is.

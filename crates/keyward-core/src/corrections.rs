@@ -5,12 +5,14 @@
 //! for the test vectors' typo, most of the page's time for a paste. Ed25519's equation is
 //! `[s]B = R + [k]A`, `k = SHA-512(R || A || M) mod l`; between such candidates only the
 //! message `M` changes. So `R` is decompressed and `[s]B` computed once; a candidate then
-//! costs its hash and `[k]A`. (And for a typo in the signature's `s`, where only `s`
-//! changes, `R + [k]A` is kept, and a candidate costs `[s]B`.) Both products are sums over `k`'s (and `s`'s)
-//! non-adjacent form of the doublings `[2^j]A` and `[2^j]B`, computed once per key
-//! (`TrustedKeys::prepare_correction_tables`): about 85 point additions, a quarter of a
-//! signature check (which doubles 253 times, decompresses `R` and compresses its result).
-//! These are curve25519-dalek's group operations: nothing here does arithmetic of its own.
+//! costs its hash and `[k]A`. (For a typo in the signature's `s`, only `s` changes: `R +
+//! [k]A` is kept and a candidate costs `[s]B`.)
+//!
+//! Both products are sums, over the scalar's non-adjacent form, of the doublings `[2^j]A`
+//! and `[2^j]B`, computed once per key (`TrustedKeys::prepare_correction_tables`): about 85
+//! point additions, in WebAssembly about a quarter of a signature check (which doubles 253
+//! times, decompresses `R` and compresses its result). These are curve25519-dalek's group
+//! operations: nothing here does arithmetic of its own.
 //!
 //! The shortcut only ever rules candidates out. One it lets through is verified with
 //! `verify_strict`, as every signature is, so what is accepted is exactly what was. And it

@@ -68,7 +68,7 @@
 //!   codes and structured values) they display as their stable codes, and the sentences are
 //!   not compiled in.
 //! - `serde`: `Serialize` for verdicts, statuses and the other result types (the CLI's JSON).
-//! - `correction-tables`: [`TrustedKeys::prepare_correction_tables`], which makes the typo
+//! - `correction-tables`: `TrustedKeys::prepare_correction_tables`, which makes the typo
 //!   search about twice as fast for a holder of the keys that checks many pastes (the
 //!   activation page); about 2 KB of wasm and 40 KB of memory per key.
 #![no_std]

@@ -281,4 +281,41 @@ mod tests {
         assert!(CompressedEdwardsY(r).decompress().is_none());
         assert!(!may(b"m", &sig));
     }
+
+    /// What a search keeps never leaks from one key, signature or message to another:
+    /// interleaved calls give each its own answer.
+    #[test]
+    fn kept_values_follow_what_they_depend_on() {
+        let keys = [
+            SigningKey::from_bytes(&[7; 32]),
+            SigningKey::from_bytes(&[8; 32]),
+        ];
+        let publics = keys.each_ref().map(|k| k.verifying_key());
+        let tables = Tables::new(publics.iter().map(|p| p.to_edwards()));
+        let ids = [KeyId([1; 4]), KeyId([2; 4])];
+        let search = SignatureSearch::new();
+        let messages: [&[u8]; 2] = [b"first message", b"second message"];
+        let sig = |k: usize, m: usize| keys[k].sign(messages[m]).to_bytes();
+        // Keys innermost: the same signature and message under each key in turn.
+        for round in 0..3 {
+            for (m, message) in messages.iter().enumerate() {
+                for (sk, sm) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                    for k in 0..2 {
+                        let may = search.may_verify(
+                            &tables,
+                            &tables.keys[k],
+                            (ids[k], publics[k].as_bytes()),
+                            message,
+                            &sig(sk, sm),
+                        );
+                        let expected = (sk, sm) == (k, m);
+                        assert_eq!(
+                            may, expected,
+                            "round {round}: key {k}, message {m}, signature {sk}/{sm}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 }

@@ -221,66 +221,47 @@ pub fn generate(dir: &Path) -> Result<(), String> {
             Some(Binding::system(sys_there, None).map_err(|e| e.to_string())?),
         )?,
     );
-    let mac_here = HardwareId::parse("mac:04-7C-16-5E-E3-5D").map_err(|e| e.to_string())?;
-    let mac_there = HardwareId::parse("mac:00:11:22:33:44:55").map_err(|e| e.to_string())?;
+    // A code bound to the hardware id `id`; `tolerance`: how many of an `fp:` id's parts
+    // must match.
+    let bound_to = |n: u8, id: &str, tolerance: Option<u8>| -> Result<String, String> {
+        let id = HardwareId::parse(id).map_err(|e| e.to_string())?;
+        let binding = Binding::hardware(&id, tolerance).map_err(|e| e.to_string())?;
+        issue(terms(n, product, start, in30), Some(binding))
+    };
     add(
         "code_bound_mac_this_machine",
-        issue(
-            terms(4, product, start, in30),
-            Some(Binding::hardware(&mac_here, None).map_err(|e| e.to_string())?),
-        )?,
+        bound_to(4, "mac:04-7C-16-5E-E3-5D", None)?,
     );
     add(
         "code_bound_mac_other_machine",
-        issue(
-            terms(5, product, start, in30),
-            Some(Binding::hardware(&mac_there, None).map_err(|e| e.to_string())?),
-        )?,
+        bound_to(5, "mac:00:11:22:33:44:55", None)?,
     );
     // The CPU part differs from this machine's CPUID signature: 3 of 4 parts match.
-    let fp =
-        HardwareId::parse("fp:04:7C:16:5E:E3:5D|S4EVNF0M712345X|CN7016351P00AF|BFEBFBFF000906EB")
-            .map_err(|e| e.to_string())?;
+    let fp = "fp:04:7C:16:5E:E3:5D|S4EVNF0M712345X|CN7016351P00AF|BFEBFBFF000906EB";
     add(
         "code_bound_fingerprint_3_of_4_parts_match",
-        issue(
-            terms(6, product, start, in30),
-            Some(Binding::hardware(&fp, None).map_err(|e| e.to_string())?),
-        )?,
+        bound_to(6, fp, None)?,
     );
     // Every part required: this machine's MAC, disk, board and CPUID signature all match.
-    let fp_all =
-        HardwareId::parse("fp:04:7C:16:5E:E3:5D|S4EVNF0M712345X|CN7016351P00AF|BFEBFBFF000906EA")
-            .map_err(|e| e.to_string())?;
     add(
         "code_bound_fingerprint_all_4_parts_match",
-        issue(
-            terms(31, product, start, in30),
-            Some(Binding::hardware(&fp_all, Some(4)).map_err(|e| e.to_string())?),
+        bound_to(
+            31,
+            "fp:04:7C:16:5E:E3:5D|S4EVNF0M712345X|CN7016351P00AF|BFEBFBFF000906EA",
+            Some(4),
         )?,
     );
     add(
         "code_bound_fingerprint_all_4_parts_required_cpu_differs",
-        issue(
-            terms(32, product, start, in30),
-            Some(Binding::hardware(&fp, Some(4)).map_err(|e| e.to_string())?),
-        )?,
+        bound_to(32, fp, Some(4))?,
     );
-    let custom_here = HardwareId::parse("custom:acme-dongle-4411").map_err(|e| e.to_string())?;
-    let custom_there = HardwareId::parse("custom:acme-dongle-9999").map_err(|e| e.to_string())?;
     add(
         "code_bound_custom_id_this_machine",
-        issue(
-            terms(33, product, start, in30),
-            Some(Binding::hardware(&custom_here, None).map_err(|e| e.to_string())?),
-        )?,
+        bound_to(33, "custom:acme-dongle-4411", None)?,
     );
     add(
         "code_bound_custom_id_other_machine",
-        issue(
-            terms(34, product, start, in30),
-            Some(Binding::hardware(&custom_there, None).map_err(|e| e.to_string())?),
-        )?,
+        bound_to(34, "custom:acme-dongle-9999", None)?,
     );
     add(
         "code_expired",

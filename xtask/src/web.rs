@@ -67,6 +67,7 @@ pub fn build() -> Result<(), String> {
                 &[
                     &["--cfg", "curve25519_dalek_bits=\"32\""][..],
                     &crate::SHIPPED_WASM_FLAGS,
+                    &[crate::PAGE_INLINE_THRESHOLD],
                 ]
                 .concat(),
             ),

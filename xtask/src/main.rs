@@ -43,6 +43,7 @@ usage: cargo xtask <task>
   test                           install what tests need, build, run every test (with the
                                  replay of every saved fuzz input)
   bench                          benchmarks that print figures
+  bench-plugin                   only the plugin's: its floor, then the plugin benchmark
   build-plugin                   target/dist/keyward-plugin.wasm (portable) and
                                  keyward-plugin-wide.wasm (optional, wasmtime only)
   test-node                      the Node.js host's tests (hosts/node/; needs the plugin built)
@@ -66,6 +67,7 @@ fn main() -> ExitCode {
         "build" => build(rest),
         "test" => test(rest),
         "bench" => bench(rest),
+        "bench-plugin" => plugin::bench(),
         "vectors" => vectors::generate(&root().join("tests/vectors")),
         "demo" => demo::run_demo(),
         "build-web" => ensure_wasm_target().and_then(|()| web::build()),

@@ -217,12 +217,64 @@ fn check_features(component: &[u8], variant: &Variant) -> Result<(), String> {
 /// plugin verification and their ratio, warm `status()` latency, cold start with and
 /// without the precompiled cache, and the plugin's size raw and gzipped.
 pub fn bench() -> Result<(), String> {
+    floor()?;
     let path = build(true)?;
     let wide = target_dir().join("dist").join(WIDE.file);
     run(cargo()
         .args(["bench", "-p", "keyward-host", "--bench", "plugin"])
         .env("KEYWARD_PLUGIN_WASM", &path)
         .env("KEYWARD_PLUGIN_WIDE_WASM", &wide))
+}
+
+/// Prints the floor under the portable plugin's verify ratio: keyward-core's native
+/// verification (`benches/floor.rs`) built as native code is (curve25519-dalek picks its
+/// AVX2 backend at run time, with precomputed tables) and with the portable plugin's curve
+/// arithmetic (its 32-bit serial backend, no tables), compiled by LLVM for this machine.
+/// Their ratio is what the portable plugin would reach if Cranelift's code were as fast as
+/// LLVM's and calls into the plugin were free. The two builds run in turn, three times
+/// each, and the best of each counts.
+fn floor() -> Result<(), String> {
+    let serial_flags = [
+        "--cfg",
+        "curve25519_dalek_backend=\"serial\"",
+        "--cfg",
+        "curve25519_dalek_bits=\"32\"",
+    ]
+    .join("\x1f");
+    let serial_dir = target_dir().join("floor-serial32");
+    let measure = |serial: bool| -> Result<f64, String> {
+        let mut cmd = cargo();
+        cmd.args(["bench", "-q", "-p", "keyward-core", "--bench", "floor"]);
+        if serial {
+            cmd.args(["--no-default-features", "--features", "std,messages"])
+                .arg("--target-dir")
+                .arg(&serial_dir)
+                .env("CARGO_ENCODED_RUSTFLAGS", &serial_flags);
+        }
+        let out = cmd
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .map_err(|e| format!("cannot run cargo bench: {e}"))?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.lines()
+            .find_map(|l| l.strip_prefix("verify_us "))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|_| out.status.success())
+            .ok_or_else(|| format!("the floor benchmark printed no figure: {text}"))
+    };
+    let (mut native, mut serial) = (f64::MAX, f64::MAX);
+    for _ in 0..3 {
+        native = native.min(measure(false)?);
+        serial = serial.min(measure(true)?);
+    }
+    println!("keyward plugin floor (keyward-core verify, native code, best of 3 runs each)");
+    println!("  curve25519-dalek's native backend        {native:8.1} µs");
+    println!("  its 32-bit serial backend (the plugin's) {serial:8.1} µs");
+    println!(
+        "  ratio                                    {:8.2} x   (the portable plugin's best possible ratio)",
+        serial / native
+    );
+    Ok(())
 }
 
 /// The component may import only keyward's own interfaces (`host`, and `types`, which has

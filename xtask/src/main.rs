@@ -63,10 +63,20 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let task = args.first().map(String::as_str).unwrap_or("help");
     let rest = &args[args.len().min(1)..];
+    // Only `fuzz` takes options (and `help` shows the same text whatever follows): anything
+    // after another task is a mistake to report, not to ignore (`cargo xtask test --release`
+    // would otherwise run something else than asked).
+    if !matches!(task, "fuzz" | "help" | "--help" | "-h") && !rest.is_empty() {
+        eprintln!(
+            "xtask: `{task}` takes no arguments (got {}); try `cargo xtask help`",
+            rest.join(" ")
+        );
+        return ExitCode::FAILURE;
+    }
     let result = match task {
-        "build" => build(rest),
-        "test" => test(rest),
-        "bench" => bench(rest),
+        "build" => build(),
+        "test" => test(),
+        "bench" => bench(),
         "bench-plugin" => plugin::bench(),
         "vectors" => vectors::generate(&root().join("tests/vectors")),
         "demo" => demo::run_demo(),
@@ -200,7 +210,7 @@ pub fn shipped_wasm(cmd: &mut Command) {
         .env("RUSTC_BOOTSTRAP", "1");
 }
 
-fn build(_args: &[String]) -> Result<(), String> {
+fn build() -> Result<(), String> {
     ensure_wasm_target()?;
     plugin::build(true)?;
     web::build()?;
@@ -209,7 +219,7 @@ fn build(_args: &[String]) -> Result<(), String> {
     sizes::check(false)
 }
 
-fn test(_args: &[String]) -> Result<(), String> {
+fn test() -> Result<(), String> {
     ensure_wasm_target()?;
     // The host embeds the plugin and the browser tests load the page's wasm: build both
     // before the Rust tests run.
@@ -324,7 +334,7 @@ fn lint() -> Result<(), String> {
     Ok(())
 }
 
-fn bench(_args: &[String]) -> Result<(), String> {
+fn bench() -> Result<(), String> {
     ensure_wasm_target()?;
     run(cargo().args(["bench", "-p", "keyward-core", "--bench", "core"]))?;
     // The merchant service under load, on SQLite and on a throw-away PostgreSQL.

@@ -72,15 +72,7 @@ pub struct Store {
 
 /// A [`StateError`] as the CLI reports it.
 fn state_error(e: StateError) -> Error {
-    let code = match &e {
-        StateError::NotADirectory { .. } => "state_not_a_directory",
-        StateError::ReadOnly { .. } => "state_read_only",
-        StateError::Busy { .. } => "state_busy",
-        StateError::Unreadable { .. } => "state_unreadable",
-        StateError::Invalid { .. } => "invalid_input",
-        _ => "io",
-    };
-    Error::other(code, e.to_string())
+    Error::other(e.code(), e.to_string())
 }
 
 impl Store {

@@ -2,7 +2,8 @@
 // (`gen/`, made by `npm run transpile` from target/dist/keyward-plugin.wasm).
 //
 // The host gives the plugin exactly what docs/HOSTING.md asks: this machine's facts, the
-// clock, its state blob (saved atomically, with a backup) and random bytes. Everything
+// clock, its state blob (saved atomically, with a backup, under the state directory's lock
+// when the lock addon `gen/keyward-lock.node` is there) and random bytes. Everything
 // else (parsing, signatures, bindings, the clock's high-water mark) happens inside the
 // plugin, the same code as in keyward-host, the CLI and the page.
 
@@ -11,6 +12,7 @@ import {
   closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync,
   realpathSync, renameSync, statSync, unlinkSync, writeSync, copyFileSync, lstatSync,
 } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -22,6 +24,13 @@ export const STATE_FILE = 'state.bin';
 export const BACKUP_FILE = 'state.bin.bak';
 /** Larger than any valid state: a bigger file is damage and is not read. */
 const MAX_STATE_LEN = 2 * 1024 * 1024;
+/** How long a change waits for another program's lock on the state (the CLI's wait). */
+const LOCK_WAIT_MS = 30_000;
+/** How long the plugin's save of the clock mark, outside a change, waits for the lock
+ * (keyward-host's): a status must not stall behind a long change; the plugin retries. */
+const MARK_SAVE_WAIT_MS = 2_000;
+/** The lock addon's file name in the generated folder. */
+export const LOCK_ADDON = 'keyward-lock.node';
 /** Most random bytes one call may ask for (a nonce needs 8). */
 const MAX_RANDOM = 256;
 
@@ -148,20 +157,63 @@ function physicalMacs(net) {
 }
 
 /**
+ * Loads the lock addon (`keyward-lock.node`, a Node-API library built from
+ * hosts/node/lock/ by `cargo xtask build-node`): the OS lock on `state.lock` that the CLI
+ * and keyward-host take. Returns `{ addon }` or `{ error }`.
+ */
+export function loadLockAddon(path) {
+  try {
+    const addon = createRequire(import.meta.url)(path);
+    if (typeof addon?.lock !== 'function' || typeof addon?.unlock !== 'function') {
+      return { error: `${path} is not keyward's lock addon` };
+    }
+    return { addon };
+  } catch (e) {
+    // Node's message goes on with the require stack: its first line says what is wrong.
+    return { error: String(e?.message ?? e).split('\n')[0] };
+  }
+}
+
+const sameBytes = (a, b) =>
+  a === b || (a !== undefined && b !== undefined && Buffer.from(a).equals(Buffer.from(b)));
+
+/**
  * The plugin's state blob in a directory: `state.bin`, written atomically (temporary file,
  * fsync, rename, fsync of the directory) with the previous copy kept as `state.bin.bak`.
  * A missing or unreadable `state.bin` falls back to the copy.
+ *
+ * With the lock addon, every change runs under the directory's OS lock (`state.lock`, the
+ * CLI's and keyward-host's): see {@link StateFiles#change}. A save outside a change (the
+ * plugin's clock mark, during `status`) takes the lock itself and writes only if the state
+ * on disk is still the one the plugin read, so it never writes over another program's
+ * change; without the addon that check still runs, but nothing keeps another program from
+ * writing between the check and the rename.
  */
 export class StateFiles {
-  constructor(dir) {
+  /**
+   * @param {string} dir the state directory (created, mode 0700, if missing)
+   * @param {object} [lock] `{ addon, waitMs }`: the lock addon and how long a change waits
+   */
+  constructor(dir, lock) {
     this.dir = dir;
     this.path = join(dir, STATE_FILE);
     this.backup = join(dir, BACKUP_FILE);
+    this.addon = lock?.addon ?? null;
+    this.waitMs = lock?.waitMs ?? LOCK_WAIT_MS;
+    /** Whether a change holds the lock now. */
+    this.held = false;
+    /** The blob the last load returned: a save outside a change writes only over it. */
+    this.seen = undefined;
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
 
   /** The state blob, or undefined when there is none. */
   load() {
+    this.seen = this.#read();
+    return this.seen;
+  }
+
+  #read() {
     for (const path of [this.path, this.backup]) {
       try {
         if (statSync(path).size > MAX_STATE_LEN) continue;
@@ -174,11 +226,56 @@ export class StateFiles {
   }
 
   /**
+   * Runs `f` under the directory's lock (waiting up to `waitMs` for another program that
+   * holds it); without the addon, runs it unlocked. A lock that cannot be taken throws a
+   * KeywardError with the CLI's code (`state_busy`, `state_read_only`, ...).
+   */
+  change(f) {
+    const release = this.#lock(this.waitMs, (e) => new KeywardError(e.code ?? 'io', e.message));
+    this.held = true;
+    try {
+      return f();
+    } finally {
+      this.held = false;
+      release();
+    }
+  }
+
+  #lock(waitMs, fail) {
+    if (!this.addon) return () => {};
+    let handle;
+    try {
+      handle = this.addon.lock(this.dir, waitMs);
+    } catch (e) {
+      throw fail(e);
+    }
+    return () => this.addon.unlock(handle);
+  }
+
+  /**
    * Saves the blob durably. Throws a plain string (jco passes a thrown non-Error value to
    * the plugin as the import's `err`): the plugin then reports `state_not_saved` and keeps
-   * nothing in memory that is not on disk.
+   * nothing in memory that is not on disk. Outside a change (the clock mark), the blob is
+   * written only if the state on disk is still the one last loaded.
    */
   save(bytes) {
+    if (this.held) {
+      this.#write(bytes);
+      return;
+    }
+    const release = this.#lock(MARK_SAVE_WAIT_MS, (e) => `cannot save ${this.path}: ${e.message}`);
+    try {
+      if (!sameBytes(this.#read(), this.seen)) {
+        throw `${this.path} changed since it was read (another program changed the license state); not saved`;
+      }
+      this.#write(bytes);
+      this.seen = new Uint8Array(bytes);
+    } finally {
+      release();
+    }
+  }
+
+  #write(bytes) {
     const tmp = join(this.dir, `.${STATE_FILE}.tmp-${process.pid}`);
     try {
       const fd = openSync(tmp, 'w', 0o600);
@@ -287,6 +384,12 @@ export class License {
    * @param {number} [o.graceSecs]   grace after expiry (default 3 days)
    * @param {number} [o.clockToleranceSecs] how far the clock may go back (default 1 hour)
    * @param {string} [o.genDir]      the transpiled plugin (default `gen/` beside this file)
+   * @param {'auto'|'os'|'none'} [o.lock] the state directory's OS lock around every change:
+   *   `os` requires the lock addon (`genDir/keyward-lock.node`), `none` goes without, `auto`
+   *   (the default) uses it when it loads; `license.locking` says which one is in use
+   * @param {string} [o.lockAddon]   the lock addon (default `genDir/keyward-lock.node`)
+   * @param {number} [o.lockWaitMs]  how long a change waits for another program's lock
+   *   (default 30 s, the CLI's); past it the change fails with `state_busy`
    */
   static async open(o) {
     const keys = publicKeysFromPem(o.publicKeyPem);
@@ -298,12 +401,32 @@ export class License {
     } catch (e) {
       throw new KeywardError('no_plugin', `cannot load the transpiled plugin in ${genDir} (${e.message}): run \`npm run transpile\` after \`cargo xtask build\``);
     }
-    return new License(generated, genDir, keys, o);
+    const mode = o.lock ?? 'auto';
+    if (!['auto', 'os', 'none'].includes(mode)) {
+      throw new KeywardError('config', `unknown lock ${JSON.stringify(mode)}: one of auto, os, none`);
+    }
+    const waitMs = o.lockWaitMs ?? LOCK_WAIT_MS;
+    if (!Number.isInteger(waitMs) || waitMs < 0 || waitMs > 0xffffffff) {
+      throw new KeywardError('config', `lockWaitMs must be a whole number of milliseconds, not ${waitMs}`);
+    }
+    let lock = null;
+    if (mode !== 'none') {
+      const path = o.lockAddon ?? join(genDir, LOCK_ADDON);
+      const { addon, error } = loadLockAddon(path);
+      if (addon) {
+        lock = { addon, waitMs };
+      } else if (mode === 'os') {
+        throw new KeywardError('no_lock', `cannot load the lock addon ${path} (${error}): build it with \`cargo xtask build-node\`, or open with lock: 'none' if no other program changes this state directory`);
+      }
+    }
+    return new License(generated, genDir, keys, o, lock);
   }
 
-  constructor(generated, genDir, keys, o) {
+  constructor(generated, genDir, keys, o, lock) {
     this.product = o.product ?? '';
-    this.files = new StateFiles(o.stateDir);
+    this.files = new StateFiles(o.stateDir, lock);
+    /** `os` when every change takes the state directory's OS lock, `none` otherwise. */
+    this.locking = lock ? 'os' : 'none';
     const facts = o.facts ?? null;
     const hardwareIds = [...(o.hardwareIds ?? [])];
     const clock = o.now ?? (() => Math.floor(Date.now() / 1000));
@@ -367,12 +490,13 @@ export class License {
     }
   }
 
-  /** A change: the state is read again first, so a change another program made is kept. */
+  /** A change, under the state directory's lock: the state is read again first, so a change
+   * another program made is kept. */
   #changing(f) {
-    return this.#call((p) => {
+    return this.files.change(() => this.#call((p) => {
       p.reload();
       return f(p);
-    });
+    }));
   }
 
   /** This machine's system identification code (系统识别码) for the product. */

@@ -46,6 +46,8 @@ usage: cargo xtask <task>
   bench-plugin                   only the plugin's: its floor, then the plugin benchmark
   build-plugin                   target/dist/keyward-plugin.wasm (portable) and
                                  keyward-plugin-wide.wasm (optional, wasmtime only)
+  build-node                     the Node.js host's files (hosts/node/gen/): the plugin,
+                                 transpiled, and the lock addon
   test-node                      the Node.js host's tests (hosts/node/; needs the plugin built)
   demo                           the README walk-through, on this machine
   lint                           rustfmt, clippy and rustdoc with warnings denied
@@ -83,6 +85,7 @@ fn main() -> ExitCode {
         "build-web" => ensure_wasm_target().and_then(|()| web::build()),
         "sizes" => sizes::check(true),
         "build-plugin" => plugin::build(true).map(|_| ()),
+        "build-node" => node_host::build(),
         "test-node" => node_host::test(),
         "lint" => lint(),
         "fuzz" => fuzz::fuzz(rest),

@@ -1,13 +1,22 @@
 //! The Node.js host (`hosts/node/`): jco (pinned by its package-lock) transpiles the
-//! portable plugin into `hosts/node/gen/`, then its tests run every vector, the offline
-//! round trip with the `keyward` CLI as the merchant, and the throwing-import case.
+//! portable plugin into `hosts/node/gen/`, beside the lock addon (`keyward-lock.node`, built
+//! from hosts/node/lock/); then its tests run every vector, the offline round trip with the
+//! `keyward` CLI as the merchant, the throwing-import case and the state directory's lock.
 
 use std::process::Command;
 
 use crate::{cargo, node, root, run, run_in, target_dir};
 
-/// Transpiles `target/dist/keyward-plugin.wasm` (build it first) for Node.js.
-pub fn transpile() -> Result<(), String> {
+/// The Node host's files in `hosts/node/gen/`: the plugin (built here), transpiled, and the
+/// lock addon, both built for release (`cargo xtask build-node`).
+pub fn build() -> Result<(), String> {
+    crate::plugin::build(true)?;
+    transpile(true)
+}
+
+/// Transpiles `target/dist/keyward-plugin.wasm` (build it first) for Node.js into
+/// `hosts/node/gen/`, and puts the lock addon beside it.
+fn transpile(release: bool) -> Result<(), String> {
     node::ensure_node()?;
     let dir = root().join("hosts/node");
     node::npm_ci(&dir)?;
@@ -37,12 +46,35 @@ pub fn transpile() -> Result<(), String> {
                 "-o",
                 "gen",
             ]),
-    )
+    )?;
+    lock_addon(&gen, release)
+}
+
+/// Builds the lock addon (a Node-API library) and copies it to `gen/keyward-lock.node`,
+/// the name Node loads it by on every platform.
+fn lock_addon(gen: &std::path::Path, release: bool) -> Result<(), String> {
+    let mut build = cargo();
+    build.args(["build", "-p", "keyward-node-lock"]);
+    if release {
+        build.arg("--release");
+    }
+    run(&mut build)?;
+    let built = target_dir()
+        .join(if release { "release" } else { "debug" })
+        .join(format!(
+            "{}keyward_node_lock{}",
+            std::env::consts::DLL_PREFIX,
+            std::env::consts::DLL_SUFFIX
+        ));
+    let to = gen.join("keyward-lock.node");
+    std::fs::copy(&built, &to)
+        .map(|_| ())
+        .map_err(|e| format!("cannot copy {} to {}: {e}", built.display(), to.display()))
 }
 
 /// Runs the Node host's tests against the CLI (built here if needed).
 pub fn test() -> Result<(), String> {
-    transpile()?;
+    transpile(false)?;
     run(cargo().args(["build", "--bin", "keyward"]))?;
     let cli = target_dir().join("debug/keyward");
     let dir = root().join("hosts/node");

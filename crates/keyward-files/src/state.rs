@@ -130,10 +130,13 @@ pub enum StateError {
         /// The operating system's error.
         source: io::Error,
     },
-    /// Another program held the lock for all of [`LOCK_WAIT`].
+    /// Another program held the lock for all of the wait ([`LOCK_WAIT`] unless the caller
+    /// gave another).
     Busy {
         /// The lock file.
         path: PathBuf,
+        /// How long this program waited.
+        waited: Duration,
     },
     /// A state file exists but cannot be read.
     Unreadable {
@@ -169,10 +172,10 @@ impl std::fmt::Display for StateError {
                 "the license state in {} cannot be written ({source}): the directory is read-only for this user; run as the user who installed the license, or give a writable state directory",
                 path.display()
             ),
-            StateError::Busy { path } => write!(
+            StateError::Busy { path, waited } => write!(
                 f,
-                "another program has been changing the license state for over {} seconds (it holds {}): wait for it to finish, or stop it, and try again",
-                LOCK_WAIT.as_secs(),
+                "another program has been changing the license state for over {} (it holds {}): wait for it to finish, or stop it, and try again",
+                Wait(*waited),
                 path.display()
             ),
             StateError::Unreadable { path, source } => write!(
@@ -189,6 +192,35 @@ impl std::fmt::Display for StateError {
 }
 
 impl std::error::Error for StateError {}
+
+impl StateError {
+    /// The stable snake_case code of this error, as the CLI and the Node host report it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            StateError::NotADirectory { .. } => "state_not_a_directory",
+            StateError::ReadOnly { .. } => "state_read_only",
+            StateError::Busy { .. } => "state_busy",
+            StateError::Unreadable { .. } => "state_unreadable",
+            StateError::Invalid { .. } => "invalid_input",
+            StateError::Io { .. } => "io",
+        }
+    }
+}
+
+/// A wait as a person reads it: whole seconds, or milliseconds under ten seconds when not
+/// whole.
+struct Wait(Duration);
+
+impl std::fmt::Display for Wait {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ms = self.0.as_millis();
+        match ms {
+            1000 => write!(f, "1 second"),
+            _ if ms.is_multiple_of(1000) || ms >= 10_000 => write!(f, "{} seconds", ms / 1000),
+            _ => write!(f, "{ms} ms"),
+        }
+    }
+}
 
 fn is_read_only(e: &io::Error) -> bool {
     matches!(
@@ -302,7 +334,9 @@ impl StateDir {
                     }
                     std::thread::sleep(Duration::from_millis(10));
                 }
-                Err(fs::TryLockError::WouldBlock) => return Err(StateError::Busy { path }),
+                Err(fs::TryLockError::WouldBlock) => {
+                    return Err(StateError::Busy { path, waited: wait })
+                }
                 Err(fs::TryLockError::Error(e)) => return Err(StateError::Io { path, source: e }),
             }
         }

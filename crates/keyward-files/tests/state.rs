@@ -225,7 +225,13 @@ fn the_lock_is_exclusive_says_it_waits_and_is_released_on_drop() {
         waited.store(true, Ordering::SeqCst)
     }) {
         Err(e @ StateError::Busy { .. }) => {
-            assert!(e.to_string().contains("another program"), "{e}")
+            // The message gives the wait this caller chose, not the default one.
+            assert!(
+                e.to_string().contains("another program")
+                    && e.to_string().contains("for over 400 ms"),
+                "{e}"
+            );
+            assert_eq!(e.code(), "state_busy");
         }
         other => panic!("expected Busy, got {other:?}"),
     }

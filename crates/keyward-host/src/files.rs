@@ -57,7 +57,7 @@ pub(crate) fn io_error(e: StateError) -> crate::Error {
     let (path, kind) = match &e {
         StateError::NotADirectory { path } => (path.clone(), ErrorKind::NotADirectory),
         StateError::ReadOnly { path, .. } => (path.clone(), ErrorKind::PermissionDenied),
-        StateError::Busy { path } => (path.clone(), ErrorKind::WouldBlock),
+        StateError::Busy { path, .. } => (path.clone(), ErrorKind::WouldBlock),
         StateError::Unreadable { path, .. } => (path.clone(), ErrorKind::PermissionDenied),
         StateError::Io { path, source } => (path.clone(), source.kind()),
         _ => (PathBuf::new(), ErrorKind::InvalidData),

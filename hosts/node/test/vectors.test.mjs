@@ -82,9 +82,10 @@ test('the state is saved atomically with a backup, and read by a new instance', 
   assert.equal(again.hasFeature(s.license.features[0]), true);
   assert.equal(again.hasFeature('no-such-feature'), false);
   const { readdirSync } = await import('node:fs');
-  // The second save (deactivate) keeps the first as the backup; no temporary file is left.
+  // The second save (deactivate) keeps the first as the backup; no temporary file is left
+  // (state.lock is the directory's lock, the CLI's too).
   assert.equal(again.deactivate(), 1);
-  assert.deepEqual(readdirSync(dir).sort(), ['state.bin', 'state.bin.bak']);
+  assert.deepEqual(readdirSync(dir).sort(), ['state.bin', 'state.bin.bak', 'state.lock']);
   const restored = await open(dir, now);
   assert.equal(restored.status().code, 'no_license');
   const { renameSync } = await import('node:fs');

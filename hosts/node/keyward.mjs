@@ -261,6 +261,7 @@ export class StateFiles {
   save(bytes) {
     if (this.held) {
       this.#write(bytes);
+      this.seen = new Uint8Array(bytes);
       return;
     }
     const release = this.#lock(MARK_SAVE_WAIT_MS, (e) => `cannot save ${this.path}: ${e.message}`);

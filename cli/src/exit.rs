@@ -80,6 +80,8 @@ pub const TABLE: &[(&str, Exit)] = &[
     ("malformed", Exit::Malformed),
     ("marketplace_code", Exit::Malformed),
     ("invalid_input", Exit::Malformed),
+    // The merchant service's refusal of a value it was sent (`keyward admin issue --days 0`).
+    ("bad_request", Exit::Malformed),
     ("invalid_hardware_id", Exit::Malformed),
     ("invalid_key", Exit::Malformed),
     ("invalid_facts", Exit::Malformed),

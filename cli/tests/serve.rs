@@ -342,6 +342,26 @@ fn first_start_makes_a_private_key_and_token() {
     assert!(!out.status.success());
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["error"]["code"], "not_found", "{v}");
+    // --server and --token-file also work after the operation, where a merchant types them.
+    let out = keyward()
+        .args(["admin", "list", "--server", &s.base, "--token-file"])
+        .arg(&token)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A value the service refuses (bad_request) is invalid input: exit 3, with its sentence.
+    let out = keyward()
+        .args(["admin", "issue", "--product", "acme-invoice", "--days", "0"])
+        .args(["--server", &s.base, "--token-file"])
+        .arg(&token)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("days must be at least 1"));
     // A wrong token: the service's refusal, with its code and exit status.
     let out = keyward()
         .args(["admin", "--server", &s.base, "list"])

@@ -16,11 +16,12 @@ use crate::output::print_json;
 #[derive(Args)]
 pub struct AdminArgs {
     /// The service's address, e.g. http://127.0.0.1:8080 [env: KEYWARD_SERVER].
-    #[arg(long, value_name = "URL")]
+    // Global: accepted before or after the operation (`admin issue --server …`).
+    #[arg(long, global = true, value_name = "URL")]
     server: Option<String>,
     /// A file holding the admin token (the service's admin-token file) [default: the
     /// KEYWARD_ADMIN_TOKEN environment variable].
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE")]
     token_file: Option<PathBuf>,
     #[command(subcommand)]
     command: AdminCommand,

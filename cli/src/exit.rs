@@ -66,6 +66,7 @@ pub const TABLE: &[(&str, Exit)] = &[
     ("no_seat_left", Exit::Other),
     ("not_found", Exit::Other),
     ("no_deactivation_code", Exit::Other),
+    ("conflict", Exit::Other),
     // The command line.
     ("usage", Exit::Usage),
     ("output_is_input", Exit::Usage),

@@ -790,8 +790,99 @@ async fn admin_api_issues_changes_and_exports() {
             (s, v["code"].as_str()),
             (StatusCode::FORBIDDEN, Some("released"))
         );
+        // A released license cannot be changed; the merchant is told so in the merchant's
+        // terms, and nothing is published.
+        for op in ["unfreeze", "freeze", "release"] {
+            let (s, v) = h
+                .admin(
+                    reqwest::Method::POST,
+                    &format!("/licenses/{id0}/{op}"),
+                    None,
+                )
+                .await;
+            assert_eq!(s, StatusCode::FORBIDDEN, "{op}: {v}");
+            assert!(
+                v.contains("\"released\"") && v.contains("keyward admin issue"),
+                "{op}: {v}"
+            );
+        }
+        let (_, ups) = h
+            .get(&format!("/api/v1/licenses/{id0}/updates?after=0"))
+            .await;
+        assert_eq!(ups["updates"].as_array().unwrap().len(), 4, "{ups}");
         h.stop().await;
     }
+}
+
+/// What the merchant asks must change something: a second freeze, an unfreeze of a license
+/// that is not frozen and a renewal into the past are refused, and publish no update.
+#[tokio::test]
+async fn admin_changes_that_change_nothing_are_refused() {
+    let h = Harness::start(None, 0).await;
+    let (s, issued) = h
+        .admin(
+            reqwest::Method::POST,
+            "/licenses",
+            Some(json!({"product": "acme-invoice", "days": 30})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{issued}");
+    let issued: Value = serde_json::from_str(&issued).unwrap();
+    let id = issued["licenses"][0]["license_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let op = |path: &'static str, body: Option<Value>| {
+        let (h, id) = (&h, id.clone());
+        async move {
+            let (s, v) = h
+                .admin(
+                    reqwest::Method::POST,
+                    &format!("/licenses/{id}/{path}"),
+                    body,
+                )
+                .await;
+            (s, serde_json::from_str::<Value>(&v).unwrap())
+        }
+    };
+    let (s, v) = op("unfreeze", None).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::CONFLICT, Some("conflict")),
+        "{v}"
+    );
+    assert!(
+        v["message"].as_str().unwrap().contains("is not frozen"),
+        "{v}"
+    );
+    let (s, v) = op("renew", Some(json!({"expires": "2020-01-01"}))).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_request")),
+        "{v}"
+    );
+    assert!(v["message"].as_str().unwrap().contains("release it"), "{v}");
+    let (s, _) = op("freeze", None).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = op("freeze", None).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::CONFLICT, Some("conflict")),
+        "{v}"
+    );
+    assert!(
+        v["message"].as_str().unwrap().contains("already frozen"),
+        "{v}"
+    );
+    let (_, ups) = h
+        .get(&format!("/api/v1/licenses/{id}/updates?after=0"))
+        .await;
+    assert_eq!(
+        ups["updates"].as_array().unwrap().len(),
+        1,
+        "only the first freeze: {ups}"
+    );
+    h.stop().await;
 }
 
 #[tokio::test]

@@ -19,8 +19,8 @@ use super::buyer::parse_license_id;
 use super::{ApiJson, Shared};
 use crate::error::ApiError;
 use crate::ledger::{
-    Actor, Change, LicenseDetail, LicenseListing, LicenseRecord, LicenseStatus, ListQuery, Seats,
-    UpdateRecord,
+    Actor, Change, LedgerError, LicenseDetail, LicenseListing, LicenseRecord, LicenseStatus,
+    ListQuery, Seats, UpdateRecord,
 };
 
 /// Most licenses one issue call makes.
@@ -253,6 +253,18 @@ async fn show(
     Ok(Json(s.ledger.license(id).await?))
 }
 
+/// A change asked of a released license, said to the merchant (the ledger's own sentence is
+/// the buyer's).
+fn released(license_id: LicenseId) -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "released",
+        format!(
+            "license {license_id} was released and has ended for good: it cannot be renewed, frozen or unfrozen; issue a new license (keyward admin issue) if the buyer should have one"
+        ),
+    )
+}
+
 /// `renew` body.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -263,11 +275,42 @@ pub(crate) struct RenewBody {
 async fn change(s: &Shared, id: &str, change: Change) -> Result<Json<UpdateRecord>, ApiError> {
     let license_id = parse_license_id(id)?;
     let now = s.clock.now();
+    // What the merchant asks must change something: an update that changes nothing (a second
+    // freeze, an unfreeze of a license that is not frozen, a renewal into the past) is a
+    // mistake to report, not a signed update to publish. (The marketplace's calls go through
+    // the ledger directly: they are answered even when they change nothing.)
+    let current = s.ledger.license(license_id.to_string()).await?.license;
+    let refused = |why: String| Err(ApiError::new(StatusCode::CONFLICT, "conflict", why));
+    match (current.status, change) {
+        (LicenseStatus::Released, _) => return Err(released(license_id)),
+        (LicenseStatus::Frozen, Change::Freeze) => {
+            return refused(format!(
+                "license {license_id} is already frozen: nothing was published (keyward admin unfreeze lifts the freeze)"
+            ))
+        }
+        (LicenseStatus::Active, Change::Unfreeze) => {
+            return refused(format!(
+                "license {license_id} is not frozen: nothing was published"
+            ))
+        }
+        (_, Change::Renew(expires)) if expires <= now.secs() => {
+            return Err(ApiError::bad_request(format!(
+                "the new expiry {} is not after now ({}): a renewal sets a later expiry; to end the license now, release it (keyward admin release {license_id})",
+                Timestamp(expires).to_rfc3339(),
+                now.to_rfc3339()
+            )))
+        }
+        _ => {}
+    }
     let sign = crate::marketplace::update_signer(s.key.clone(), license_id, change, now);
     let update = s
         .ledger
         .change(license_id.to_string(), change, sign, now, Actor::Admin)
-        .await?;
+        .await
+        .map_err(|e| match e {
+            LedgerError::Released => released(license_id),
+            e => e.into(),
+        })?;
     tracing::info!(license = %license_id, action = change.as_str(), sequence = update.sequence, "update published");
     Ok(Json(update))
 }

@@ -174,6 +174,42 @@ export function loadLockAddon(path) {
   }
 }
 
+/**
+ * Creates the state directory (mode 0700) and its missing parents, or says in a KeywardError
+ * with the CLI's code why it cannot: `state_not_a_directory`, `state_read_only` or `io`.
+ * (Parents are made one by one: Node's recursive mkdir loops for ever under /proc.)
+ */
+function makeStateDir(dir) {
+  const make = (d, depth) => {
+    try {
+      mkdirSync(d, { mode: 0o700 });
+    } catch (e) {
+      if (e.code === 'EEXIST') {
+        if (!statSync(d).isDirectory()) throw Object.assign(new Error(`${d} is a file`), { code: 'ENOTDIR' });
+        return;
+      }
+      if (e.code !== 'ENOENT' || depth > 64 || dirname(d) === d) throw e;
+      make(dirname(d), depth + 1);
+      try {
+        mkdirSync(d, { mode: 0o700 });
+      } catch (again) {
+        if (again.code !== 'EEXIST' || !statSync(d).isDirectory()) throw again;
+      }
+    }
+  };
+  try {
+    make(dir, 0);
+  } catch (e) {
+    if (e.code === 'ENOTDIR' || e.code === 'EEXIST') {
+      throw new KeywardError('state_not_a_directory', `the license state directory ${dir} is a file, or inside one, not a directory: give a directory (or a path that does not exist yet) as the state directory`);
+    }
+    if (['EACCES', 'EPERM', 'EROFS'].includes(e.code)) {
+      throw new KeywardError('state_read_only', `the license state directory ${dir} cannot be created (${e.message}): its parent is read-only for this user; give a writable state directory`);
+    }
+    throw new KeywardError('io', `cannot create the license state directory ${dir}: ${e.message}`);
+  }
+}
+
 const sameBytes = (a, b) =>
   a === b || (a !== undefined && b !== undefined && Buffer.from(a).equals(Buffer.from(b)));
 
@@ -204,7 +240,7 @@ export class StateFiles {
     this.held = false;
     /** The blob the last load returned: a save outside a change writes only over it. */
     this.seen = undefined;
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeStateDir(dir);
   }
 
   /** The state blob, or undefined when there is none. */

@@ -135,3 +135,19 @@ test('a save outside a change never writes over a state another program changed'
   files.change(() => files.save(new Uint8Array([5])));
   assert.deepEqual([...readFileSync(join(dir, 'state.bin'))], [5]);
 });
+
+test('a state directory that cannot be one is a clear error, not a crash or a hang', async () => {
+  const dir = tempDir('bad-dir');
+  const file = join(dir, 'a-file');
+  writeFileSync(file, 'not a directory');
+  for (const stateDir of [file, join(file, 'below')]) {
+    await assert.rejects(open(stateDir), (e) => {
+      assert.equal(e.code, 'state_not_a_directory', e.message);
+      assert.match(e.message, /is a file.*give a directory/);
+      return true;
+    });
+  }
+  // Missing parents are made (one by one).
+  const { license } = await open(join(dir, 'new', 'nested', 'state'));
+  assert.equal(license.activate(CODE).code, 'active');
+});

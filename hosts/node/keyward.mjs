@@ -58,6 +58,9 @@ export function snakeCase(kebab) {
  * `-----BEGIN PUBLIC KEY-----` blocks, SPKI, as `keyward keys generate` writes them).
  */
 export function publicKeysFromPem(pem) {
+  if (/-----BEGIN (ENCRYPTED )?PRIVATE KEY-----/.test(String(pem))) {
+    throw new KeywardError('invalid_key', 'this is a private key: give the merchant\'s public key file (merchant.pem.pub), and never ship the private key with the software (whoever has it can issue licenses)');
+  }
   const blocks = String(pem).match(/-----BEGIN PUBLIC KEY-----[\s\S]*?-----END PUBLIC KEY-----/g);
   if (!blocks) {
     throw new KeywardError('invalid_key', 'no "-----BEGIN PUBLIC KEY-----" block in the trusted key text: give the merchant\'s public key file (merchant.pem.pub)');
@@ -209,6 +212,16 @@ function makeStateDir(dir) {
     throw new KeywardError('io', `cannot create the license state directory ${dir}: ${e.message}`);
   }
 }
+
+/** `value` when it is a string, else a KeywardError `invalid_input` naming what `what` is. */
+function text(value, what) {
+  if (typeof value === 'string') return value;
+  const got = value === null ? 'null' : typeof value;
+  throw new KeywardError('invalid_input', `${what} must be text (a string), not ${got}`);
+}
+
+/** Like text(), for an argument that may be left out (undefined or null). */
+const optionalText = (value, what) => (value === undefined || value === null ? undefined : text(value, what));
 
 const sameBytes = (a, b) =>
   a === b || (a !== undefined && b !== undefined && Buffer.from(a).equals(Buffer.from(b)));
@@ -428,9 +441,16 @@ export class License {
    * @param {number} [o.lockWaitMs]  how long a change waits for another program's lock
    *   (default 30 s, the CLI's); past it the change fails with `state_busy`
    */
-  static async open(o) {
+  static async open(o = {}) {
+    if (o.publicKeyPem === undefined || o.publicKeyPem === null) {
+      throw new KeywardError('config', 'no trusted key: give publicKeyPem, the text of the merchant\'s public key file (merchant.pem.pub)');
+    }
     const keys = publicKeysFromPem(o.publicKeyPem);
     if (!o.stateDir) throw new KeywardError('config', 'no state directory: give stateDir');
+    if (typeof o.stateDir !== 'string') throw new KeywardError('config', `stateDir must be a path (a string), not ${typeof o.stateDir}`);
+    if (o.product !== undefined && o.product !== null && typeof o.product !== 'string') {
+      throw new KeywardError('config', `product must be the product id (a string), not ${typeof o.product}`);
+    }
     const genDir = o.genDir ?? join(HERE, 'gen');
     let generated;
     try {
@@ -543,21 +563,26 @@ export class License {
 
   /** Activates with an authorization code (授权码), offline. Returns the status. */
   activate(code) {
+    text(code, 'the authorization code (KA1-…)');
     return statusOf(this.#changing((p) => p.activate(code)));
   }
 
   /** An activation request (激活请求) for `code` (or the latest installed code). */
   request(code, hardwareId) {
-    return this.#call((p) => p.request(code ?? undefined, hardwareId ?? undefined));
+    const c = optionalText(code, 'the authorization code (KA1-…)');
+    const h = optionalText(hardwareId, 'the hardware identification code');
+    return this.#call((p) => p.request(c, h));
   }
 
   /** Installs an activation certificate (激活证书). Returns the status. */
   install(certificate) {
+    text(certificate, 'the activation certificate (KC1-…)');
     return statusOf(this.#changing((p) => p.install(certificate)));
   }
 
   /** Applies a signed update: `applied` or `already_applied`. */
   apply(update) {
+    text(update, 'the signed update (KN1-…)');
     return snakeCase(this.#changing((p) => p.apply(update)));
   }
 
@@ -568,6 +593,7 @@ export class License {
 
   /** Whether `feature` is available now. Fails closed: any error is false. */
   hasFeature(feature) {
+    if (typeof feature !== 'string') return false;
     try {
       return this.#call((p) => p.hasFeature(feature));
     } catch {
@@ -576,20 +602,22 @@ export class License {
   }
 
   /** Judges pasted text; `expected` (`authorization_code`, ...) makes other kinds `wrong_kind`. */
-  inspect(text, expected) {
+  inspect(pasted, expected) {
+    text(pasted, 'the text to inspect');
     let kind;
     if (expected !== undefined && expected !== null) {
-      kind = KINDS[expected];
+      kind = Object.hasOwn(KINDS, expected) ? KINDS[expected] : undefined;
       if (kind === undefined) {
         throw new KeywardError('invalid_input', `unknown kind ${JSON.stringify(expected)}: one of ${Object.keys(KINDS).join(', ')}`);
       }
     }
-    return verdictOf(this.#call((p) => p.inspect(text, kind)));
+    return verdictOf(this.#call((p) => p.inspect(pasted, kind)));
   }
 
   /** Removes one license (16 hex digits) or, without an id, all. Returns how many. */
   deactivate(licenseId) {
-    return this.#changing((p) => p.deactivate(licenseId ?? undefined));
+    const id = optionalText(licenseId, 'the license id (16 hex digits)');
+    return this.#changing((p) => p.deactivate(id));
   }
 
   /** Reads the state again (after another program changed it). */

@@ -591,3 +591,23 @@ async fn a_nonce_is_claimed_once_while_it_lasts() {
         assert_eq!(won, 1, "{}", t.name);
     }
 }
+
+/// A PostgreSQL URL that cannot be reached says why at once (connection refused), not
+/// "pool timed out" after half a minute, and never echoes the URL's password.
+#[tokio::test]
+async fn an_unreachable_postgres_says_why() {
+    // A port nothing listens on: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgres://kw:secret-pw@127.0.0.1:{port}/kw");
+    let err = match keyward_server::ledger::open(&url, Default::default(), 4).await {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("connected to a port nothing listens on"),
+    };
+    assert!(err.contains("refused"), "{err}");
+    assert!(err.contains("check that PostgreSQL is running"), "{err}");
+    assert!(!err.contains("secret-pw"), "{err}");
+}

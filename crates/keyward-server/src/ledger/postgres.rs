@@ -10,8 +10,8 @@
 use std::time::Duration;
 
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::{Pool, Postgres, SqlStr, Transaction};
+use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
+use sqlx::{Connection, Pool, Postgres, SqlStr, Transaction};
 
 use crate::ledger::ops::impl_ledger;
 
@@ -33,6 +33,9 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
 ];
 
+/// How long the first connection at start may take.
+const FIRST_CONNECT: Duration = Duration::from_secs(10);
+
 /// The PostgreSQL ledger.
 pub struct PostgresLedger {
     pool: PgPool,
@@ -41,6 +44,25 @@ pub struct PostgresLedger {
 impl PostgresLedger {
     /// Connects and runs the migrations.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, super::LedgerError> {
+        // One plain connection first: the pool retries a failed connection until its acquire
+        // timeout and then reports only that it timed out, hiding why (refused, wrong
+        // password, no such database), after 30 silent seconds.
+        let why = match tokio::time::timeout(FIRST_CONNECT, PgConnection::connect(url)).await {
+            Ok(Ok(c)) => {
+                let _ = c.close().await;
+                None
+            }
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(_) => Some(format!(
+                "no answer within {} seconds",
+                FIRST_CONNECT.as_secs()
+            )),
+        };
+        if let Some(why) = why {
+            return Err(super::LedgerError::Config(format!(
+                "cannot connect to the PostgreSQL database ({why}): check that PostgreSQL is running and that the URL's host, port, user, password and database name are right"
+            )));
+        }
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(30))

@@ -12,6 +12,9 @@ use crate::env::Env;
 use crate::exit::{CmdResult, Error, Exit};
 use crate::output::print_json;
 
+/// The limit on one exchange with the service (an export of a large ledger takes a while).
+const ADMIN_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// `keyward admin …`
 #[derive(Args)]
 pub struct AdminArgs {
@@ -173,7 +176,7 @@ impl Client {
         };
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(60)))
+            .timeout_global(Some(ADMIN_TIMEOUT))
             .build()
             .into();
         Ok(Client {
@@ -192,9 +195,17 @@ impl Client {
         r: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
     ) -> Result<String, Error> {
         let mut r = r.map_err(|e| {
+            let why = match e {
+                // ureq says only "timeout: global": say what it means.
+                ureq::Error::Timeout(_) => format!(
+                    "it accepted the connection but gave no answer within {} seconds",
+                    ADMIN_TIMEOUT.as_secs()
+                ),
+                e => e.to_string(),
+            };
             Error::other(
                 "unreachable",
-                format!("cannot reach the service at {}: {e}", self.base),
+                format!("cannot reach the service at {}: {why}", self.base),
             )
         })?;
         let status = r.status();

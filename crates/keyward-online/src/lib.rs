@@ -183,6 +183,17 @@ impl std::error::Error for OnlineError {}
 pub struct Client {
     agent: ureq::Agent,
     base: String,
+    timeout: Duration,
+}
+
+/// The HTTP agent: every exchange bounded by `timeout`.
+fn agent(timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        // 4xx/5xx answers carry the service's JSON error: read them.
+        .http_status_as_error(false)
+        .timeout_global(Some(timeout))
+        .build()
+        .into()
 }
 
 impl Client {
@@ -196,16 +207,20 @@ impl Client {
         if !rest.is_some_and(|r| !r.is_empty() && !r.contains(char::is_whitespace)) {
             return Err(OnlineError::BadServerUrl { url: server.into() });
         }
-        let agent = ureq::Agent::config_builder()
-            // 4xx/5xx answers carry the service's JSON error: read them.
-            .http_status_as_error(false)
-            .timeout_global(Some(TIMEOUT))
-            .build()
-            .into();
         Ok(Client {
-            agent,
+            agent: agent(TIMEOUT),
             base: base.to_string(),
+            timeout: TIMEOUT,
         })
+    }
+
+    /// The same client with another limit on each exchange (default [`TIMEOUT`]).
+    pub fn with_timeout(self, timeout: Duration) -> Client {
+        Client {
+            agent: agent(timeout),
+            timeout,
+            ..self
+        }
     }
 
     /// The service's address, as given (without a trailing `/`).
@@ -278,7 +293,14 @@ impl Client {
     ) -> Result<T, OnlineError> {
         let unreachable = |e: ureq::Error| OnlineError::Unreachable {
             server: self.base.clone(),
-            reason: e.to_string(),
+            reason: match e {
+                // ureq says only "timeout: global": say what it means.
+                ureq::Error::Timeout(_) => format!(
+                    "it accepted the connection but gave no answer within {} seconds",
+                    self.timeout.as_secs_f64()
+                ),
+                e => e.to_string(),
+            },
         };
         let mut response = answer.map_err(unreachable)?;
         let status = response.status().as_u16();
@@ -349,5 +371,23 @@ mod tests {
         let e = c.deactivate("KD1-0").unwrap_err();
         assert_eq!(e.code(), "unreachable", "{e}");
         assert!(e.to_string().contains("cannot be reached"), "{e}");
+    }
+
+    #[test]
+    fn a_service_that_never_answers_is_said_so() {
+        // Accepts connections, never answers (held open until the test ends).
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let c = Client::new(&format!("http://127.0.0.1:{port}"))
+            .unwrap()
+            .with_timeout(Duration::from_millis(300));
+        let e = c.deactivate("KD1-0").unwrap_err();
+        assert_eq!(e.code(), "unreachable", "{e}");
+        assert!(
+            e.to_string()
+                .contains("accepted the connection but gave no answer within 0.3 seconds"),
+            "{e}"
+        );
+        drop(listener);
     }
 }

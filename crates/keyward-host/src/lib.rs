@@ -45,7 +45,9 @@
 //! - **Compilation** happens once: the compiled component is cached in the cache directory
 //!   (default `<state dir>/cache`), under a name that hashes the plugin, this crate and
 //!   wasmtime's settings, and is checked against its SHA-256 before it is loaded.
-//! - **Limits** apply to every call: memory (default 8 MiB), time (default 1 s) and,
+//! - **Limits** apply to every call: memory (default 8 MiB), time (default 1 s of the
+//!   plugin's own time: the time the host's functions take, such as a save waiting for a
+//!   busy disk or the directory's lock, is not counted) and,
 //!   optionally, fuel. A plugin that traps or runs over a limit becomes an
 //!   [`Error::Sandbox`], never a hang or a crash, and the next call gets a fresh instance.
 //! - [`License`] is `Send + Sync`: calls from several threads take turns.
@@ -417,7 +419,9 @@ impl LicenseBuilder {
         self
     }
 
-    /// Longest one call may run (default 1 s; resolution 10 ms).
+    /// Longest one call may run in the plugin itself (default 1 s; resolution 10 ms). Time
+    /// spent in the host's functions during the call (facts, clock, state files, the
+    /// directory's lock) is not counted.
     pub fn call_timeout(mut self, timeout: Duration) -> Self {
         self.limits.timeout = timeout;
         self

@@ -6,12 +6,12 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use keyward_core::MachineFacts;
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap};
+use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap, UpdateDeadline};
 
 use crate::bindings::keyward::plugin::{host, types as wit};
 use crate::bindings::{KeywardPlugin, KeywardPluginPre};
@@ -39,10 +39,45 @@ pub(crate) struct Shared {
     pub(crate) files: StateFiles,
 }
 
-/// A store's data: the shared host side and this instance's memory accounting.
+/// A store's data: the shared host side, this instance's memory accounting and the time
+/// of the call running now.
 pub(crate) struct HostState {
     shared: Arc<Shared>,
     limiter: Limiter,
+    time: CallTime,
+}
+
+/// The time limit counts the plugin's own time only: the time spent in host functions
+/// (saving the state with fsync on a busy disk, waiting for the state directory's lock,
+/// collecting the machine's facts) is the host's and is taken out.
+struct CallTime {
+    limit: Duration,
+    started: Instant,
+    in_host: Duration,
+}
+
+impl CallTime {
+    /// The plugin's own time in this call so far.
+    fn plugin(&self) -> Duration {
+        self.started.elapsed().saturating_sub(self.in_host)
+    }
+}
+
+/// Epoch ticks that cover `d`, plus one: the current tick may be about to end.
+fn ticks(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos().div_ceil(TICK.as_nanos()))
+        .unwrap_or(u64::MAX)
+        .saturating_add(1)
+}
+
+impl HostState {
+    /// Runs a host function, its time not counted against the plugin's limit.
+    fn host<R>(&mut self, f: impl FnOnce(&Shared) -> R) -> R {
+        let start = Instant::now();
+        let r = f(&self.shared);
+        self.time.in_host += start.elapsed();
+        r
+    }
 }
 
 struct Limiter {
@@ -91,20 +126,23 @@ const MAX_RANDOM: u32 = 256;
 
 impl host::Host for HostState {
     fn facts(&mut self) -> wit::MachineFacts {
-        let s = &self.shared;
-        let f = s.facts.get_or_init(|| match &s.facts_override {
-            Some(f) => f.clone(),
-            None => keyward_machine::collect(),
+        let f = self.host(|s| {
+            s.facts
+                .get_or_init(|| match &s.facts_override {
+                    Some(f) => f.clone(),
+                    None => keyward_machine::collect(),
+                })
+                .clone()
         });
         wit::MachineFacts {
-            machine_id: f.machine_id.clone(),
-            product_uuid: f.product_uuid.clone(),
-            board_serial: f.board_serial.clone(),
-            disk_serial: f.disk_serial.clone(),
-            cpu: f.cpu.clone(),
-            macs: f.macs.clone(),
-            cpu_id: f.cpu_id.clone(),
-            custom: f.custom.clone(),
+            machine_id: f.machine_id,
+            product_uuid: f.product_uuid,
+            board_serial: f.board_serial,
+            disk_serial: f.disk_serial,
+            cpu: f.cpu,
+            macs: f.macs,
+            cpu_id: f.cpu_id,
+            custom: f.custom,
         }
     }
 
@@ -113,26 +151,30 @@ impl host::Host for HostState {
     }
 
     fn now(&mut self) -> u64 {
-        (self.shared.clock)()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
+        self.host(|s| {
+            (s.clock)()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+        })
     }
 
     fn load_state(&mut self) -> Option<Vec<u8>> {
-        self.shared.files.load()
+        self.host(|s| s.files.load())
     }
 
     fn save_state(&mut self, state: Vec<u8>) -> Result<(), String> {
-        self.shared.files.save(&state)
+        self.host(|s| s.files.save(&state))
     }
 
     fn random_bytes(&mut self, n: u32) -> Vec<u8> {
-        let mut buf = vec![0; n.min(MAX_RANDOM) as usize];
-        match getrandom::fill(&mut buf) {
-            Ok(()) => buf,
-            // The plugin refuses to make a request without its nonce.
-            Err(_) => Vec::new(),
-        }
+        self.host(|_| {
+            let mut buf = vec![0; n.min(MAX_RANDOM) as usize];
+            match getrandom::fill(&mut buf) {
+                Ok(()) => buf,
+                // The plugin refuses to make a request without its nonce.
+                Err(_) => Vec::new(),
+            }
+        })
     }
 }
 
@@ -206,10 +248,25 @@ impl Sandbox {
                     memory: self.limits.memory,
                     exceeded: false,
                 },
+                time: CallTime {
+                    limit: self.limits.timeout,
+                    started: Instant::now(),
+                    in_host: Duration::ZERO,
+                },
             },
         );
         store.limiter(|s| &mut s.limiter);
-        store.epoch_deadline_trap();
+        // At the deadline: stop the plugin if its own time is up, else give it what is left
+        // (the host's time in between was not its own).
+        store.epoch_deadline_callback(|store| {
+            let t = &store.data().time;
+            let used = t.plugin();
+            Ok(if used >= t.limit {
+                UpdateDeadline::Interrupt
+            } else {
+                UpdateDeadline::Continue(ticks(t.limit - used))
+            })
+        });
         self.arm(&mut store)?;
         let _running = Running::start();
         let plugin = self
@@ -225,9 +282,9 @@ impl Sandbox {
 
     /// Sets the time (and fuel) budget for the next call.
     fn arm(&self, store: &mut Store<HostState>) -> Result<(), Error> {
-        let ticks = self.limits.timeout.as_nanos().div_ceil(TICK.as_nanos());
-        // One more tick: the current one may be about to end.
-        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX).saturating_add(1));
+        store.data_mut().time.started = Instant::now();
+        store.data_mut().time.in_host = Duration::ZERO;
+        store.set_epoch_deadline(ticks(self.limits.timeout));
         if let Some(fuel) = self.limits.fuel {
             store.set_fuel(fuel).map_err(plugin_error)?;
         }

@@ -342,6 +342,34 @@ fn first_start_makes_a_private_key_and_token() {
     assert!(!out.status.success());
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["error"]["code"], "not_found", "{v}");
+    // `admin show` for people: the license, its seats, machines, updates and audit log, with
+    // readable times (the JSON, certificates included, with --json).
+    let out = keyward()
+        .args(["admin", "--server", &s.base, "--token-file"])
+        .arg(&token)
+        .args(["show", &id])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown = String::from_utf8(out.stdout).unwrap();
+    for part in [
+        format!("License {id}: acme-invoice, active"),
+        "seats        0 of 2 in use".to_string(),
+        "Machines (0):".to_string(),
+        "Audit log (1):".to_string(),
+        "admin        issue".to_string(),
+        format!("keyward --json admin show {id}"),
+    ] {
+        assert!(shown.contains(&part), "{part:?} missing from:\n{shown}");
+    }
+    assert!(
+        !shown.contains("\"audit\""),
+        "JSON without --json:\n{shown}"
+    );
     // --server and --token-file also work after the operation, where a merchant types them.
     let out = keyward()
         .args(["admin", "list", "--server", &s.base, "--token-file"])

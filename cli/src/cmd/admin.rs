@@ -366,7 +366,11 @@ pub fn run(env: &Env, a: AdminArgs) -> CmdResult {
         }
         AdminCommand::Show { license_id } => {
             let v = parse(&c.get(&format!("/licenses/{}", hex_id(&license_id)?))?)?;
-            print_document(env, &v)?;
+            if env.json {
+                print_json(&v);
+            } else {
+                print_license(&v)?;
+            }
         }
         AdminCommand::Events { license_id } => {
             let v = parse(&c.get(&format!(
@@ -443,6 +447,107 @@ pub fn run(env: &Env, a: AdminArgs) -> CmdResult {
 }
 
 /// The service's answer as it is: one JSON line with `--json`, indented otherwise.
+/// A time the service sent (seconds since the Unix epoch) as people read it; `-` if none.
+fn when(v: &Value) -> String {
+    v.as_u64()
+        .map_or_else(|| "-".into(), |t| keyward_core::Timestamp(t).to_rfc3339())
+}
+
+/// `keyward admin show` for people: the license, its seats and machines, its updates and
+/// its audit log, one line each (`--json` gives everything, certificates included).
+fn print_license(v: &Value) -> Result<(), Error> {
+    let l = &v["license"];
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let id = text(&l["license_id"]);
+    outln!(
+        "License {id}: {}{}, {}",
+        text(&l["product"]),
+        match l["sku"].as_str() {
+            Some(s) if !s.is_empty() => format!(" ({s})"),
+            _ => String::new(),
+        },
+        text(&l["status"])
+    )?;
+    outln!(
+        "  seats        {} of {} in use",
+        v["seats_used"],
+        l["seats"]
+    )?;
+    let expires = match l["expires"].as_u64() {
+        Some(_) => when(&l["expires"]),
+        None => "no expiry (perpetual)".into(),
+    };
+    outln!(
+        "  valid        from {} to {expires}",
+        when(&l["not_before"])
+    )?;
+    let features: Vec<String> = l["features"]
+        .as_array()
+        .map(|f| f.iter().map(text).collect())
+        .unwrap_or_default();
+    if !features.is_empty() {
+        outln!("  features     {}", features.join(", "))?;
+    }
+    if l["trial"].as_bool() == Some(true) {
+        outln!("  trial        yes")?;
+    }
+    for (label, key) in [
+        ("order", "order_id"),
+        ("instance", "instance_id"),
+        ("marketplace", "marketplace_license"),
+    ] {
+        if let Some(x) = l[key].as_str() {
+            outln!("  {label:<12} {x}")?;
+        }
+    }
+    outln!("  code         {}", text(&l["code"]))?;
+    let list = |key: &str| v[key].as_array().cloned().unwrap_or_default();
+    let activations = list("activations");
+    outln!("Machines ({}):", activations.len())?;
+    for a in &activations {
+        let state = match a["deactivated"].as_u64() {
+            None => "in use".to_string(),
+            Some(_) => format!(
+                "freed {} by {}",
+                when(&a["deactivated"]),
+                a["deactivated_by"].as_str().unwrap_or("?")
+            ),
+        };
+        outln!(
+            "  {}  since {}  {state}",
+            text(&a["machine"]),
+            when(&a["activated"])
+        )?;
+    }
+    let updates = list("updates");
+    outln!("Updates ({}):", updates.len())?;
+    for u in &updates {
+        outln!(
+            "  {:>3}  {:<9}  {}",
+            u["sequence"],
+            text(&u["action"]),
+            when(&u["issued"])
+        )?;
+    }
+    let audit = list("audit");
+    outln!("Audit log ({}):", audit.len())?;
+    for a in &audit {
+        let client = a["client"]
+            .as_str()
+            .map(|c| format!(" (from {c})"))
+            .unwrap_or_default();
+        outln!(
+            "  {}  {:<11}  {:<10}  {}{client}",
+            when(&a["at"]),
+            text(&a["who"]),
+            text(&a["action"]),
+            text(&a["detail"])
+        )?;
+    }
+    outln!("Certificates and update texts: keyward --json admin show {id}")?;
+    Ok(())
+}
+
 fn print_document(env: &Env, v: &Value) -> Result<(), Error> {
     if env.json {
         print_json(v);

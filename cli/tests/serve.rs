@@ -338,6 +338,16 @@ fn first_start_makes_a_private_key_and_token() {
     );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["events"], serde_json::json!([]), "{v}");
+    let out = keyward()
+        .args(["admin", "--server", &s.base, "--token-file"])
+        .arg(&token)
+        .args(["events", &id])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!("The marketplace's calls for license {id} (0):\n")
+    );
     let out = events("00000000000000ff");
     assert!(!out.status.success());
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();

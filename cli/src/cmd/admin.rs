@@ -373,11 +373,29 @@ pub fn run(env: &Env, a: AdminArgs) -> CmdResult {
             }
         }
         AdminCommand::Events { license_id } => {
-            let v = parse(&c.get(&format!(
-                "/licenses/{}/marketplace-events",
-                hex_id(&license_id)?
-            ))?)?;
-            print_document(env, &v)?;
+            let id = hex_id(&license_id)?;
+            let v = parse(&c.get(&format!("/licenses/{id}/marketplace-events"))?)?;
+            if env.json {
+                print_json(&v);
+            } else {
+                let events = v["events"].as_array().cloned().unwrap_or_default();
+                outln!(
+                    "The marketplace's calls for license {id} ({}):",
+                    events.len()
+                )?;
+                for e in &events {
+                    outln!(
+                        "  {}  {:<14}  order {:<20}  answered {}",
+                        when(&e["at"]),
+                        e["activity"].as_str().unwrap_or("?"),
+                        e["order_id"].as_str().unwrap_or("-"),
+                        e["result_code"].as_str().unwrap_or("?")
+                    )?;
+                }
+                if !events.is_empty() {
+                    outln!("What each call carried: keyward --json admin events {id}")?;
+                }
+            }
         }
         AdminCommand::Renew {
             license_id,
@@ -545,14 +563,5 @@ fn print_license(v: &Value) -> Result<(), Error> {
         )?;
     }
     outln!("Certificates and update texts: keyward --json admin show {id}")?;
-    Ok(())
-}
-
-fn print_document(env: &Env, v: &Value) -> Result<(), Error> {
-    if env.json {
-        print_json(v);
-    } else {
-        outln!("{}", serde_json::to_string_pretty(v).unwrap_or_default())?;
-    }
     Ok(())
 }

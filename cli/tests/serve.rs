@@ -380,6 +380,35 @@ fn first_start_makes_a_private_key_and_token() {
         !shown.contains("\"audit\""),
         "JSON without --json:\n{shown}"
     );
+    // export --out: a new file; an existing one (an earlier export, the token file) is left
+    // alone without --force.
+    let export = |out: &Path, force: bool| {
+        let mut c = keyward();
+        c.args(["admin", "--server", &s.base, "--token-file"])
+            .arg(&token)
+            .args(["export", "--format", "csv", "--out"])
+            .arg(out);
+        if force {
+            c.arg("--force");
+        }
+        c.output().unwrap()
+    };
+    let csv = dir.path().join("ledger.csv");
+    assert!(export(&csv, false).status.success());
+    let first = std::fs::read_to_string(&csv).unwrap();
+    assert!(first.starts_with("license_id,"), "{first}");
+    std::fs::write(&csv, "the merchant's own notes").unwrap();
+    let out = export(&csv, false);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+    assert_eq!(
+        std::fs::read_to_string(&csv).unwrap(),
+        "the merchant's own notes"
+    );
+    assert!(export(&csv, true).status.success());
+    assert_eq!(std::fs::read_to_string(&csv).unwrap(), first);
+    let out = export(&token, true);
+    assert_eq!(out.status.code(), Some(2), "the token file is an input");
     // --server and --token-file also work after the operation, where a merchant types them.
     let out = keyward()
         .args(["admin", "list", "--server", &s.base, "--token-file"])

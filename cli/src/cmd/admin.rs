@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::env::Env;
 use crate::exit::{CmdResult, Error, Exit};
-use crate::output::print_json;
+use crate::output::{print_json, OutFile};
 
 /// The limit on one exchange with the service (an export of a large ledger takes a while).
 const ADMIN_TIMEOUT: Duration = Duration::from_secs(60);
@@ -97,9 +97,13 @@ pub enum AdminCommand {
         /// csv or jsonl.
         #[arg(long, default_value = "jsonl", value_parser = ["csv", "jsonl"])]
         format: String,
-        /// Write to this file instead of standard output.
+        /// Write to this file instead of standard output (never over an existing file
+        /// without --force).
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Replace the --out file if it exists.
+        #[arg(long, requires = "out")]
+        force: bool,
     },
 }
 
@@ -452,11 +456,17 @@ pub fn run(env: &Env, a: AdminArgs) -> CmdResult {
                 )?;
             }
         }
-        AdminCommand::Export { format, out } => {
+        AdminCommand::Export { format, out, force } => {
+            // Checked before asking the service: an existing file (an earlier export, the
+            // token file) is not replaced without --force.
+            let inputs: Vec<&std::path::Path> = a.token_file.iter().map(PathBuf::as_path).collect();
+            let out = out
+                .as_deref()
+                .map(|p| OutFile::check(p, force, &inputs))
+                .transpose()?;
             let body = c.get(&format!("/export?format={format}"))?;
             match out {
-                Some(p) => keyward_files::write_atomic(&p, body.as_bytes(), 0o600)
-                    .map_err(|e| Error::io("write", &p, &e))?,
+                Some(f) => f.write(body.as_bytes(), 0o600)?,
                 None => out!("{body}")?,
             }
         }

@@ -710,6 +710,23 @@ async fn admin_api_issues_changes_and_exports() {
         )
         .await;
 
+        // A mistyped machine is said to be mistyped (which group), not "no code".
+        let typo = {
+            let mut t = sys.clone();
+            let last = t.pop().unwrap();
+            t.push(if last == 'X' { 'Y' } else { 'X' });
+            t
+        };
+        let (s, r) = h
+            .admin(
+                reqwest::Method::POST,
+                &format!("/licenses/{id0}/revoke"),
+                Some(json!({ "machine": typo })),
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{r}");
+        assert!(r.contains("\"typo\"") && r.contains("group"), "{r}");
+
         // Revoke the machine; another one takes the seat.
         let (s, r) = h
             .admin(

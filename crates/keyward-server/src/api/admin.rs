@@ -361,8 +361,19 @@ pub(crate) struct RevokeAnswer {
 
 /// A machine in normal form (what the ledger stores), whatever way it was typed.
 fn normal_machine(text: &str) -> Result<String, ApiError> {
-    if let Ok(sys) = SystemIdCode::decode(text) {
-        return Ok(sys.to_string());
+    match SystemIdCode::decode(text) {
+        Ok(sys) => return Ok(sys.to_string()),
+        // A system identification code with a mistake: say which (a typo in group 5, a
+        // character missing), not that it is no code at all.
+        Err(e)
+            if text
+                .trim()
+                .get(..3)
+                .is_some_and(|p| p.eq_ignore_ascii_case("KS1")) =>
+        {
+            return Err(ApiError::from(e));
+        }
+        Err(_) => {}
     }
     HardwareId::parse(text).map(|h| h.to_string()).map_err(|_| {
         ApiError::bad_request(format!(

@@ -8,10 +8,12 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import { License, StateFiles, loadLockAddon } from '../keyward.mjs';
 import { seconds, tempDir, vectorFacts, vectors } from './support.mjs';
 
+const ADDON = fileURLToPath(new URL('../gen/keyward-lock.node', import.meta.url));
 const CODE = vectors.cases.find((c) => c.name === 'code_valid_unbound').input;
 const NOW = seconds(vectors.now);
 
@@ -49,7 +51,7 @@ async function open(dir, extra = {}) {
 }
 
 test('the lock addon is built and loads', () => {
-  const { addon, error } = loadLockAddon(join(import.meta.dirname, '../gen/keyward-lock.node'));
+  const { addon, error } = loadLockAddon(ADDON);
   assert.ok(addon, `the lock addon does not load: ${error}`);
 });
 
@@ -119,7 +121,7 @@ test("lock: 'os' without the addon is refused; 'none' goes without the lock", as
 
 test('a save outside a change never writes over a state another program changed', () => {
   const dir = tempDir('lock-cas');
-  const { addon } = loadLockAddon(join(import.meta.dirname, '../gen/keyward-lock.node'));
+  const { addon } = loadLockAddon(ADDON);
   const files = new StateFiles(dir, { addon });
   files.save(new Uint8Array([1, 2, 3]));
   assert.deepEqual([...files.load()], [1, 2, 3]);

@@ -199,17 +199,13 @@ impl Client {
         r: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
     ) -> Result<String, Error> {
         let mut r = r.map_err(|e| {
-            let why = match e {
-                // ureq says only "timeout: global": say what it means.
-                ureq::Error::Timeout(_) => format!(
-                    "it accepted the connection but gave no answer within {} seconds",
-                    ADMIN_TIMEOUT.as_secs()
-                ),
-                e => e.to_string(),
-            };
             Error::other(
                 "unreachable",
-                format!("cannot reach the service at {}: {why}", self.base),
+                format!(
+                    "cannot reach the service at {}: {}",
+                    self.base,
+                    keyward_online::transport_failure(e, ADMIN_TIMEOUT)
+                ),
             )
         })?;
         let status = r.status();

@@ -186,6 +186,18 @@ pub struct Client {
     timeout: Duration,
 }
 
+/// Why an exchange with a service failed before any answer, in words: ureq says only
+/// "timeout: global" when the service accepted the connection and never answered.
+pub fn transport_failure(e: ureq::Error, timeout: Duration) -> String {
+    match e {
+        ureq::Error::Timeout(_) => format!(
+            "it accepted the connection but gave no answer within {} seconds",
+            timeout.as_secs_f64()
+        ),
+        e => e.to_string(),
+    }
+}
+
 /// The HTTP agent: every exchange bounded by `timeout`.
 fn agent(timeout: Duration) -> ureq::Agent {
     ureq::Agent::config_builder()
@@ -293,14 +305,7 @@ impl Client {
     ) -> Result<T, OnlineError> {
         let unreachable = |e: ureq::Error| OnlineError::Unreachable {
             server: self.base.clone(),
-            reason: match e {
-                // ureq says only "timeout: global": say what it means.
-                ureq::Error::Timeout(_) => format!(
-                    "it accepted the connection but gave no answer within {} seconds",
-                    self.timeout.as_secs_f64()
-                ),
-                e => e.to_string(),
-            },
+            reason: transport_failure(e, self.timeout),
         };
         let mut response = answer.map_err(unreachable)?;
         let status = response.status().as_u16();
